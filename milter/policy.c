@@ -101,7 +101,7 @@ static enum sts_status add_mx(struct parse_state *ps, const struct line *ln, con
                               size_t vlen, char *err, size_t errlen)
 {
     char raw[STS_DOMAIN_MAX * 4 + 8], norm[STS_DOMAIN_MAX + 3];
-    char why[128];
+    char why[128], shown[96];
     if (vlen == 0)
         return sts_status_set(STS_EINVAL, err, errlen, "line %u: empty mx value", ln->no);
     if (vlen >= sizeof(raw))
@@ -110,8 +110,8 @@ static enum sts_status add_mx(struct parse_state *ps, const struct line *ln, con
     raw[vlen] = '\0';
 
     if (sts_mx_match_normalize_pattern(raw, norm, sizeof(norm), why, sizeof(why)) != STS_OK)
-        return sts_status_set(STS_EINVAL, err, errlen, "line %u: invalid mx pattern \"%.*s\": %s",
-                              ln->no, (int)(vlen > 80 ? 80 : vlen), v, why);
+        return sts_status_set(STS_EINVAL, err, errlen, "line %u: invalid mx pattern \"%s\": %s",
+                              ln->no, sts_status_quote(v, vlen, shown, sizeof(shown)), why);
 
     struct sts_policy *p = ps->policy;
     if (p->mx_count == ps->mx_cap) {

@@ -44,10 +44,11 @@ static bool is_candidate(const char *rec, size_t len)
 static enum sts_status parse_field(const char *p, size_t n, bool *id_seen, struct sts_txt *out,
                                    char *err, size_t errlen)
 {
+    char shown[64];
     const char *eq = memchr(p, '=', n);
     if (eq == NULL)
-        return sts_status_set(STS_EINVAL, err, errlen, "field \"%.*s\" has no '='",
-                              (int)(n > 40 ? 40 : n), p);
+        return sts_status_set(STS_EINVAL, err, errlen, "field \"%s\" has no '='",
+                              sts_status_quote(p, n, shown, sizeof(shown)));
     size_t nlen = (size_t)(eq - p);
     const char *val = eq + 1;
     size_t vlen = n - nlen - 1;
@@ -70,20 +71,20 @@ static enum sts_status parse_field(const char *p, size_t n, bool *id_seen, struc
 
     /* sts-ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".") */
     if (nlen == 0 || nlen > STS_TXT_EXTNAME_MAX || !is_alnum(p[0]))
-        return sts_status_set(STS_EINVAL, err, errlen, "invalid field name \"%.*s\"",
-                              (int)(nlen > 40 ? 40 : nlen), p);
+        return sts_status_set(STS_EINVAL, err, errlen, "invalid field name \"%s\"",
+                              sts_status_quote(p, nlen, shown, sizeof(shown)));
     for (size_t i = 1; i < nlen; i++)
         if (!is_alnum(p[i]) && p[i] != '_' && p[i] != '-' && p[i] != '.')
-            return sts_status_set(STS_EINVAL, err, errlen, "invalid field name \"%.*s\"",
-                                  (int)(nlen > 40 ? 40 : nlen), p);
+            return sts_status_set(STS_EINVAL, err, errlen, "invalid field name \"%s\"",
+                                  sts_status_quote(p, nlen, shown, sizeof(shown)));
     if (vlen == 0)
-        return sts_status_set(STS_EINVAL, err, errlen, "field \"%.*s\" has an empty value",
-                              (int)nlen, p);
+        return sts_status_set(STS_EINVAL, err, errlen, "field \"%s\" has an empty value",
+                              sts_status_quote(p, nlen, shown, sizeof(shown)));
     for (size_t i = 0; i < vlen; i++)
         if (!is_ext_value_char(val[i]))
             return sts_status_set(STS_EINVAL, err, errlen,
-                                  "field \"%.*s\" has an invalid character in its value", (int)nlen,
-                                  p);
+                                  "field \"%s\" has an invalid character in its value",
+                                  sts_status_quote(p, nlen, shown, sizeof(shown)));
     return STS_OK;
 }
 

@@ -34,4 +34,12 @@ const char *sts_status_word(enum sts_status st);
 enum sts_status sts_status_set(enum sts_status st, char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/**
+ * Copy untrusted bytes into out for a log line or an error message:
+ * printable ASCII is kept, anything else becomes \xNN, and a copy that
+ * does not fit ends in "...".  out is always NUL-terminated.
+ * @return out
+ */
+const char *sts_status_quote(const char *in, size_t len, char *out, size_t outlen);
+
 #endif

@@ -1,0 +1,111 @@
+/*
+ * dns.h - DNS lookups on libunbound, DNSSEC-aware, with a deadline.
+ *
+ * Only dns.c includes <unbound.h>.  One struct sts_dns is created at
+ * start-up and shared by every thread: the libunbound context runs in
+ * asynchronous mode and one internal dispatcher thread processes its
+ * answers; a caller blocks only on its own query, at most timeout_ms.
+ *
+ * Locking: the context's query list is guarded by one mutex held only to
+ * enqueue/dequeue (never across network I/O); each query has its own
+ * condition variable.  A query that times out is cancelled and its memory
+ * reclaimed by whichever of the waiter or the callback runs last.
+ *
+ * Ownership: answers are allocated by sts_dns_query() and released with
+ * sts_dns_answer_free(); they do not depend on the context's lifetime.
+ */
+#ifndef MTASTS_DNS_H
+#define MTASTS_DNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mtasts/status.h"
+
+enum sts_dns_type {
+    STS_DNS_TXT = 16,
+    STS_DNS_MX = 15,
+    STS_DNS_A = 1,
+    STS_DNS_AAAA = 28,
+    STS_DNS_TLSA = 52,
+};
+
+/** Outcome of a query; each is distinct, as RFC 8461 §5 treats them apart. */
+enum sts_dns_result {
+    STS_DNS_ANSWER = 0, /* NOERROR with records of the asked type */
+    STS_DNS_NXDOMAIN,   /* the name does not exist */
+    STS_DNS_NODATA,     /* the name exists, no records of that type */
+    STS_DNS_SERVFAIL,   /* SERVFAIL, REFUSED, other rcodes, or bogus DNSSEC */
+    STS_DNS_TIMEOUT,    /* no answer before the deadline */
+    STS_DNS_ERROR,      /* local failure (memory, resolver setup) */
+};
+
+enum sts_dnssec {
+    STS_DNSSEC_INSECURE = 0,
+    STS_DNSSEC_SECURE,
+    STS_DNSSEC_BOGUS,
+};
+
+struct sts_dns_mx {
+    uint16_t preference;
+    char host[256]; /* lower-case, no trailing dot; "" for a null MX (RFC 7505) */
+};
+
+struct sts_dns_tlsa {
+    uint8_t usage, selector, mtype;
+    size_t len;
+    unsigned char *data;
+};
+
+struct sts_dns_answer {
+    enum sts_dns_result result;
+    enum sts_dnssec dnssec;
+    uint32_t ttl;  /* seconds; for NXDOMAIN/NODATA the negative TTL if known */
+    char why[128]; /* libunbound's reason for bogus/servfail, may be "" */
+    size_t count;  /* records of the asked type */
+    /* exactly one of these arrays is set, per the type asked */
+    char **txt;            /* TXT: character-strings joined, NUL-terminated */
+    size_t *txt_len;       /* their lengths (a TXT may contain NUL bytes) */
+    struct sts_dns_mx *mx; /* sorted by preference */
+    char (*addr)[46];      /* A/AAAA: presentation form (inet_ntop) */
+    struct sts_dns_tlsa *tlsa;
+};
+
+struct sts_dns_config {
+    const char *forwarders;        /* NULL = system resolver (/etc/resolv.conf);
+                                      else "ADDR[@PORT][ ADDR[@PORT]...]" */
+    const char *trust_anchor_file; /* NULL = no DNSSEC validation */
+    unsigned timeout_ms;           /* per query; 0 = 5000 */
+};
+
+struct sts_dns;
+
+/**
+ * Create the shared resolver.
+ * @return STS_OK, STS_EINVAL (bad forwarder or anchor file) or STS_ENOMEM
+ */
+enum sts_status sts_dns_new(const struct sts_dns_config *cfg, struct sts_dns **out, char *err,
+                            size_t errlen);
+
+/** Stop the dispatcher, cancel pending queries and free; NULL is a no-op. */
+void sts_dns_free(struct sts_dns *dns);
+
+/**
+ * Resolve name/type, waiting at most the configured timeout.
+ * Thread-safe.  name is a normalised domain name (see domain.h).
+ * @param out receives a new answer (also for NXDOMAIN, timeout, ...)
+ * @return STS_OK whenever *out was filled (look at (*out)->result),
+ *         STS_ENOMEM or STS_EINVAL otherwise
+ */
+enum sts_status sts_dns_query(struct sts_dns *dns, const char *name, enum sts_dns_type type,
+                              struct sts_dns_answer **out);
+
+/** Free an answer; NULL is a no-op. */
+void sts_dns_answer_free(struct sts_dns_answer *ans);
+
+/** "answer", "nxdomain", "nodata", "servfail", "timeout", "error". */
+const char *sts_dns_result_name(enum sts_dns_result r);
+/** "insecure", "secure", "bogus". */
+const char *sts_dnssec_name(enum sts_dnssec s);
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * fetch.h - HTTPS policy fetch on libcurl (RFC 8461 §3.3).
+ *
+ * Only fetch.c includes <curl/curl.h>.  GET https://mta-sts.<domain>/
+ * .well-known/mta-sts.txt with: HTTPS only; certificate verified for
+ * mta-sts.<domain> (system store or cfg->ca_file); no redirects (a 3xx is
+ * a failure); only 200; Content-Type text/plain (parameters tolerated);
+ * body capped at STS_POLICY_BODY_MAX in the write callback; connect and
+ * total timeouts; CURLOPT_NOSIGNAL; no HTTP caches (Cache-Control: no-cache
+ * request header, nothing kept).
+ *
+ * SSRF guard: mta-sts.<domain> is resolved through the shared struct
+ * sts_dns (A, then AAAA), each address classified by addr_guard.h, and the
+ * first permitted one pinned with CURLOPT_RESOLVE so libcurl never resolves
+ * the name itself.  A refused address is a failure (STS_FETCH_REFUSED).
+ *
+ * Thread-safe: each call uses its own easy handle.  curl_global_init()
+ * must have run once before threads start: sts_fetch_global_init().
+ */
+#ifndef MTASTS_FETCH_H
+#define MTASTS_FETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mtasts/dns.h"
+#include "mtasts/status.h"
+
+enum sts_fetch_result {
+    STS_FETCH_OK = 0,
+    STS_FETCH_DNS,        /* mta-sts.<domain> did not resolve */
+    STS_FETCH_REFUSED,    /* the SSRF guard refused every address */
+    STS_FETCH_CONNECT,    /* TCP connect failed or timed out */
+    STS_FETCH_TLS,        /* handshake or certificate verification failed */
+    STS_FETCH_TIMEOUT,    /* total deadline exceeded */
+    STS_FETCH_HTTP,       /* status other than 200 (3xx included) */
+    STS_FETCH_MEDIA_TYPE, /* Content-Type not text/plain */
+    STS_FETCH_TOO_BIG,    /* body over STS_POLICY_BODY_MAX */
+    STS_FETCH_ERROR,      /* anything else */
+};
+
+struct sts_fetch_config {
+    const char *ca_file;         /* NULL = system store */
+    unsigned connect_timeout_ms; /* 0 = 10000 */
+    unsigned total_timeout_ms;   /* 0 = 30000 (RFC 8461 §3.3 suggests <= 60 s) */
+    unsigned port;               /* 0 = 443; tests only */
+    bool allow_private;          /* SSRF guard off (tests); default false */
+};
+
+struct sts_fetch_response {
+    enum sts_fetch_result result;
+    long http_status; /* 0 if no response */
+    char *body;       /* NUL-terminated, malloc'ed; NULL unless OK */
+    size_t body_len;
+    char addr[46];    /* the address connected to (or refused), "" if none */
+    char detail[256]; /* one line for logs: curl's error, the status, ... */
+    double seconds;   /* wall time of the whole fetch */
+};
+
+/** Call once, before any thread calls sts_fetch_policy(). */
+enum sts_status sts_fetch_global_init(char *err, size_t errlen);
+
+/**
+ * Fetch the policy of a (normalised) domain.
+ * @param out filled in every case; out->body must be freed with
+ *            sts_fetch_response_clear()
+ * @return STS_OK when out was filled, STS_ENOMEM otherwise
+ */
+enum sts_status sts_fetch_policy(const struct sts_fetch_config *cfg, struct sts_dns *dns,
+                                 const char *domain, struct sts_fetch_response *out);
+
+void sts_fetch_response_clear(struct sts_fetch_response *resp);
+
+/** "ok", "dns", "refused", "connect", "tls", "timeout", "http", "media-type", "too-big", "error".
+ */
+const char *sts_fetch_result_name(enum sts_fetch_result r);
+
+#endif

@@ -1,0 +1,164 @@
+#!/bin/sh
+# Golden corpus (test tier 2): guards the verdicts and messages of
+# `mtasts lint policy` (RFC 8461 section 3.2) and `mtasts lint txt`
+# (RFC 8461 section 3.1), as documented in mtasts(1) under POLICY RULES.
+#
+# For every tests/corpus/policy/NAME.txt it runs, from that directory,
+#     mtasts lint policy NAME.txt
+# and for every tests/corpus/txt/NAME.args it runs
+#     mtasts lint txt LINE1 LINE2 ...
+# (each line of the file is one TXT record, passed as one argument), and
+# compares exit status, stdout and stderr with NAME.expect beside it:
+#     exit=N
+#     --stdout--
+#     ...
+#     --stderr--
+#     ...
+# Independently of the .expect file, the name prefix states the verdict the
+# rules require: "valid-" exits 0 with an empty stderr; "invalid-" and
+# "none-" (no v=STSv1 record) exit 1 with an empty stdout and a stderr
+# starting "mtasts: ".  So --update cannot bless a wrong verdict.
+#
+# Usage: MTASTS=build/milter/mtasts srcdir=. sh tests/cli/corpus.sh [--update]
+# With --update the .expect files are (re)written from the binary's output:
+# review the diff before committing it.
+
+LC_ALL=C
+export LC_ALL
+
+update=no
+if [ "${1-}" = "--update" ]; then
+    update=yes
+    shift
+fi
+
+: "${srcdir:=$(dirname "$0")/../..}"
+srcdir=$(cd "$srcdir" && pwd) || { echo "Bail out! srcdir not found"; exit 99; }
+case ${MTASTS-} in
+"") echo "Bail out! MTASTS is not set (path to the mtasts binary)"; exit 99 ;;
+/*) ;;
+*/*) MTASTS=$(pwd)/$MTASTS ;;
+esac
+if ! command -v "$MTASTS" >/dev/null 2>&1; then
+    echo "Bail out! $MTASTS is not an executable"
+    exit 99
+fi
+
+policydir=$srcdir/tests/corpus/policy
+txtdir=$srcdir/tests/corpus/txt
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mtasts-corpus.XXXXXX") || { echo "Bail out! mktemp"; exit 99; }
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM HUP
+
+if command -v timeout >/dev/null 2>&1; then
+    guard() { timeout 10 "$@"; }
+else
+    guard() { "$@"; }
+fi
+
+n=0
+failed=0
+
+# report NAME: emit one TAP line from the reasons collected in $tmp/why.
+report() {
+    n=$((n + 1))
+    if [ -s "$tmp/why" ]; then
+        echo "not ok $n - $1"
+        sed 's/^/# /' "$tmp/why"
+        failed=1
+    else
+        echo "ok $n - $1"
+    fi
+}
+
+run_policy() {
+    (cd "$policydir" && guard "$MTASTS" lint policy "$1") \
+        <"/dev/null" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+}
+
+run_txt() {
+    _file=$1
+    set --
+    while IFS= read -r _line || [ -n "$_line" ]; do
+        set -- "$@" "$_line"
+    done <"$_file"
+    guard "$MTASTS" lint txt "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+}
+
+# check NAME EXPECTFILE: compare the last run with its .expect and prefix.
+check() {
+    name=$1
+    expect=$2
+    base=${name##*/}
+    : >"$tmp/why"
+    {
+        printf 'exit=%s\n--stdout--\n' "$rc"
+        cat "$tmp/out"
+        printf '%s\n' '--stderr--'
+        cat "$tmp/err"
+    } >"$tmp/got"
+
+    case $base in
+    valid-*)
+        [ "$rc" = 0 ] || echo "verdict: want exit 0 (valid), got exit $rc" >>"$tmp/why"
+        [ -s "$tmp/err" ] && echo "verdict: want empty stderr for a valid input" >>"$tmp/why"
+        ;;
+    invalid-* | none-*)
+        [ "$rc" = 1 ] || echo "verdict: want exit 1 (not valid), got exit $rc" >>"$tmp/why"
+        [ -s "$tmp/out" ] && echo "verdict: want empty stdout for an invalid input" >>"$tmp/why"
+        case $(head -c 8 "$tmp/err") in
+        "mtasts: ") ;;
+        *) echo "verdict: want stderr starting \"mtasts: \"" >>"$tmp/why" ;;
+        esac
+        ;;
+    *)
+        echo "corpus file name must start with valid-, invalid- or none-" >>"$tmp/why"
+        ;;
+    esac
+
+    if [ "$update" = yes ]; then
+        cp "$tmp/got" "$expect" || echo "cannot write $expect" >>"$tmp/why"
+        report "$name (expect written)"
+        return
+    fi
+    if [ ! -f "$expect" ]; then
+        {
+            echo "missing ${expect#"$srcdir"/}: run sh tests/cli/corpus.sh --update"
+            echo "got:"
+            cat "$tmp/got"
+        } >>"$tmp/why"
+    elif ! diff -u "$expect" "$tmp/got" >"$tmp/diff" 2>&1; then
+        {
+            echo "output differs from ${expect#"$srcdir"/} (- expected, + got):"
+            cat "$tmp/diff"
+        } >>"$tmp/why"
+    fi
+    report "$name"
+}
+
+total=0
+for f in "$policydir"/*.txt "$txtdir"/*.args; do
+    [ -f "$f" ] && total=$((total + 1))
+done
+if [ "$total" = 0 ]; then
+    echo "Bail out! no corpus files under $srcdir/tests/corpus"
+    exit 99
+fi
+echo "1..$total"
+
+for f in "$policydir"/*.txt; do
+    [ -f "$f" ] || continue
+    base=${f##*/}
+    run_policy "$base"
+    check "policy/$base" "${f%.txt}.expect"
+done
+for f in "$txtdir"/*.args; do
+    [ -f "$f" ] || continue
+    run_txt "$f"
+    check "txt/${f##*/}" "${f%.args}.expect"
+done
+
+exit "$failed"

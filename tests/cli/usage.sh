@@ -1,0 +1,167 @@
+#!/bin/sh
+# Guards the command-line surface of mtasts(1): --version prints
+# "mtasts (mtasts-milter) X.Y.Z", --help prints usage on stdout, both exit
+# 0; usage errors (no arguments, unknown subcommand or option, missing or
+# extra arguments for lint policy, lint txt and mx-match) exit 2 with
+# nothing on stdout and a usage line on stderr, so scripts can tell them
+# from an invalid policy (exit 1).
+#
+# Usage: MTASTS=build/milter/mtasts srcdir=. sh tests/cli/usage.sh
+
+# shellcheck disable=SC2317 # not every script uses every helper of the prelude
+
+LC_ALL=C
+export LC_ALL
+
+# ---- TAP prelude (the same in every tests/cli script) ----
+case ${MTASTS-} in
+"") echo "Bail out! MTASTS is not set (path to the mtasts binary)"; exit 99 ;;
+/*) ;;
+*/*) MTASTS=$(pwd)/$MTASTS ;;
+esac
+command -v "$MTASTS" >/dev/null 2>&1 || { echo "Bail out! $MTASTS is not an executable"; exit 99; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mtasts-cli.XXXXXX") || { echo "Bail out! mktemp"; exit 99; }
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM HUP
+if command -v timeout >/dev/null 2>&1; then guard() { timeout 10 "$@"; }; else guard() { "$@"; }; fi
+n=0
+failed=0
+: >"$tmp/tap"
+: >"$tmp/why"
+
+# run [-i STDINFILE] ARG...: run mtasts in $tmp/work; sets rc, $tmp/out, $tmp/err.
+run() {
+    _in=/dev/null
+    if [ "$1" = -i ]; then _in=$2; shift 2; fi
+    (cd "$tmp/work" && guard "$MTASTS" "$@") <"$_in" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    printf '%s' "ran: mtasts" >"$tmp/cmd"
+    for _a in "$@"; do printf " '%s'" "$_a" >>"$tmp/cmd"; done
+    echo >>"$tmp/cmd"
+}
+fail() { printf '%s\n' "$@" >>"$tmp/why"; }
+want_rc() { [ "$rc" = "$1" ] || fail "exit status: want $1, got $rc"; }
+# want_file WHICH TEXT: the stream is exactly TEXT plus one newline.
+want_file() {
+    printf '%s\n' "$2" >"$tmp/want"
+    if ! diff "$tmp/want" "$tmp/$1" >/dev/null 2>&1; then
+        fail "$1: want exactly:" "  $2" "$1: got:"
+        sed 's/^/  /' "$tmp/$1" >>"$tmp/why"
+    fi
+}
+want_out() { want_file out "$1"; }
+want_err() { want_file err "$1"; }
+want_empty() { [ -s "$tmp/$1" ] && { fail "$1: want empty, got:"; sed 's/^/  /' "$tmp/$1" >>"$tmp/why"; }; }
+# want_err_line GLOB: stderr is one newline-terminated line matching GLOB.
+want_err_line() {
+    _l=$(wc -l <"$tmp/err")
+    _c=$(wc -c <"$tmp/err")
+    _e=$(cat "$tmp/err")
+    # shellcheck disable=SC2254
+    case $_e in
+    $1)
+        if [ "$_l" -ne 1 ] || [ "$_c" -ne $((${#_e} + 1)) ]; then
+            fail "stderr: want exactly one line"
+        fi
+        ;;
+    *) fail "stderr: want one line matching: $1" "stderr: got:" "  $_e" ;;
+    esac
+}
+ok() {
+    n=$((n + 1))
+    if [ -s "$tmp/why" ]; then
+        echo "not ok $n - $1" >>"$tmp/tap"
+        sed 's/^/# /' "$tmp/cmd" "$tmp/why" >>"$tmp/tap"
+        failed=1
+    else
+        echo "ok $n - $1" >>"$tmp/tap"
+    fi
+    : >"$tmp/why"
+}
+finish() {
+    echo "1..$n"
+    cat "$tmp/tap"
+    exit "$failed"
+}
+mkdir "$tmp/work"
+# ---- end of prelude ----
+
+printf 'version: STSv1\nmode: none\nmax_age: 86400\n' >"$tmp/work/p.txt"
+
+# want_usage NAME ARG...: a usage error.
+want_usage() {
+    _name=$1
+    shift
+    run "$@"
+    want_rc 2
+    want_empty out
+    case $(cat "$tmp/err") in
+    *[Uu]sage*) ;;
+    *) fail "stderr: want a usage line, got:"; sed 's/^/  /' "$tmp/err" >>"$tmp/why" ;;
+    esac
+    ok "usage error: $_name"
+}
+
+run --version
+want_rc 0
+want_empty err
+v=$(cat "$tmp/out")
+case $v in
+"mtasts (mtasts-milter) "*)
+    _ver=${v#"mtasts (mtasts-milter) "}
+    _ifs=$IFS
+    IFS=.
+    set -f
+    # shellcheck disable=SC2086
+    set -- $_ver
+    IFS=$_ifs
+    set +f
+    case $#:$_ver in
+    3:*[!0-9.]* | 3:.* | 3:*. | 3:*..*) fail "--version: want X.Y.Z, got '$_ver'" ;;
+    3:*) ;;
+    *) fail "--version: want X.Y.Z, got '$_ver'" ;;
+    esac
+    [ "$(wc -l <"$tmp/out")" -eq 1 ] || fail "--version: want one line"
+    ;;
+*) fail "--version: want 'mtasts (mtasts-milter) X.Y.Z', got:" "  $v" ;;
+esac
+ok "--version prints 'mtasts (mtasts-milter) X.Y.Z'"
+
+# The version should be the package's: compare with configure.ac when the
+# version there is a literal X.Y.Z.
+if [ -n "${srcdir-}" ] && [ -f "$srcdir/configure.ac" ]; then
+    _ac=$(sed -n 's/^AC_INIT(\[mtasts-milter\], *\[\([0-9][0-9.]*\)\].*/\1/p' "$srcdir/configure.ac")
+    if [ -n "$_ac" ]; then
+        [ "$v" = "mtasts (mtasts-milter) $_ac" ] || fail "--version: want version $_ac from configure.ac, got: $v"
+        ok "--version matches AC_INIT in configure.ac"
+    fi
+fi
+
+run --help
+want_rc 0
+want_empty err
+_help=$(cat "$tmp/out")
+for _w in "lint policy" "lint txt" "mx-match" "--json" "--version"; do
+    case $_help in
+    *"$_w"*) ;;
+    *) fail "--help: want a mention of '$_w'" ;;
+    esac
+done
+ok "--help prints the usage on stdout and exits 0"
+
+want_usage "no arguments"
+want_usage "unknown subcommand" frobnicate
+want_usage "unknown option" --frobnicate
+want_usage "planned subcommand fetch is not there yet" fetch example.com
+want_usage "lint without a kind" lint
+want_usage "lint with an unknown kind" lint spf p.txt
+want_usage "lint policy without FILE" lint policy
+want_usage "lint policy --json without FILE" lint policy --json
+want_usage "lint policy with two FILEs" lint policy p.txt p.txt
+want_usage "lint policy with an unknown option" lint policy --frobnicate p.txt
+want_usage "lint txt without RECORD" lint txt
+want_usage "mx-match without arguments" mx-match
+want_usage "mx-match with one argument" mx-match mx.example.com
+want_usage "mx-match with three arguments" mx-match mx.example.com mx.example.com x
+
+finish
