@@ -7,6 +7,7 @@
  */
 #include "mtasts/policy.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,19 @@ const char *sts_mode_name(enum sts_mode mode)
         return "none";
     }
     return "unknown";
+}
+
+size_t sts_policy_format(const struct sts_policy *policy, char *buf, size_t len)
+{
+    size_t n = 0;
+    int w = snprintf(buf, len, "version: STSv1\nmode: %s\nmax_age: %u\n",
+                     sts_mode_name(policy->mode), policy->max_age);
+    n += w > 0 ? (size_t)w : 0;
+    for (size_t i = 0; i < policy->mx_count; i++) {
+        w = snprintf(n < len ? buf + n : NULL, n < len ? len - n : 0, "mx: %s\n", policy->mx[i]);
+        n += w > 0 ? (size_t)w : 0;
+    }
+    return n;
 }
 
 void sts_policy_free(struct sts_policy *policy)

@@ -47,6 +47,15 @@ struct sts_policy {
 enum sts_status sts_policy_parse(const char *body, size_t len, struct sts_policy **out, char *err,
                                  size_t errlen);
 
+/**
+ * Write the policy in canonical form ("version: STSv1\nmode: ...\n
+ * max_age: N\nmx: ...\n"), which sts_policy_parse() reads back to an
+ * equal policy.  Used to store policies and to show them.
+ * @return the length written (excluding NUL), or the length needed if it
+ *         is >= len (like snprintf)
+ */
+size_t sts_policy_format(const struct sts_policy *policy, char *buf, size_t len);
+
 /** Free a policy; NULL is a no-op. */
 void sts_policy_free(struct sts_policy *policy);
 

@@ -1,0 +1,111 @@
+/*
+ * cache.h - "what MTA-STS policy applies to this domain now?"
+ *
+ * Policy discovery and caching per RFC 8461 §3 and §5, over the DNS,
+ * fetch and store modules:
+ *   - an in-memory front cache (sharded, one mutex per shard, never held
+ *     across I/O) answers warm lookups in microseconds;
+ *   - a miss loads from the store, else runs discovery: TXT, then HTTPS
+ *     only when the id is new; discoveries of one domain are shared
+ *     (single flight) and run on a bounded worker pool (global cap on
+ *     concurrent fetches);
+ *   - a lookup waits for discovery at most its deadline, then returns
+ *     STS_LOOKUP_PENDING while discovery finishes in the background;
+ *   - a background refresher re-checks policies of recently used domains
+ *     before they expire, at jittered times.
+ *
+ * Semantics (§5): an unexpired cached policy is used; after recheck_s the
+ * TXT id is re-checked (same id: freshness extended without HTTPS; new id:
+ * fetch); a failed fetch keeps the cached policy and backs off that
+ * (domain, id) for backoff_s (>= 300); a vanished TXT record does not
+ * remove an unexpired policy (logged); "mode: none" replaces at once;
+ * domains without an indicator are cached negatively for negative_ttl_s.
+ *
+ * Ownership: results hold a reference on an immutable policy; release
+ * with sts_cache_result_clear().  The cache borrows dns, store and the
+ * fetch config; they must outlive it.
+ */
+#ifndef MTASTS_CACHE_H
+#define MTASTS_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mtasts/dns.h"
+#include "mtasts/fetch.h"
+#include "mtasts/policy.h"
+#include "mtasts/status.h"
+#include "mtasts/store.h"
+
+/** Log sink: one line, key=value form, no newline. */
+typedef void sts_cache_log_fn(void *arg, int priority, const char *line);
+
+struct sts_cache_config {
+    struct sts_dns *dns;
+    struct sts_store *store;
+    struct sts_fetch_config fetch;
+    unsigned negative_ttl_s;    /* default 3600 */
+    unsigned recheck_s;         /* TXT re-check grace, default 3600 */
+    unsigned backoff_s;         /* failed fetch back-off, default 300, min 300 */
+    unsigned tempfail_ttl_s;    /* DNS failure memo, default 60 */
+    unsigned max_fetches;       /* concurrent discoveries, default 16 */
+    unsigned refresh_interval_s;/* refresher period, default 60; 0 = no refresher */
+    unsigned refresh_window_s;  /* renew when expiring within, default 86400 */
+    unsigned recent_use_s;      /* "recently used", default 7 days */
+    int64_t (*now)(void *arg);  /* clock (Unix seconds); NULL = time() */
+    void *now_arg;
+    sts_cache_log_fn *log;      /* NULL = silent */
+    void *log_arg;
+};
+
+enum sts_lookup_outcome {
+    STS_LOOKUP_POLICY = 0,  /* a valid policy applies (any mode) */
+    STS_LOOKUP_NO_POLICY,   /* no indicator, or fetch failed with nothing cached */
+    STS_LOOKUP_TEMPFAIL,    /* DNS failure (SERVFAIL/timeout/bogus), nothing cached */
+    STS_LOOKUP_PENDING,     /* discovery still running at the deadline */
+    STS_LOOKUP_ERROR,       /* internal error (store, memory) */
+};
+
+enum sts_lookup_source {
+    STS_SOURCE_NONE = 0,
+    STS_SOURCE_FRONT,     /* in-memory cache */
+    STS_SOURCE_STORE,     /* loaded from the store */
+    STS_SOURCE_DISCOVERY, /* discovered during this lookup */
+};
+
+struct sts_cache_result {
+    enum sts_lookup_outcome outcome;
+    enum sts_lookup_source source;
+    const struct sts_policy *policy; /* referenced when outcome is POLICY */
+    char id[STS_TXT_ID_MAX + 1];
+    int64_t expires_at;
+    char reason[96]; /* stable word(s) for logs: "no-indicator", "fetch-failed:tls", ... */
+    void *ref_;      /* private */
+};
+
+struct sts_cache;
+
+enum sts_status sts_cache_new(const struct sts_cache_config *cfg, struct sts_cache **out,
+                              char *err, size_t errlen);
+
+/** Stop the refresher and workers (waiting for running discoveries), free. */
+void sts_cache_free(struct sts_cache *cache);
+
+/**
+ * The policy for a normalised domain, waiting at most deadline_ms for a
+ * discovery.  Thread-safe.  out is always filled.
+ */
+enum sts_status sts_cache_lookup(struct sts_cache *cache, const char *domain, unsigned deadline_ms,
+                                 struct sts_cache_result *out);
+
+/** Release the result's policy reference; safe on a zeroed result. */
+void sts_cache_result_clear(struct sts_cache_result *res);
+
+/** Forget a domain in memory (after "mtasts cache purge" or reload). */
+void sts_cache_forget(struct sts_cache *cache, const char *domain);
+
+const char *sts_lookup_outcome_name(enum sts_lookup_outcome o);
+const char *sts_lookup_source_name(enum sts_lookup_source s);
+
+#endif

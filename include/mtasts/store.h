@@ -1,0 +1,113 @@
+/*
+ * store.h - the persistent policy cache, on SQLite.
+ *
+ * Only store.c includes <sqlite3.h>.  The store is opened from a spec
+ * string: "sqlite:/var/lib/mtasts/cache.db" (or a bare path, same thing);
+ * other backends can be added behind the same functions later.
+ *
+ * The database is in WAL mode, its schema versioned through PRAGMA
+ * user_version and migrated forward on open.  A small pool of connections
+ * (each with its prepared statements) serves concurrent threads: a
+ * function borrows one under a mutex held only for the hand-over, never
+ * during the SQL itself.  The milter's hot path does not come here at all:
+ * the cache module keeps an in-memory front.
+ *
+ * Ownership: struct sts_store_entry owns its policy (sts_policy_free() via
+ * sts_store_entry_clear()); the store copies what it is given.
+ */
+#ifndef MTASTS_STORE_H
+#define MTASTS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mtasts/domain.h"
+#include "mtasts/policy.h"
+#include "mtasts/status.h"
+#include "mtasts/txt.h"
+
+/** One cached policy of one domain. Times are Unix seconds. */
+struct sts_store_entry {
+    char domain[STS_DOMAIN_MAX + 1];
+    char id[STS_TXT_ID_MAX + 1]; /* the TXT id the policy was fetched under */
+    struct sts_policy *policy;   /* owned */
+    int64_t fetched_at;          /* last successful HTTPS fetch */
+    int64_t expires_at;          /* validated_at + max_age */
+    int64_t checked_at;          /* last time the TXT id was seen unchanged */
+    int64_t last_used;           /* last lookup by the milter (for refresh) */
+};
+
+/** A domain known to have no MTA-STS indicator, until a time. */
+struct sts_store_negative {
+    char domain[STS_DOMAIN_MAX + 1];
+    int64_t until;
+    char reason[64];
+};
+
+struct sts_store;
+
+/**
+ * Open (creating or migrating) the store named by spec.
+ * @return STS_OK, STS_EINVAL (unknown backend, bad path), STS_EIO
+ *         (SQLite error: the reason is in err) or STS_ENOMEM
+ */
+enum sts_status sts_store_open(const char *spec, struct sts_store **out, char *err, size_t errlen);
+
+/** Close every pooled connection; NULL is a no-op. */
+void sts_store_close(struct sts_store *store);
+
+/** Look up a domain's policy.  @return STS_OK, STS_ENOTFOUND or STS_EIO */
+enum sts_status sts_store_get(struct sts_store *store, const char *domain,
+                              struct sts_store_entry *out, char *err, size_t errlen);
+
+/** Insert or replace a domain's policy (and drop any negative entry). */
+enum sts_status sts_store_put(struct sts_store *store, const struct sts_store_entry *entry,
+                              char *err, size_t errlen);
+
+/** Update only checked_at / expires_at (same id seen again). */
+enum sts_status sts_store_refresh(struct sts_store *store, const char *domain, int64_t checked_at,
+                                  int64_t expires_at, char *err, size_t errlen);
+
+/** Record a use (last_used = now); cheap, may be batched by callers. */
+enum sts_status sts_store_touch(struct sts_store *store, const char *domain, int64_t now,
+                                char *err, size_t errlen);
+
+/** Delete one domain (policy, negative and backoff rows).  STS_ENOTFOUND if absent. */
+enum sts_status sts_store_delete(struct sts_store *store, const char *domain, char *err,
+                                 size_t errlen);
+
+/** Delete everything.  *count receives the number of policies removed. */
+enum sts_status sts_store_delete_all(struct sts_store *store, size_t *count, char *err,
+                                     size_t errlen);
+
+/**
+ * Call fn for every cached policy, in domain order; stop early if fn
+ * returns non-zero.  The entry passed to fn is valid during the call only.
+ */
+enum sts_status sts_store_foreach(struct sts_store *store,
+                                  int (*fn)(const struct sts_store_entry *entry, void *arg),
+                                  void *arg, char *err, size_t errlen);
+
+/** Negative cache: get (STS_ENOTFOUND if none or expired at now), put. */
+enum sts_status sts_store_negative_get(struct sts_store *store, const char *domain, int64_t now,
+                                       struct sts_store_negative *out, char *err, size_t errlen);
+enum sts_status sts_store_negative_put(struct sts_store *store, const struct sts_store_negative *neg,
+                                       char *err, size_t errlen);
+
+/**
+ * Fetch back-off per (domain, id): after a failed fetch no new fetch for
+ * that pair until "until".  get returns STS_OK with *until when one is
+ * active at now, else STS_ENOTFOUND.
+ */
+enum sts_status sts_store_backoff_get(struct sts_store *store, const char *domain, const char *id,
+                                      int64_t now, int64_t *until, char *err, size_t errlen);
+enum sts_status sts_store_backoff_put(struct sts_store *store, const char *domain, const char *id,
+                                      int64_t until, const char *reason, char *err, size_t errlen);
+
+/** Release what an entry owns and zero it; safe on a zeroed entry. */
+void sts_store_entry_clear(struct sts_store_entry *entry);
+
+/** The schema version this build writes (PRAGMA user_version). */
+int sts_store_schema_version(void);
+
+#endif

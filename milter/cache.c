@@ -1,0 +1,764 @@
+/*
+ * cache.c - policy discovery and caching (RFC 8461 §3, §5).
+ *
+ * Locking protocol (see also cache.h):
+ *   - the front cache is split into SHARDS shards, each with one mutex
+ *     guarding its hash chains and every field of its entries, and one
+ *     condition variable broadcast whenever a discovery of one of its
+ *     domains ends;
+ *   - the job queue has its own mutex; a shard mutex may be taken while
+ *     holding nothing, and the queue mutex while holding a shard mutex,
+ *     never the other way round;
+ *   - no mutex is held across DNS, HTTPS or store I/O.
+ * Entries are never freed before sts_cache_free(), so a waiter's pointer
+ * stays valid; "forgetting" a domain only clears its state.
+ */
+#include "mtasts/cache.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#define SHARDS 64
+#define BUCKETS_PER_SHARD 1024
+#define BACKOFF_MIN_S 300 /* RFC 8461 §5 asks for a rate limit; 5 minutes */
+
+/* An immutable policy shared by the front cache and lookup results. */
+struct policy_ref {
+    atomic_int refs;
+    struct sts_policy *policy;
+};
+
+struct entry {
+    struct entry *next;
+    struct policy_ref *pol; /* NULL when nothing valid is cached */
+    char id[STS_TXT_ID_MAX + 1];
+    int64_t expires_at, checked_at, fetched_at, last_used;
+    int64_t negative_until, tempfail_until;
+    char reason[96];     /* why negative/tempfail */
+    unsigned generation; /* bumped at the end of every discovery */
+    bool loaded;         /* the store has been consulted */
+    bool inflight;       /* a discovery is queued or running */
+    char domain[];
+};
+
+struct shard {
+    pthread_mutex_t mu;
+    pthread_cond_t done;
+    struct entry *buckets[BUCKETS_PER_SHARD];
+};
+
+struct job {
+    struct job *next;
+    struct entry *entry;
+};
+
+struct sts_cache {
+    struct sts_cache_config cfg;
+    struct shard shards[SHARDS];
+
+    pthread_mutex_t qmu;
+    pthread_cond_t qcond;
+    struct job *qhead, *qtail;
+    bool stopping;
+    pthread_t *workers;
+    unsigned nworkers;
+
+    pthread_t refresher;
+    bool have_refresher;
+    pthread_cond_t refresh_cond; /* with qmu: wakes the refresher to stop */
+};
+
+/* ---- small helpers ---- */
+
+static int64_t now_s(const struct sts_cache *c)
+{
+    return c->cfg.now ? c->cfg.now(c->cfg.now_arg) : (int64_t)time(NULL);
+}
+
+static void logf_(const struct sts_cache *c, int prio, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void logf_(const struct sts_cache *c, int prio, const char *fmt, ...)
+{
+    if (c->cfg.log == NULL)
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    c->cfg.log(c->cfg.log_arg, prio, line);
+}
+
+/* FNV-1a: domains are short and already lower-case. */
+static uint32_t hash_domain(const char *d)
+{
+    uint32_t h = 2166136261u;
+    for (; *d; d++)
+        h = (h ^ (unsigned char)*d) * 16777619u;
+    return h;
+}
+
+static struct policy_ref *ref_new(struct sts_policy *p)
+{
+    struct policy_ref *r = malloc(sizeof(*r));
+    if (r == NULL)
+        return NULL;
+    atomic_init(&r->refs, 1);
+    r->policy = p;
+    return r;
+}
+
+static struct policy_ref *ref_get(struct policy_ref *r)
+{
+    if (r != NULL)
+        atomic_fetch_add(&r->refs, 1);
+    return r;
+}
+
+static void ref_put(struct policy_ref *r)
+{
+    if (r != NULL && atomic_fetch_sub(&r->refs, 1) == 1) {
+        sts_policy_free(r->policy);
+        free(r);
+    }
+}
+
+static struct shard *shard_of(struct sts_cache *c, const char *domain, uint32_t *bucket)
+{
+    uint32_t h = hash_domain(domain);
+    *bucket = (h / SHARDS) % BUCKETS_PER_SHARD;
+    return &c->shards[h % SHARDS];
+}
+
+/* Find or create under the shard lock.  NULL only when out of memory. */
+static struct entry *entry_get(struct shard *s, uint32_t bucket, const char *domain)
+{
+    for (struct entry *e = s->buckets[bucket]; e != NULL; e = e->next)
+        if (strcmp(e->domain, domain) == 0)
+            return e;
+    size_t len = strlen(domain);
+    struct entry *e = calloc(1, sizeof(*e) + len + 1);
+    if (e == NULL)
+        return NULL;
+    memcpy(e->domain, domain, len + 1);
+    e->next = s->buckets[bucket];
+    s->buckets[bucket] = e;
+    return e;
+}
+
+/* Replace the entry's policy (under the shard lock). */
+static void entry_set_policy(struct entry *e, struct policy_ref *r, const char *id,
+                             int64_t fetched_at, int64_t checked_at, int64_t expires_at)
+{
+    ref_put(e->pol);
+    e->pol = r;
+    snprintf(e->id, sizeof(e->id), "%s", id);
+    e->fetched_at = fetched_at;
+    e->checked_at = checked_at;
+    e->expires_at = expires_at;
+    e->negative_until = e->tempfail_until = 0;
+}
+
+/* ---- the job queue ---- */
+
+/* Queue a discovery unless one is in flight; call with the shard locked. */
+static void schedule(struct sts_cache *c, struct entry *e)
+{
+    if (e->inflight)
+        return;
+    struct job *j = malloc(sizeof(*j));
+    if (j == NULL)
+        return; /* the lookup will time out and report PENDING */
+    j->entry = e;
+    j->next = NULL;
+    e->inflight = true;
+    pthread_mutex_lock(&c->qmu);
+    if (c->qtail)
+        c->qtail->next = j;
+    else
+        c->qhead = j;
+    c->qtail = j;
+    pthread_cond_signal(&c->qcond);
+    pthread_mutex_unlock(&c->qmu);
+}
+
+/* ---- discovery (runs on a worker, no lock held across I/O) ---- */
+
+struct snapshot {
+    struct policy_ref *pol; /* referenced; NULL if nothing valid cached */
+    char id[STS_TXT_ID_MAX + 1];
+    int64_t expires_at;
+};
+
+static void finish(struct sts_cache *c, struct entry *e)
+{
+    uint32_t b;
+    struct shard *s = shard_of(c, e->domain, &b);
+    pthread_mutex_lock(&s->mu);
+    e->inflight = false;
+    e->generation++;
+    pthread_cond_broadcast(&s->done);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Load the store's view of a domain into the entry, once. */
+static void load_from_store(struct sts_cache *c, struct entry *e, int64_t now)
+{
+    struct sts_store_entry se = {0};
+    struct sts_store_negative neg = {0};
+    char err[256];
+    bool have = false, have_neg = false;
+    struct policy_ref *r = NULL;
+
+    if (c->cfg.store != NULL) {
+        enum sts_status st = sts_store_get(c->cfg.store, e->domain, &se, err, sizeof(err));
+        if (st == STS_OK && se.expires_at > now && (r = ref_new(se.policy)) != NULL) {
+            se.policy = NULL; /* now owned by r */
+            have = true;
+        } else if (st == STS_EIO) {
+            logf_(c, LOG_ERR, "domain=%s event=store-error reason=\"%s\"", e->domain, err);
+        }
+        have_neg =
+            sts_store_negative_get(c->cfg.store, e->domain, now, &neg, err, sizeof(err)) == STS_OK;
+    }
+
+    uint32_t b;
+    struct shard *s = shard_of(c, e->domain, &b);
+    pthread_mutex_lock(&s->mu);
+    if (!e->loaded) {
+        if (have && e->pol == NULL) {
+            entry_set_policy(e, r, se.id, se.fetched_at, se.checked_at, se.expires_at);
+            r = NULL;
+        }
+        if (have_neg && e->pol == NULL) {
+            e->negative_until = neg.until;
+            snprintf(e->reason, sizeof(e->reason), "%s", neg.reason);
+        }
+        e->loaded = true;
+    }
+    pthread_mutex_unlock(&s->mu);
+    ref_put(r);
+    sts_store_entry_clear(&se);
+}
+
+static void take_snapshot(struct sts_cache *c, struct entry *e, int64_t now, struct snapshot *sn)
+{
+    uint32_t b;
+    struct shard *s = shard_of(c, e->domain, &b);
+    memset(sn, 0, sizeof(*sn));
+    pthread_mutex_lock(&s->mu);
+    if (e->pol != NULL && e->expires_at > now) {
+        sn->pol = ref_get(e->pol);
+        snprintf(sn->id, sizeof(sn->id), "%s", e->id);
+        sn->expires_at = e->expires_at;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* No usable indicator (or an invalid one): §5 keeps an unexpired policy. */
+static void on_no_indicator(struct sts_cache *c, struct entry *e, const struct snapshot *sn,
+                            int64_t now, const char *reason)
+{
+    if (sn->pol != NULL) {
+        logf_(c, LOG_WARNING,
+              "domain=%s event=txt-missing reason=%s action=keep-cached id=%s expires_in=%lld",
+              e->domain, reason, sn->id, (long long)(sn->expires_at - now));
+        return;
+    }
+    int64_t until = now + (c->cfg.negative_ttl_s ? c->cfg.negative_ttl_s : 3600);
+    uint32_t b;
+    struct shard *s = shard_of(c, e->domain, &b);
+    pthread_mutex_lock(&s->mu);
+    e->negative_until = until;
+    e->tempfail_until = 0;
+    snprintf(e->reason, sizeof(e->reason), "%s", reason);
+    pthread_mutex_unlock(&s->mu);
+    if (c->cfg.store != NULL) {
+        struct sts_store_negative neg = {.until = until};
+        snprintf(neg.domain, sizeof(neg.domain), "%s", e->domain);
+        snprintf(neg.reason, sizeof(neg.reason), "%s", reason);
+        char err[256];
+        if (sts_store_negative_put(c->cfg.store, &neg, err, sizeof(err)) != STS_OK)
+            logf_(c, LOG_ERR, "domain=%s event=store-error reason=\"%s\"", e->domain, err);
+    }
+    logf_(c, LOG_INFO, "domain=%s event=no-policy reason=%s", e->domain, reason);
+}
+
+static void on_dns_failure(struct sts_cache *c, struct entry *e, const struct snapshot *sn,
+                           int64_t now, const struct sts_dns_answer *ans)
+{
+    const char *word = ans->result == STS_DNS_TIMEOUT    ? "dns-timeout"
+                       : ans->dnssec == STS_DNSSEC_BOGUS ? "dns-bogus"
+                                                         : "dns-servfail";
+    if (sn->pol != NULL) {
+        logf_(c, LOG_WARNING, "domain=%s event=txt-lookup-failed reason=%s action=keep-cached",
+              e->domain, word);
+        return;
+    }
+    uint32_t b;
+    struct shard *s = shard_of(c, e->domain, &b);
+    pthread_mutex_lock(&s->mu);
+    e->tempfail_until = now + (c->cfg.tempfail_ttl_s ? c->cfg.tempfail_ttl_s : 60);
+    snprintf(e->reason, sizeof(e->reason), "%s", word);
+    pthread_mutex_unlock(&s->mu);
+    logf_(c, LOG_WARNING, "domain=%s event=txt-lookup-failed reason=%s", e->domain, word);
+}
+
+static void store_put_policy(struct sts_cache *c, const char *domain, const char *id,
+                             struct sts_policy *p, int64_t now)
+{
+    if (c->cfg.store == NULL)
+        return;
+    struct sts_store_entry se = {
+        .policy = p,
+        .fetched_at = now,
+        .checked_at = now,
+        .expires_at = now + p->max_age,
+        .last_used = now,
+    };
+    snprintf(se.domain, sizeof(se.domain), "%s", domain);
+    snprintf(se.id, sizeof(se.id), "%s", id);
+    char err[256];
+    if (sts_store_put(c->cfg.store, &se, err, sizeof(err)) != STS_OK)
+        logf_(c, LOG_ERR, "domain=%s event=store-error reason=\"%s\"", domain, err);
+}
+
+/* Indicator with a new id (or nothing cached): fetch, unless backing off. */
+static void fetch_new(struct sts_cache *c, struct entry *e, const struct snapshot *sn,
+                      const char *id, int64_t now)
+{
+    char err[256];
+    int64_t until;
+    if (c->cfg.store != NULL && sts_store_backoff_get(c->cfg.store, e->domain, id, now, &until, err,
+                                                      sizeof(err)) == STS_OK) {
+        if (sn->pol == NULL)
+            on_no_indicator(c, e, sn, now, "fetch-backoff");
+        return;
+    }
+
+    struct sts_fetch_response resp;
+    struct sts_policy *p = NULL;
+    const char *why = NULL;
+    char reason[96];
+    if (sts_fetch_policy(&c->cfg.fetch, c->cfg.dns, e->domain, &resp) != STS_OK) {
+        why = "fetch-failed:error";
+        memset(&resp, 0, sizeof(resp));
+    } else if (resp.result != STS_FETCH_OK) {
+        snprintf(reason, sizeof(reason), "fetch-failed:%s", sts_fetch_result_name(resp.result));
+        why = reason;
+    } else if (sts_policy_parse(resp.body, resp.body_len, &p, err, sizeof(err)) != STS_OK) {
+        why = "policy-invalid";
+    }
+
+    if (why != NULL) {
+        unsigned backoff = c->cfg.backoff_s < BACKOFF_MIN_S ? BACKOFF_MIN_S : c->cfg.backoff_s;
+        if (c->cfg.store != NULL &&
+            sts_store_backoff_put(c->cfg.store, e->domain, id, now + backoff, why, err,
+                                  sizeof(err)) != STS_OK)
+            logf_(c, LOG_ERR, "domain=%s event=store-error reason=\"%s\"", e->domain, err);
+        logf_(c, LOG_WARNING,
+              "domain=%s event=fetch-failed id=%s reason=%s detail=\"%s\" action=%s backoff=%u",
+              e->domain, id, why, resp.detail, sn->pol ? "keep-cached" : "no-policy", backoff);
+        if (sn->pol == NULL)
+            on_no_indicator(c, e, sn, now, why);
+        sts_fetch_response_clear(&resp);
+        return;
+    }
+    sts_fetch_response_clear(&resp);
+
+    store_put_policy(c, e->domain, id, p, now);
+    logf_(c, LOG_INFO, "domain=%s event=policy-updated id=%s mode=%s max_age=%u old_id=%s",
+          e->domain, id, sts_mode_name(p->mode), p->max_age, sn->pol ? sn->id : "-");
+    struct policy_ref *r = ref_new(p);
+    if (r == NULL) {
+        sts_policy_free(p);
+        return;
+    }
+    uint32_t b;
+    struct shard *s = shard_of(c, e->domain, &b);
+    pthread_mutex_lock(&s->mu);
+    entry_set_policy(e, r, id, now, now, now + p->max_age);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void discover(struct sts_cache *c, struct entry *e)
+{
+    int64_t now = now_s(c);
+    uint32_t b;
+    struct shard *s = shard_of(c, e->domain, &b);
+    pthread_mutex_lock(&s->mu);
+    bool loaded = e->loaded;
+    pthread_mutex_unlock(&s->mu);
+    if (!loaded)
+        load_from_store(c, e, now);
+
+    struct snapshot sn;
+    take_snapshot(c, e, now, &sn);
+
+    char name[STS_DOMAIN_MAX + 16];
+    snprintf(name, sizeof(name), "_mta-sts.%s", e->domain);
+    struct sts_dns_answer *ans = NULL;
+    if (sts_dns_query(c->cfg.dns, name, STS_DNS_TXT, &ans) != STS_OK || ans == NULL) {
+        struct sts_dns_answer fake = {.result = STS_DNS_ERROR};
+        on_dns_failure(c, e, &sn, now, &fake);
+        goto out;
+    }
+
+    struct sts_txt txt;
+    char err[256];
+    switch (ans->result) {
+    case STS_DNS_ANSWER:
+        switch (sts_txt_parse_rrset((const char *const *)ans->txt, ans->txt_len, ans->count, &txt,
+                                    err, sizeof(err))) {
+        case STS_OK:
+            if (sn.pol != NULL && strcmp(sn.id, txt.id) == 0) {
+                /* Same id: the cached policy is still current (§5.1). */
+                int64_t expires = now + sn.pol->policy->max_age;
+                pthread_mutex_lock(&s->mu);
+                if (e->pol == sn.pol) {
+                    e->checked_at = now;
+                    e->expires_at = expires;
+                }
+                pthread_mutex_unlock(&s->mu);
+                if (c->cfg.store != NULL && sts_store_refresh(c->cfg.store, e->domain, now, expires,
+                                                              err, sizeof(err)) != STS_OK)
+                    logf_(c, LOG_ERR, "domain=%s event=store-error reason=\"%s\"", e->domain, err);
+            } else {
+                fetch_new(c, e, &sn, txt.id, now);
+            }
+            break;
+        case STS_ENOTFOUND:
+            on_no_indicator(c, e, &sn, now, "no-indicator");
+            break;
+        default:
+            logf_(c, LOG_INFO, "domain=%s event=txt-invalid reason=\"%s\"", e->domain, err);
+            on_no_indicator(c, e, &sn, now, "txt-invalid");
+            break;
+        }
+        break;
+    case STS_DNS_NXDOMAIN:
+    case STS_DNS_NODATA:
+        on_no_indicator(c, e, &sn, now, "no-indicator");
+        break;
+    default:
+        on_dns_failure(c, e, &sn, now, ans);
+        break;
+    }
+out:
+    sts_dns_answer_free(ans);
+    ref_put(sn.pol);
+}
+
+static void *worker_main(void *arg)
+{
+    struct sts_cache *c = arg;
+    for (;;) {
+        pthread_mutex_lock(&c->qmu);
+        while (c->qhead == NULL && !c->stopping)
+            pthread_cond_wait(&c->qcond, &c->qmu);
+        struct job *j = c->qhead;
+        if (j == NULL) { /* stopping and drained */
+            pthread_mutex_unlock(&c->qmu);
+            return NULL;
+        }
+        c->qhead = j->next;
+        if (c->qhead == NULL)
+            c->qtail = NULL;
+        pthread_mutex_unlock(&c->qmu);
+
+        discover(c, j->entry);
+        finish(c, j->entry);
+        free(j);
+    }
+}
+
+/* ---- background refresher ---- */
+
+/* Deterministic per-domain jitter in [0, span): spreads renewals out. */
+static int64_t jitter(const char *domain, int64_t span)
+{
+    return span > 0 ? (int64_t)(hash_domain(domain) % (uint64_t)span) : 0;
+}
+
+static void refresh_pass(struct sts_cache *c)
+{
+    int64_t now = now_s(c);
+    int64_t window = c->cfg.refresh_window_s ? c->cfg.refresh_window_s : 86400;
+    int64_t recent = c->cfg.recent_use_s ? c->cfg.recent_use_s : 7 * 86400;
+    unsigned recheck = c->cfg.recheck_s ? c->cfg.recheck_s : 3600;
+    for (int i = 0; i < SHARDS; i++) {
+        struct shard *s = &c->shards[i];
+        pthread_mutex_lock(&s->mu);
+        for (int b = 0; b < BUCKETS_PER_SHARD; b++)
+            for (struct entry *e = s->buckets[b]; e != NULL; e = e->next) {
+                if (e->pol == NULL || e->inflight || now - e->last_used > recent)
+                    continue;
+                int64_t renew_at = e->expires_at - window + jitter(e->domain, window / 4);
+                if (now >= renew_at || now - e->checked_at >= (int64_t)recheck)
+                    schedule(c, e);
+            }
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
+static void *refresher_main(void *arg)
+{
+    struct sts_cache *c = arg;
+    pthread_mutex_lock(&c->qmu);
+    while (!c->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += c->cfg.refresh_interval_s;
+        while (!c->stopping && pthread_cond_timedwait(&c->refresh_cond, &c->qmu, &ts) != ETIMEDOUT)
+            ;
+        if (c->stopping)
+            break;
+        pthread_mutex_unlock(&c->qmu);
+        refresh_pass(c); /* takes shard locks, then qmu inside schedule() */
+        pthread_mutex_lock(&c->qmu);
+    }
+    pthread_mutex_unlock(&c->qmu);
+    return NULL;
+}
+
+/* ---- public API ---- */
+
+static int init_cond_monotonic(pthread_cond_t *cv)
+{
+    pthread_condattr_t a;
+    if (pthread_condattr_init(&a) != 0)
+        return -1;
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(cv, &a);
+    pthread_condattr_destroy(&a);
+    return rc;
+}
+
+enum sts_status sts_cache_new(const struct sts_cache_config *cfg, struct sts_cache **out, char *err,
+                              size_t errlen)
+{
+    *out = NULL;
+    if (cfg->dns == NULL)
+        return sts_status_set(STS_EINVAL, err, errlen, "the cache needs a resolver");
+    struct sts_cache *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return sts_status_set(STS_ENOMEM, err, errlen, "out of memory");
+    c->cfg = *cfg;
+    for (int i = 0; i < SHARDS; i++) {
+        pthread_mutex_init(&c->shards[i].mu, NULL);
+        init_cond_monotonic(&c->shards[i].done);
+    }
+    pthread_mutex_init(&c->qmu, NULL);
+    pthread_cond_init(&c->qcond, NULL);
+    init_cond_monotonic(&c->refresh_cond);
+
+    unsigned n = cfg->max_fetches ? cfg->max_fetches : 16;
+    c->workers = calloc(n, sizeof(*c->workers));
+    if (c->workers == NULL) {
+        sts_cache_free(c);
+        return sts_status_set(STS_ENOMEM, err, errlen, "out of memory");
+    }
+    for (; c->nworkers < n; c->nworkers++)
+        if (pthread_create(&c->workers[c->nworkers], NULL, worker_main, c) != 0) {
+            sts_cache_free(c);
+            return sts_status_set(STS_ENOMEM, err, errlen, "cannot start discovery threads");
+        }
+    if (cfg->refresh_interval_s > 0) {
+        if (pthread_create(&c->refresher, NULL, refresher_main, c) != 0) {
+            sts_cache_free(c);
+            return sts_status_set(STS_ENOMEM, err, errlen, "cannot start the refresher");
+        }
+        c->have_refresher = true;
+    }
+    *out = c;
+    return STS_OK;
+}
+
+void sts_cache_free(struct sts_cache *c)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&c->qmu);
+    c->stopping = true;
+    pthread_cond_broadcast(&c->qcond);
+    pthread_cond_broadcast(&c->refresh_cond);
+    pthread_mutex_unlock(&c->qmu);
+    if (c->have_refresher)
+        pthread_join(c->refresher, NULL);
+    for (unsigned i = 0; i < c->nworkers; i++)
+        pthread_join(c->workers[i], NULL); /* each drains the queue first */
+    free(c->workers);
+    for (int i = 0; i < SHARDS; i++) {
+        for (int b = 0; b < BUCKETS_PER_SHARD; b++) {
+            struct entry *e = c->shards[i].buckets[b];
+            while (e != NULL) {
+                struct entry *next = e->next;
+                ref_put(e->pol);
+                free(e);
+                e = next;
+            }
+        }
+        pthread_mutex_destroy(&c->shards[i].mu);
+        pthread_cond_destroy(&c->shards[i].done);
+    }
+    pthread_mutex_destroy(&c->qmu);
+    pthread_cond_destroy(&c->qcond);
+    pthread_cond_destroy(&c->refresh_cond);
+    free(c);
+}
+
+/*
+ * What the entry says now, under the shard lock.  Returns false when it
+ * says nothing yet (a discovery is needed).
+ */
+static bool answer_from(struct sts_cache *c, struct entry *e, int64_t now,
+                        enum sts_lookup_source source, struct sts_cache_result *out)
+{
+    if (e->pol != NULL && e->expires_at > now) {
+        out->outcome = STS_LOOKUP_POLICY;
+        out->source = source;
+        out->ref_ = ref_get(e->pol);
+        out->policy = e->pol->policy;
+        snprintf(out->id, sizeof(out->id), "%s", e->id);
+        out->expires_at = e->expires_at;
+        snprintf(out->reason, sizeof(out->reason), "cached");
+        unsigned recheck = c->cfg.recheck_s ? c->cfg.recheck_s : 3600;
+        if (now - e->checked_at >= (int64_t)recheck)
+            schedule(c, e); /* re-check the TXT id in the background */
+        return true;
+    }
+    if (e->negative_until > now || e->tempfail_until > now) {
+        out->outcome = e->negative_until > now ? STS_LOOKUP_NO_POLICY : STS_LOOKUP_TEMPFAIL;
+        out->source = source;
+        snprintf(out->reason, sizeof(out->reason), "%s", e->reason);
+        return true;
+    }
+    return false;
+}
+
+enum sts_status sts_cache_lookup(struct sts_cache *c, const char *domain, unsigned deadline_ms,
+                                 struct sts_cache_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    int64_t now = now_s(c);
+    uint32_t b;
+    struct shard *s = shard_of(c, domain, &b);
+
+    pthread_mutex_lock(&s->mu);
+    struct entry *e = entry_get(s, b, domain);
+    if (e == NULL) {
+        pthread_mutex_unlock(&s->mu);
+        out->outcome = STS_LOOKUP_ERROR;
+        snprintf(out->reason, sizeof(out->reason), "out-of-memory");
+        return STS_ENOMEM;
+    }
+    e->last_used = now;
+    bool loaded = e->loaded;
+    if (loaded && answer_from(c, e, now, STS_SOURCE_FRONT, out)) {
+        pthread_mutex_unlock(&s->mu);
+        return STS_OK;
+    }
+    pthread_mutex_unlock(&s->mu);
+
+    if (!loaded) {
+        load_from_store(c, e, now);
+        pthread_mutex_lock(&s->mu);
+        if (answer_from(c, e, now, STS_SOURCE_STORE, out)) {
+            pthread_mutex_unlock(&s->mu);
+            return STS_OK;
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+
+    /* Discover, sharing any discovery already running, up to the deadline. */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += deadline_ms / 1000;
+    ts.tv_nsec += (long)(deadline_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->mu);
+    schedule(c, e);
+    unsigned gen = e->generation;
+    int rc = 0;
+    while (e->generation == gen && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&s->done, &s->mu, &ts);
+    if (e->generation != gen) {
+        now = now_s(c);
+        if (!answer_from(c, e, now, STS_SOURCE_DISCOVERY, out)) {
+            out->outcome = STS_LOOKUP_NO_POLICY;
+            out->source = STS_SOURCE_DISCOVERY;
+            snprintf(out->reason, sizeof(out->reason), "no-policy");
+        }
+    } else {
+        out->outcome = STS_LOOKUP_PENDING;
+        snprintf(out->reason, sizeof(out->reason), "discovery-timeout");
+    }
+    pthread_mutex_unlock(&s->mu);
+    return STS_OK;
+}
+
+void sts_cache_result_clear(struct sts_cache_result *res)
+{
+    if (res == NULL)
+        return;
+    ref_put(res->ref_);
+    memset(res, 0, sizeof(*res));
+}
+
+void sts_cache_forget(struct sts_cache *c, const char *domain)
+{
+    uint32_t b;
+    struct shard *s = shard_of(c, domain, &b);
+    pthread_mutex_lock(&s->mu);
+    for (struct entry *e = s->buckets[b]; e != NULL; e = e->next)
+        if (strcmp(e->domain, domain) == 0) {
+            ref_put(e->pol);
+            e->pol = NULL;
+            e->id[0] = '\0';
+            e->negative_until = e->tempfail_until = 0;
+            e->loaded = false;
+        }
+    pthread_mutex_unlock(&s->mu);
+}
+
+const char *sts_lookup_outcome_name(enum sts_lookup_outcome o)
+{
+    switch (o) {
+    case STS_LOOKUP_POLICY:
+        return "policy";
+    case STS_LOOKUP_NO_POLICY:
+        return "no-policy";
+    case STS_LOOKUP_TEMPFAIL:
+        return "tempfail";
+    case STS_LOOKUP_PENDING:
+        return "pending";
+    case STS_LOOKUP_ERROR:
+        return "error";
+    }
+    return "unknown";
+}
+
+const char *sts_lookup_source_name(enum sts_lookup_source s)
+{
+    switch (s) {
+    case STS_SOURCE_NONE:
+        return "none";
+    case STS_SOURCE_FRONT:
+        return "front";
+    case STS_SOURCE_STORE:
+        return "store";
+    case STS_SOURCE_DISCOVERY:
+        return "discovery";
+    }
+    return "unknown";
+}
