@@ -3,14 +3,33 @@
  *
  * Only store.c includes <sqlite3.h>.  The store is opened from a spec
  * string: "sqlite:/var/lib/mtasts/cache.db" (or a bare path, same thing);
- * other backends can be added behind the same functions later.
+ * other backends can be added behind the same functions later.  A spec
+ * that starts with any other "scheme:" (a letter, then letters, digits,
+ * "+", "-" or ".", then ":") is an unknown backend: write a relative path
+ * that looks like one as "sqlite:a:b.db" or "./a:b.db".
  *
  * The database is in WAL mode, its schema versioned through PRAGMA
- * user_version and migrated forward on open.  A small pool of connections
- * (each with its prepared statements) serves concurrent threads: a
- * function borrows one under a mutex held only for the hand-over, never
- * during the SQL itself.  The milter's hot path does not come here at all:
- * the cache module keeps an in-memory front.
+ * user_version and migrated forward on open; a database of a newer
+ * schema than this build knows is refused (STS_EIO), never modified.
+ *
+ * Locking protocol: any function may be called from any thread at once,
+ * except sts_store_close(), which must be the last call.  A pool of up to
+ * 4 connections, opened on demand, each with its prepared statements,
+ * serves the callers: a function borrows one under the store mutex (held
+ * only for the hand-over, never during SQL), waiting on a condition
+ * variable while all are lent, and gives it back before it returns.
+ * Between connections and processes SQLite's file locks serialise
+ * writers; a caller waits for them (busy_timeout, then retries) up to
+ * 5 seconds before it gets STS_EIO "database is locked".  The milter's
+ * hot path does not come here at all: the cache module keeps an
+ * in-memory front.
+ *
+ * Keys: domain is used as given (1 to STS_DOMAIN_MAX bytes; callers pass
+ * it normalized, see sts_domain_normalize()), id 1 to STS_TXT_ID_MAX
+ * bytes; anything else is STS_EINVAL.
+ *
+ * Errors: every failure writes a one-line reason into err; SQLite's own
+ * (sqlite3_errmsg) is part of it.  STS_ENOMEM may come from any function.
  *
  * Ownership: struct sts_store_entry owns its policy (sts_policy_free() via
  * sts_store_entry_clear()); the store copies what it is given.
@@ -56,48 +75,76 @@ enum sts_status sts_store_open(const char *spec, struct sts_store **out, char *e
 /** Close every pooled connection; NULL is a no-op. */
 void sts_store_close(struct sts_store *store);
 
-/** Look up a domain's policy.  @return STS_OK, STS_ENOTFOUND or STS_EIO */
+/**
+ * Look up a domain's policy.  *out is overwritten (clear it first if it
+ * held a policy); on STS_OK it owns a new policy.  A stored body that no
+ * longer parses is STS_ENOTFOUND (reason in err), so that a fetch replaces it.
+ * @return STS_OK, STS_ENOTFOUND or STS_EIO
+ */
 enum sts_status sts_store_get(struct sts_store *store, const char *domain,
                               struct sts_store_entry *out, char *err, size_t errlen);
 
-/** Insert or replace a domain's policy (and drop any negative entry). */
+/**
+ * Insert or replace a domain's policy, all in one transaction with
+ * dropping the domain's negative entry and the back-off of (domain,
+ * entry->id).  The policy is stored as sts_policy_format() writes it.
+ * @return STS_OK, STS_EINVAL (bad key, no policy, or a policy whose
+ *         canonical form does not parse back) or STS_EIO
+ */
 enum sts_status sts_store_put(struct sts_store *store, const struct sts_store_entry *entry,
                               char *err, size_t errlen);
 
-/** Update only checked_at / expires_at (same id seen again). */
+/** Update only checked_at / expires_at (same id seen again).  STS_ENOTFOUND if absent. */
 enum sts_status sts_store_refresh(struct sts_store *store, const char *domain, int64_t checked_at,
                                   int64_t expires_at, char *err, size_t errlen);
 
-/** Record a use (last_used = now); cheap, may be batched by callers. */
-enum sts_status sts_store_touch(struct sts_store *store, const char *domain, int64_t now,
-                                char *err, size_t errlen);
+/**
+ * Record a use: last_used = now, unless it is later already.  Cheap, may
+ * be batched by callers.  STS_ENOTFOUND if the domain has no policy.
+ */
+enum sts_status sts_store_touch(struct sts_store *store, const char *domain, int64_t now, char *err,
+                                size_t errlen);
 
 /** Delete one domain (policy, negative and backoff rows).  STS_ENOTFOUND if absent. */
 enum sts_status sts_store_delete(struct sts_store *store, const char *domain, char *err,
                                  size_t errlen);
 
-/** Delete everything.  *count receives the number of policies removed. */
+/**
+ * Delete everything (policies, negative and backoff rows).  *count (if
+ * count is not NULL) receives the number of policies removed.
+ */
 enum sts_status sts_store_delete_all(struct sts_store *store, size_t *count, char *err,
                                      size_t errlen);
 
 /**
- * Call fn for every cached policy, in domain order; stop early if fn
- * returns non-zero.  The entry passed to fn is valid during the call only.
+ * Call fn for every cached policy, in domain order (bytewise); stop early
+ * if fn returns non-zero (still STS_OK).  The entry passed to fn is valid
+ * during the call only.  Rows are read in batches and no connection is
+ * held while fn runs, so fn may call any store function, and a long walk
+ * does not hold a read transaction open; the walk is not a snapshot: a
+ * row written meanwhile may or may not be seen, and none is seen twice.
+ * A row whose body no longer parses is skipped.
  */
 enum sts_status sts_store_foreach(struct sts_store *store,
                                   int (*fn)(const struct sts_store_entry *entry, void *arg),
                                   void *arg, char *err, size_t errlen);
 
-/** Negative cache: get (STS_ENOTFOUND if none or expired at now), put. */
+/**
+ * Negative cache: get (STS_ENOTFOUND if none, or expired: until <= now;
+ * out may be NULL), put (insert or replace; the reason is kept up to its
+ * NUL or the end of the array).
+ */
 enum sts_status sts_store_negative_get(struct sts_store *store, const char *domain, int64_t now,
                                        struct sts_store_negative *out, char *err, size_t errlen);
-enum sts_status sts_store_negative_put(struct sts_store *store, const struct sts_store_negative *neg,
-                                       char *err, size_t errlen);
+enum sts_status sts_store_negative_put(struct sts_store *store,
+                                       const struct sts_store_negative *neg, char *err,
+                                       size_t errlen);
 
 /**
  * Fetch back-off per (domain, id): after a failed fetch no new fetch for
- * that pair until "until".  get returns STS_OK with *until when one is
- * active at now, else STS_ENOTFOUND.
+ * that pair until "until".  get returns STS_OK with *until (if until is
+ * not NULL) when one is active at now (until > now), else STS_ENOTFOUND.
+ * put inserts or replaces; reason may be NULL.
  */
 enum sts_status sts_store_backoff_get(struct sts_store *store, const char *domain, const char *id,
                                       int64_t now, int64_t *until, char *err, size_t errlen);
