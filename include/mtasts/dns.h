@@ -8,11 +8,27 @@
  *
  * Locking: the context's query list is guarded by one mutex held only to
  * enqueue/dequeue (never across network I/O); each query has its own
- * condition variable.  A query that times out is cancelled and its memory
- * reclaimed by whichever of the waiter or the callback runs last.
+ * mutex and condition variable (CLOCK_MONOTONIC deadline).  A query that
+ * times out is cancelled (ub_cancel) and its memory reclaimed by whichever
+ * of the waiter or the callback runs last (a reference count under the
+ * query's mutex).  Lock order: list mutex, then a query's mutex.
  *
  * Ownership: answers are allocated by sts_dns_query() and released with
  * sts_dns_answer_free(); they do not depend on the context's lifetime.
+ *
+ * Caps: an answer keeps at most 64 records (for MX the 64 most preferred)
+ * and at most 64 KiB of TXT data; when records were left out, why says
+ * "truncated: kept N of M records".  RDATA that does not parse (a TXT
+ * character-string running past its record, an MX name with a compression
+ * pointer, a label over 63 octets, a name over 255 octets, bytes that
+ * cannot appear in a host name) makes the whole answer STS_DNS_SERVFAIL
+ * with why "malformed <TYPE> record".
+ *
+ * Names under "test." (RFC 6761) go to the configured resolver like any
+ * other: libunbound's built-in empty "test." zone is dropped, so that the
+ * test world's server can answer for it.
+ *
+ * Create the resolver after any fork(): libunbound's worker is a thread.
  */
 #ifndef MTASTS_DNS_H
 #define MTASTS_DNS_H
@@ -60,20 +76,26 @@ struct sts_dns_tlsa {
 struct sts_dns_answer {
     enum sts_dns_result result;
     enum sts_dnssec dnssec;
-    uint32_t ttl;  /* seconds; for NXDOMAIN/NODATA the negative TTL if known */
-    char why[128]; /* libunbound's reason for bogus/servfail, may be "" */
-    size_t count;  /* records of the asked type */
-    /* exactly one of these arrays is set, per the type asked */
+    uint32_t ttl;  /* seconds; for NXDOMAIN/NODATA the negative TTL if known;
+                      0 when bogus or malformed */
+    char why[128]; /* libunbound's reason for bogus, the rcode for servfail,
+                      "truncated: ..." for a capped answer; may be "" */
+    size_t count;  /* records of the asked type, at most 64 */
+    /* for an ANSWER exactly one of these arrays is set, per the type asked;
+       all are NULL when count is 0 */
     char **txt;            /* TXT: character-strings joined, NUL-terminated */
     size_t *txt_len;       /* their lengths (a TXT may contain NUL bytes) */
-    struct sts_dns_mx *mx; /* sorted by preference */
+    struct sts_dns_mx *mx; /* sorted by preference; order among equal
+                              preferences unspecified (libunbound rotates) */
     char (*addr)[46];      /* A/AAAA: presentation form (inet_ntop) */
     struct sts_dns_tlsa *tlsa;
 };
 
 struct sts_dns_config {
     const char *forwarders;        /* NULL = system resolver (/etc/resolv.conf);
-                                      else "ADDR[@PORT][ ADDR[@PORT]...]" */
+                                      else "ADDR[@PORT][ ADDR[@PORT]...]",
+                                      IPv4 or IPv6 literals, separated by
+                                      spaces, tabs or commas */
     const char *trust_anchor_file; /* NULL = no DNSSEC validation */
     unsigned timeout_ms;           /* per query; 0 = 5000 */
 };
@@ -87,12 +109,19 @@ struct sts_dns;
 enum sts_status sts_dns_new(const struct sts_dns_config *cfg, struct sts_dns **out, char *err,
                             size_t errlen);
 
-/** Stop the dispatcher, cancel pending queries and free; NULL is a no-op. */
+/**
+ * Stop the dispatcher, cancel pending queries and free; NULL is a no-op.
+ * Callers still waiting in sts_dns_query() return at once with result
+ * STS_DNS_ERROR ("resolver shutting down"); sts_dns_free() waits until they
+ * have left.  No sts_dns_query() may start once sts_dns_free() has begun.
+ */
 void sts_dns_free(struct sts_dns *dns);
 
 /**
- * Resolve name/type, waiting at most the configured timeout.
- * Thread-safe.  name is a normalised domain name (see domain.h).
+ * Resolve name/type (class IN), waiting at most the configured timeout.
+ * Thread-safe.  name is a normalised domain name (see domain.h); names
+ * with empty or over-long labels, spaces, controls or zone-file
+ * specials ("\\", '"', ';', '(', ')') are STS_EINVAL.
  * @param out receives a new answer (also for NXDOMAIN, timeout, ...)
  * @return STS_OK whenever *out was filled (look at (*out)->result),
  *         STS_ENOMEM or STS_EINVAL otherwise
