@@ -67,6 +67,8 @@ struct sts_cache {
     pthread_cond_t qcond;
     struct job *qhead, *qtail;
     bool stopping;
+    unsigned running;    /* jobs being worked on */
+    pthread_cond_t idle; /* with qmu: queue empty and running == 0 */
     pthread_t *workers;
     unsigned nworkers;
 
@@ -264,7 +266,7 @@ static void take_snapshot(struct sts_cache *c, struct entry *e, int64_t now, str
 
 /* No usable indicator (or an invalid one): §5 keeps an unexpired policy. */
 static void on_no_indicator(struct sts_cache *c, struct entry *e, const struct snapshot *sn,
-                            int64_t now, const char *reason)
+                            int64_t now, int64_t until, const char *reason)
 {
     if (sn->pol != NULL) {
         logf_(c, LOG_WARNING,
@@ -272,7 +274,6 @@ static void on_no_indicator(struct sts_cache *c, struct entry *e, const struct s
               e->domain, reason, sn->id, (long long)(sn->expires_at - now));
         return;
     }
-    int64_t until = now + (c->cfg.negative_ttl_s ? c->cfg.negative_ttl_s : 3600);
     uint32_t b;
     struct shard *s = shard_of(c, e->domain, &b);
     pthread_mutex_lock(&s->mu);
@@ -339,7 +340,7 @@ static void fetch_new(struct sts_cache *c, struct entry *e, const struct snapsho
     if (c->cfg.store != NULL && sts_store_backoff_get(c->cfg.store, e->domain, id, now, &until, err,
                                                       sizeof(err)) == STS_OK) {
         if (sn->pol == NULL)
-            on_no_indicator(c, e, sn, now, "fetch-backoff");
+            on_no_indicator(c, e, sn, now, until, "fetch-backoff");
         return;
     }
 
@@ -366,8 +367,8 @@ static void fetch_new(struct sts_cache *c, struct entry *e, const struct snapsho
         logf_(c, LOG_WARNING,
               "domain=%s event=fetch-failed id=%s reason=%s detail=\"%s\" action=%s backoff=%u",
               e->domain, id, why, resp.detail, sn->pol ? "keep-cached" : "no-policy", backoff);
-        if (sn->pol == NULL)
-            on_no_indicator(c, e, sn, now, why);
+        if (sn->pol == NULL) /* §5: as if no policy, until the back-off ends */
+            on_no_indicator(c, e, sn, now, now + backoff, why);
         sts_fetch_response_clear(&resp);
         return;
     }
@@ -391,6 +392,7 @@ static void fetch_new(struct sts_cache *c, struct entry *e, const struct snapsho
 static void discover(struct sts_cache *c, struct entry *e)
 {
     int64_t now = now_s(c);
+    int64_t neg_until = now + (c->cfg.negative_ttl_s ? c->cfg.negative_ttl_s : 3600);
     uint32_t b;
     struct shard *s = shard_of(c, e->domain, &b);
     pthread_mutex_lock(&s->mu);
@@ -428,24 +430,24 @@ static void discover(struct sts_cache *c, struct entry *e)
                 }
                 pthread_mutex_unlock(&s->mu);
                 if (c->cfg.store != NULL && sts_store_refresh(c->cfg.store, e->domain, now, expires,
-                                                              err, sizeof(err)) != STS_OK)
+                                                              err, sizeof(err)) == STS_EIO)
                     logf_(c, LOG_ERR, "domain=%s event=store-error reason=\"%s\"", e->domain, err);
             } else {
                 fetch_new(c, e, &sn, txt.id, now);
             }
             break;
         case STS_ENOTFOUND:
-            on_no_indicator(c, e, &sn, now, "no-indicator");
+            on_no_indicator(c, e, &sn, now, neg_until, "no-indicator");
             break;
         default:
             logf_(c, LOG_INFO, "domain=%s event=txt-invalid reason=\"%s\"", e->domain, err);
-            on_no_indicator(c, e, &sn, now, "txt-invalid");
+            on_no_indicator(c, e, &sn, now, neg_until, "txt-invalid");
             break;
         }
         break;
     case STS_DNS_NXDOMAIN:
     case STS_DNS_NODATA:
-        on_no_indicator(c, e, &sn, now, "no-indicator");
+        on_no_indicator(c, e, &sn, now, neg_until, "no-indicator");
         break;
     default:
         on_dns_failure(c, e, &sn, now, ans);
@@ -471,11 +473,17 @@ static void *worker_main(void *arg)
         c->qhead = j->next;
         if (c->qhead == NULL)
             c->qtail = NULL;
+        c->running++;
         pthread_mutex_unlock(&c->qmu);
 
         discover(c, j->entry);
         finish(c, j->entry);
         free(j);
+
+        pthread_mutex_lock(&c->qmu);
+        if (--c->running == 0 && c->qhead == NULL)
+            pthread_cond_broadcast(&c->idle);
+        pthread_mutex_unlock(&c->qmu);
     }
 }
 
@@ -530,6 +538,8 @@ static void *refresher_main(void *arg)
 
 /* ---- public API ---- */
 
+static void deadline_after(struct timespec *ts, unsigned ms);
+
 static int init_cond_monotonic(pthread_cond_t *cv)
 {
     pthread_condattr_t a;
@@ -558,6 +568,7 @@ enum sts_status sts_cache_new(const struct sts_cache_config *cfg, struct sts_cac
     pthread_mutex_init(&c->qmu, NULL);
     pthread_cond_init(&c->qcond, NULL);
     init_cond_monotonic(&c->refresh_cond);
+    init_cond_monotonic(&c->idle);
 
     unsigned n = cfg->max_fetches ? cfg->max_fetches : 16;
     c->workers = calloc(n, sizeof(*c->workers));
@@ -611,6 +622,7 @@ void sts_cache_free(struct sts_cache *c)
     pthread_mutex_destroy(&c->qmu);
     pthread_cond_destroy(&c->qcond);
     pthread_cond_destroy(&c->refresh_cond);
+    pthread_cond_destroy(&c->idle);
     free(c);
 }
 
@@ -679,13 +691,7 @@ enum sts_status sts_cache_lookup(struct sts_cache *c, const char *domain, unsign
 
     /* Discover, sharing any discovery already running, up to the deadline. */
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += deadline_ms / 1000;
-    ts.tv_nsec += (long)(deadline_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    deadline_after(&ts, deadline_ms);
     pthread_mutex_lock(&s->mu);
     schedule(c, e);
     unsigned gen = e->generation;
@@ -705,6 +711,30 @@ enum sts_status sts_cache_lookup(struct sts_cache *c, const char *domain, unsign
     }
     pthread_mutex_unlock(&s->mu);
     return STS_OK;
+}
+
+static void deadline_after(struct timespec *ts, unsigned ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+enum sts_status sts_cache_wait_idle(struct sts_cache *c, unsigned timeout_ms)
+{
+    struct timespec ts;
+    deadline_after(&ts, timeout_ms);
+    int rc = 0;
+    pthread_mutex_lock(&c->qmu);
+    while ((c->qhead != NULL || c->running > 0) && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&c->idle, &c->qmu, &ts);
+    bool idle = c->qhead == NULL && c->running == 0;
+    pthread_mutex_unlock(&c->qmu);
+    return idle ? STS_OK : STS_EIO;
 }
 
 void sts_cache_result_clear(struct sts_cache_result *res)

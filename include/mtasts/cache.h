@@ -45,26 +45,26 @@ struct sts_cache_config {
     struct sts_dns *dns;
     struct sts_store *store;
     struct sts_fetch_config fetch;
-    unsigned negative_ttl_s;    /* default 3600 */
-    unsigned recheck_s;         /* TXT re-check grace, default 3600 */
-    unsigned backoff_s;         /* failed fetch back-off, default 300, min 300 */
-    unsigned tempfail_ttl_s;    /* DNS failure memo, default 60 */
-    unsigned max_fetches;       /* concurrent discoveries, default 16 */
-    unsigned refresh_interval_s;/* refresher period, default 60; 0 = no refresher */
-    unsigned refresh_window_s;  /* renew when expiring within, default 86400 */
-    unsigned recent_use_s;      /* "recently used", default 7 days */
-    int64_t (*now)(void *arg);  /* clock (Unix seconds); NULL = time() */
+    unsigned negative_ttl_s;     /* default 3600 */
+    unsigned recheck_s;          /* TXT re-check grace, default 3600 */
+    unsigned backoff_s;          /* failed fetch back-off, default 300, min 300 */
+    unsigned tempfail_ttl_s;     /* DNS failure memo, default 60 */
+    unsigned max_fetches;        /* concurrent discoveries, default 16 */
+    unsigned refresh_interval_s; /* refresher period, default 60; 0 = no refresher */
+    unsigned refresh_window_s;   /* renew when expiring within, default 86400 */
+    unsigned recent_use_s;       /* "recently used", default 7 days */
+    int64_t (*now)(void *arg);   /* clock (Unix seconds); NULL = time() */
     void *now_arg;
-    sts_cache_log_fn *log;      /* NULL = silent */
+    sts_cache_log_fn *log; /* NULL = silent */
     void *log_arg;
 };
 
 enum sts_lookup_outcome {
-    STS_LOOKUP_POLICY = 0,  /* a valid policy applies (any mode) */
-    STS_LOOKUP_NO_POLICY,   /* no indicator, or fetch failed with nothing cached */
-    STS_LOOKUP_TEMPFAIL,    /* DNS failure (SERVFAIL/timeout/bogus), nothing cached */
-    STS_LOOKUP_PENDING,     /* discovery still running at the deadline */
-    STS_LOOKUP_ERROR,       /* internal error (store, memory) */
+    STS_LOOKUP_POLICY = 0, /* a valid policy applies (any mode) */
+    STS_LOOKUP_NO_POLICY,  /* no indicator, or fetch failed with nothing cached */
+    STS_LOOKUP_TEMPFAIL,   /* DNS failure (SERVFAIL/timeout/bogus), nothing cached */
+    STS_LOOKUP_PENDING,    /* discovery still running at the deadline */
+    STS_LOOKUP_ERROR,      /* internal error (store, memory) */
 };
 
 enum sts_lookup_source {
@@ -86,8 +86,8 @@ struct sts_cache_result {
 
 struct sts_cache;
 
-enum sts_status sts_cache_new(const struct sts_cache_config *cfg, struct sts_cache **out,
-                              char *err, size_t errlen);
+enum sts_status sts_cache_new(const struct sts_cache_config *cfg, struct sts_cache **out, char *err,
+                              size_t errlen);
 
 /** Stop the refresher and workers (waiting for running discoveries), free. */
 void sts_cache_free(struct sts_cache *cache);
@@ -101,6 +101,13 @@ enum sts_status sts_cache_lookup(struct sts_cache *cache, const char *domain, un
 
 /** Release the result's policy reference; safe on a zeroed result. */
 void sts_cache_result_clear(struct sts_cache_result *res);
+
+/**
+ * Wait until no discovery is queued or running (background re-checks
+ * included), at most timeout_ms.  For tests and orderly shutdown.
+ * @return STS_OK when idle, STS_EIO if still busy at the timeout
+ */
+enum sts_status sts_cache_wait_idle(struct sts_cache *cache, unsigned timeout_ms);
 
 /** Forget a domain in memory (after "mtasts cache purge" or reload). */
 void sts_cache_forget(struct sts_cache *cache, const char *domain);
