@@ -1,19 +1,32 @@
 #!/bin/sh
 # Install what building and testing mtasts-milter needs on Debian 12.
 # Run as root (or through sudo).  Safe to run again: apt-get skips what is
-# already there.
+# already there.  The test world's servers (nsd, nginx) are installed with
+# service start-up blocked, so nothing starts listening on this machine.
 set -eu
 
+here=$(cd "$(dirname "$0")/.." && pwd)
 BUILD="build-essential autoconf automake libtool pkg-config clang libclang-rt-14-dev clang-format"
 LIBS="libmilter-dev libssl-dev libunbound-dev libevent-dev libcurl4-openssl-dev libsqlite3-dev
       libidn2-dev libjson-c-dev check"
 TOOLS="groff-base man-db"
+WORLD=$(grep -v '^#' "$here/tests/world/packages.txt" | tr '\n' ' ')
 
 if [ "$(id -u)" != 0 ]; then
     echo "install-deps: run as root (sudo $0)" >&2
     exit 1
 fi
+
+# Block service start-up (invoke-rc.d honours policy-rc.d) for this run only.
+blocker=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    blocker=/usr/sbin/policy-rc.d
+fi
+trap '[ -z "$blocker" ] || rm -f "$blocker"' EXIT
+
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 # shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends $BUILD $LIBS $TOOLS
+apt-get install -y -q --no-install-recommends $BUILD $LIBS $TOOLS $WORLD
