@@ -2,13 +2,14 @@
  * cli.h - subcommands of the mtasts(1) tool, one function each.
  *
  * Each takes the arguments after its own name and returns the process
- * exit status: CLI_OK, CLI_FAIL (the thing checked is invalid or absent)
- * or CLI_USAGE.
+ * exit status: CLI_OK, CLI_FAIL (the thing checked is invalid or absent),
+ * CLI_USAGE, or CLI_ERROR (fetch: discovery failed or what is published
+ * is broken; every command: the resolver or the store cannot be used).
  */
 #ifndef MTASTS_CLI_H
 #define MTASTS_CLI_H
 
-enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_ERROR = 3 };
 
 /** Print a one-line message prefixed with "mtasts: " to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -18,5 +19,12 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int cli_lint(int argc, char **argv);
 int cli_mx_match(int argc, char **argv);
+
+/** "mtasts fetch DOMAIN": live discovery, no cache (cli_fetch.c). */
+int cli_fetch(int argc, char **argv);
+/** "mtasts check DOMAIN": deployment report for the domain's owner (cli_fetch.c). */
+int cli_check(int argc, char **argv);
+/** "mtasts cache list|show|purge|prewarm" (cli_cache.c). */
+int cli_cache(int argc, char **argv);
 
 #endif

@@ -10,10 +10,19 @@
 
 #include "cli.h"
 
-static const char usage_text[] = "usage: mtasts lint policy [--json] FILE|-\n"
-                                 "       mtasts lint txt RECORD...\n"
-                                 "       mtasts mx-match PATTERN HOSTNAME\n"
-                                 "       mtasts --version | --help\n";
+static const char usage_text[] =
+    "usage: mtasts lint policy [--json] FILE|-\n"
+    "       mtasts lint txt RECORD...\n"
+    "       mtasts mx-match PATTERN HOSTNAME\n"
+    "       mtasts fetch [NETWORK-OPTIONS] [--json] DOMAIN\n"
+    "       mtasts check [NETWORK-OPTIONS] [--json] DOMAIN\n"
+    "       mtasts cache list [--store SPEC] [--json]\n"
+    "       mtasts cache show [--store SPEC] [--json] DOMAIN\n"
+    "       mtasts cache purge [--store SPEC] DOMAIN|--all\n"
+    "       mtasts cache prewarm [--store SPEC] [NETWORK-OPTIONS] [--json] FILE|-\n"
+    "       mtasts --version | --help\n"
+    "NETWORK-OPTIONS: --resolver \"ADDR[@PORT] ...\" --trust-anchor FILE --ca-file FILE\n"
+    "                 --allow-private --timeout SECONDS\n";
 
 void cli_error(const char *fmt, ...)
 {
@@ -55,5 +64,11 @@ int main(int argc, char **argv)
         return cli_lint(argc - 2, argv + 2);
     if (strcmp(cmd, "mx-match") == 0)
         return cli_mx_match(argc - 2, argv + 2);
+    if (strcmp(cmd, "fetch") == 0)
+        return cli_fetch(argc - 2, argv + 2);
+    if (strcmp(cmd, "check") == 0)
+        return cli_check(argc - 2, argv + 2);
+    if (strcmp(cmd, "cache") == 0)
+        return cli_cache(argc - 2, argv + 2);
     return cli_usage_error("unknown command \"%s\"", cmd);
 }

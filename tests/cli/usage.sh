@@ -152,7 +152,7 @@ ok "--help prints the usage on stdout and exits 0"
 want_usage "no arguments"
 want_usage "unknown subcommand" frobnicate
 want_usage "unknown option" --frobnicate
-want_usage "planned subcommand fetch is not there yet" fetch example.com
+want_usage "fetch without DOMAIN" fetch
 want_usage "lint without a kind" lint
 want_usage "lint with an unknown kind" lint spf p.txt
 want_usage "lint policy without FILE" lint policy

@@ -1,0 +1,395 @@
+/*
+ * cli_common.c - option parsing, network set-up and plain-words
+ * explanations shared by "mtasts fetch", "mtasts check" and
+ * "mtasts cache".
+ */
+#include "cli_common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "cli.h"
+#include "mtasts/addr_guard.h"
+#include "mtasts/status.h"
+
+struct opt_def {
+    const char *name;
+    unsigned set;
+    bool takes_value;
+};
+
+static const struct opt_def opt_defs[] = {
+    {"--resolver", CLI_OPT_NET, true}, {"--trust-anchor", CLI_OPT_NET, true},
+    {"--ca-file", CLI_OPT_NET, true},  {"--allow-private", CLI_OPT_NET, false},
+    {"--timeout", CLI_OPT_NET, true},  {"--json", CLI_OPT_JSON, false},
+    {"--store", CLI_OPT_STORE, true},  {"--all", CLI_OPT_ALL, false},
+};
+
+static int parse_timeout(const char *cmd, const char *val, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(val, &end, 10);
+    if (val[0] < '0' || val[0] > '9' || *end != '\0' || errno != 0 || v < 1 || v > CLI_TIMEOUT_MAX)
+        return cli_usage_error("%s: --timeout takes whole seconds from 1 to %u, not \"%s\"", cmd,
+                               CLI_TIMEOUT_MAX, val);
+    *out = (unsigned)v;
+    return CLI_OK;
+}
+
+static int set_option(const struct opt_def *d, const char *cmd, const char *val, struct cli_opts *o)
+{
+    if (d->takes_value && val[0] == '\0')
+        return cli_usage_error("%s: %s needs a value", cmd, d->name);
+    if (strcmp(d->name, "--resolver") == 0)
+        o->resolver = val;
+    else if (strcmp(d->name, "--trust-anchor") == 0)
+        o->trust_anchor = val;
+    else if (strcmp(d->name, "--ca-file") == 0)
+        o->ca_file = val;
+    else if (strcmp(d->name, "--allow-private") == 0)
+        o->allow_private = true;
+    else if (strcmp(d->name, "--timeout") == 0)
+        return parse_timeout(cmd, val, &o->timeout_s);
+    else if (strcmp(d->name, "--json") == 0)
+        o->json = true;
+    else if (strcmp(d->name, "--store") == 0)
+        o->store = val;
+    else if (strcmp(d->name, "--all") == 0)
+        o->all = true;
+    return CLI_OK;
+}
+
+static const struct opt_def *find_option(const char *arg, size_t namelen)
+{
+    for (size_t i = 0; i < sizeof(opt_defs) / sizeof(opt_defs[0]); i++)
+        if (strlen(opt_defs[i].name) == namelen && strncmp(opt_defs[i].name, arg, namelen) == 0)
+            return &opt_defs[i];
+    return NULL;
+}
+
+int cli_opts_parse(int argc, char **argv, const char *cmd, unsigned allowed, struct cli_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->timeout_s = CLI_TIMEOUT_DEFAULT;
+    bool options_done = false;
+    for (int i = 0; i < argc; i++) {
+        char *arg = argv[i];
+        if (options_done || arg[0] != '-' || strcmp(arg, "-") == 0) {
+            if (o->npos < CLI_POSITIONAL_MAX)
+                o->pos[o->npos] = arg;
+            o->npos++;
+            continue;
+        }
+        if (strcmp(arg, "--") == 0) {
+            options_done = true;
+            continue;
+        }
+        const char *eq = strchr(arg, '=');
+        size_t namelen = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
+        const struct opt_def *d = find_option(arg, namelen);
+        if (d == NULL || (d->set & allowed) == 0)
+            return cli_usage_error("%s: unknown option \"%.*s\"", cmd, (int)namelen, arg);
+        const char *val = "";
+        if (d->takes_value) {
+            if (eq != NULL)
+                val = eq + 1;
+            else if (i + 1 < argc)
+                val = argv[++i];
+            else
+                return cli_usage_error("%s: %s needs a value", cmd, d->name);
+        } else if (eq != NULL) {
+            return cli_usage_error("%s: %s takes no value", cmd, d->name);
+        }
+        int rc = set_option(d, cmd, val, o);
+        if (rc != CLI_OK)
+            return rc;
+    }
+    if (o->store == NULL) {
+        const char *env = getenv(CLI_STORE_ENV);
+        o->store = env != NULL && env[0] != '\0' ? env : CLI_STORE_DEFAULT;
+    }
+    return CLI_OK;
+}
+
+int cli_domain_arg(const char *arg, char out[STS_DOMAIN_MAX + 1])
+{
+    char err[160];
+    if (sts_domain_normalize(arg, out, STS_DOMAIN_MAX + 1, err, sizeof(err)) != STS_OK) {
+        char q[128];
+        return cli_usage_error("invalid domain \"%s\": %s",
+                               sts_status_quote(arg, strlen(arg), q, sizeof(q)), err);
+    }
+    return CLI_OK;
+}
+
+int cli_net_open(const struct cli_opts *o, struct cli_net *net)
+{
+    char err[256];
+    memset(net, 0, sizeof(*net));
+    if (sts_fetch_global_init(err, sizeof(err)) != STS_OK) {
+        cli_error("cannot initialise HTTPS: %s", err);
+        return CLI_ERROR;
+    }
+    struct sts_dns_config dcfg = {
+        .forwarders = o->resolver,
+        .trust_anchor_file = o->trust_anchor,
+        .timeout_ms = o->timeout_s * 1000u,
+    };
+    if (sts_dns_new(&dcfg, &net->dns, err, sizeof(err)) != STS_OK) {
+        cli_error("cannot set up the resolver: %s", err);
+        return CLI_ERROR;
+    }
+    net->fetch.ca_file = o->ca_file;
+    net->fetch.connect_timeout_ms = o->timeout_s * 1000u;
+    net->fetch.total_timeout_ms = o->timeout_s * 1000u;
+    net->fetch.allow_private = o->allow_private;
+    return CLI_OK;
+}
+
+void cli_net_close(struct cli_net *net)
+{
+    sts_dns_free(net->dns);
+    net->dns = NULL;
+}
+
+const char *cli_sanitize(const char *in, size_t inmax, char *out, size_t outlen)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < inmax && in[i] != '\0' && o + 1 < outlen; i++) {
+        unsigned char c = (unsigned char)in[i];
+        out[o++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    if (outlen > 0)
+        out[o] = '\0';
+    return out;
+}
+
+double cli_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+void cli_explain_dns(const struct sts_dns_answer *ans, const char *name, const char *what,
+                     char *buf, size_t len)
+{
+    char why[160] = "";
+    if (ans->why[0] != '\0') {
+        char q[140];
+        snprintf(why, sizeof(why), ": %s", cli_sanitize(ans->why, sizeof(ans->why), q, sizeof(q)));
+    }
+    switch (ans->result) {
+    case STS_DNS_ANSWER:
+        snprintf(buf, len, "%s has %zu %s record%s", name, ans->count, what,
+                 ans->count == 1 ? "" : "s");
+        break;
+    case STS_DNS_NXDOMAIN:
+        snprintf(buf, len, "%s does not exist (NXDOMAIN)", name);
+        break;
+    case STS_DNS_NODATA:
+        snprintf(buf, len, "%s has no %s record", name, what);
+        break;
+    case STS_DNS_SERVFAIL:
+        if (ans->dnssec == STS_DNSSEC_BOGUS)
+            snprintf(buf, len, "DNSSEC validation of %s failed (bogus)%s", name, why);
+        else
+            snprintf(buf, len, "the DNS lookup of %s failed (SERVFAIL)%s", name, why);
+        break;
+    case STS_DNS_TIMEOUT:
+        snprintf(buf, len, "the DNS lookup of %s timed out", name);
+        break;
+    case STS_DNS_ERROR:
+    default:
+        snprintf(buf, len, "the DNS lookup of %s failed locally%s", name, why);
+        break;
+    }
+}
+
+/* Does the (ASCII) haystack contain any of the needles, ignoring case? */
+static bool contains_any(const char *hay, const char *const *needles)
+{
+    for (; *needles != NULL; needles++) {
+        size_t n = strlen(*needles);
+        for (const char *p = hay; *p != '\0'; p++)
+            if (strncasecmp(p, *needles, n) == 0)
+                return true;
+    }
+    return false;
+}
+
+/*
+ * libcurl reports certificate problems only as text (OpenSSL's verify
+ * error string, or curl's own host name check), so the kind of problem
+ * is recognised from the words; anything else is shown as it is.
+ */
+static void explain_tls(const char *host, const char *detail, char *buf, size_t len)
+{
+    static const char *const name_words[] = {"subject name", "host name", "hostname",
+                                             "does not match", NULL};
+    static const char *const expired_words[] = {"expired", NULL};
+    static const char *const notyet_words[] = {"not yet valid", NULL};
+    static const char *const untrusted_words[] = {
+        "self-signed",          "self signed", "local issuer",     "unknown ca",
+        "unable to get issuer", "untrusted",   "unable to verify", NULL};
+    static const char *const revoked_words[] = {"revoked", NULL};
+
+    if (contains_any(detail, name_words))
+        snprintf(buf, len,
+                 "the HTTPS certificate is not valid for %s (the name must be in the "
+                 "certificate's subjectAltName)",
+                 host);
+    else if (contains_any(detail, expired_words))
+        snprintf(buf, len, "the HTTPS certificate of %s has expired", host);
+    else if (contains_any(detail, notyet_words))
+        snprintf(buf, len, "the HTTPS certificate of %s is not valid yet", host);
+    else if (contains_any(detail, revoked_words))
+        snprintf(buf, len, "the HTTPS certificate of %s has been revoked", host);
+    else if (contains_any(detail, untrusted_words))
+        snprintf(buf, len,
+                 "the HTTPS certificate of %s is not trusted (self-signed, not issued by a "
+                 "known certificate authority, or the intermediate certificates are missing)",
+                 host);
+    else
+        snprintf(buf, len, "the TLS handshake with %s failed", host);
+}
+
+void cli_explain_fetch(const struct sts_fetch_response *resp, const char *domain,
+                       unsigned timeout_s, char *buf, size_t len)
+{
+    static const char *const dns_failed_words[] = {"timeout", "servfail", "bogus", "error", NULL};
+    char host[STS_DOMAIN_MAX + 16];
+    char detail[300];
+    char what[512];
+    snprintf(host, sizeof(host), "mta-sts.%s", domain);
+    cli_sanitize(resp->detail, sizeof(resp->detail), detail, sizeof(detail));
+    const char *url_tail = "/.well-known/mta-sts.txt";
+
+    switch (resp->result) {
+    case STS_FETCH_OK:
+        snprintf(what, sizeof(what), "the policy was fetched (HTTP %ld)", resp->http_status);
+        break;
+    case STS_FETCH_DNS:
+        if (contains_any(resp->detail, dns_failed_words))
+            snprintf(what, sizeof(what), "the DNS lookup of %s failed", host);
+        else
+            snprintf(what, sizeof(what),
+                     "%s does not resolve to an address (publish an A or AAAA record)", host);
+        break;
+    case STS_FETCH_REFUSED:
+        snprintf(what, sizeof(what),
+                 "%s resolves to %s (%s address): refused, policies are fetched only from "
+                 "public addresses (--allow-private lifts this for tests)",
+                 host, resp->addr[0] != '\0' ? resp->addr : "an address",
+                 sts_addr_guard_class_name(sts_addr_guard_classify(resp->addr)));
+        break;
+    case STS_FETCH_CONNECT:
+        snprintf(what, sizeof(what), "could not connect to %s%s%s on port 443", host,
+                 resp->addr[0] != '\0' ? " at " : "", resp->addr);
+        break;
+    case STS_FETCH_TLS:
+        explain_tls(host, resp->detail, what, sizeof(what));
+        break;
+    case STS_FETCH_TIMEOUT:
+        snprintf(what, sizeof(what), "%s did not send the policy within %u seconds", host,
+                 timeout_s);
+        break;
+    case STS_FETCH_HTTP:
+        if (resp->http_status >= 300 && resp->http_status < 400)
+            snprintf(what, sizeof(what),
+                     "the server answered with a redirect (HTTP %ld); RFC 8461 forbids "
+                     "redirects: serve the policy directly at https://%s%s",
+                     resp->http_status, host, url_tail);
+        else if (resp->http_status == 404)
+            snprintf(what, sizeof(what),
+                     "there is no policy file at https://%s%s (HTTP 404 not found)", host,
+                     url_tail);
+        else
+            snprintf(what, sizeof(what),
+                     "the server answered HTTP %ld instead of 200 for https://%s%s",
+                     resp->http_status, host, url_tail);
+        break;
+    case STS_FETCH_MEDIA_TYPE:
+        snprintf(what, sizeof(what),
+                 "the policy is served with the wrong media type: it must be text/plain");
+        break;
+    case STS_FETCH_TOO_BIG:
+        snprintf(what, sizeof(what), "the policy file is too large (more than %d bytes)",
+                 STS_POLICY_BODY_MAX);
+        break;
+    case STS_FETCH_ERROR:
+    default:
+        snprintf(what, sizeof(what), "the policy fetch from %s failed", host);
+        break;
+    }
+    if (resp->result != STS_FETCH_OK && detail[0] != '\0')
+        snprintf(buf, len, "%s [%s]", what, detail);
+    else
+        snprintf(buf, len, "%s", what);
+}
+
+json_object *cli_policy_json(const struct sts_policy *p)
+{
+    json_object *obj = json_object_new_object();
+    json_object *mx = json_object_new_array();
+    for (size_t i = 0; i < p->mx_count; i++)
+        json_object_array_add(mx, json_object_new_string(p->mx[i]));
+    json_object_object_add(obj, "version", json_object_new_string("STSv1"));
+    json_object_object_add(obj, "mode", json_object_new_string(sts_mode_name(p->mode)));
+    json_object_object_add(obj, "max_age", json_object_new_int64(p->max_age));
+    json_object_object_add(obj, "mx", mx);
+    return obj;
+}
+
+json_object *cli_json_quoted(const char *s, size_t len)
+{
+    char q[1200];
+    return json_object_new_string(sts_status_quote(s, len, q, sizeof(q)));
+}
+
+void cli_json_print(json_object *obj)
+{
+    puts(json_object_to_json_string_ext(obj,
+                                        JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(obj);
+}
+
+int cli_policy_print(const struct sts_policy *p)
+{
+    size_t need = sts_policy_format(p, NULL, 0);
+    char *buf = malloc(need + 1);
+    if (buf == NULL) {
+        cli_error("out of memory");
+        return -1;
+    }
+    sts_policy_format(p, buf, need + 1);
+    fputs(buf, stdout);
+    free(buf);
+    return 0;
+}
+
+void cli_duration(int64_t s, char *buf, size_t len)
+{
+    static const struct {
+        int64_t secs;
+        char unit;
+    } units[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+    if (s < 0)
+        s = -s;
+    for (size_t i = 0; i < 4; i++) {
+        if (s >= units[i].secs || i == 3) {
+            int64_t a = s / units[i].secs, rest = s % units[i].secs;
+            if (i < 3 && rest >= units[i + 1].secs)
+                snprintf(buf, len, "%lld%c%lld%c", (long long)a, units[i].unit,
+                         (long long)(rest / units[i + 1].secs), units[i + 1].unit);
+            else
+                snprintf(buf, len, "%lld%c", (long long)a, units[i].unit);
+            return;
+        }
+    }
+}

@@ -1,0 +1,256 @@
+#!/bin/sh
+# Guards "mtasts cache list|show|purge|prewarm" of mtasts(1) against the
+# local test world: prewarm runs RFC 8461 section 3 discovery through the
+# cache module into a throw-away SQLite store (domains without an indicator
+# count as "without", a failed fetch as "failed", section 5), list and show
+# read back what was stored (the canonical policy of section 3.2), purge
+# removes one domain or all of them, and the exit statuses the man page
+# fixes: 1 for a domain not cached or a failed prewarm, 2 for usage errors.
+#
+# Usage (from the build directory): MTASTS=milter/mtasts srcdir=SRCDIR \
+#   sh SRCDIR/tests/world/cli_cache.sh      (WORLD_KEEP=1 keeps the world)
+
+# shellcheck disable=SC2317 # not every helper is used by every script
+# shellcheck disable=SC2153 # WORLD_* come from world.sh
+
+LC_ALL=C
+export LC_ALL
+
+# ---- TAP prelude (the same in tests/world/cli_*.sh) ----
+: "${srcdir:=.}"
+case ${MTASTS-} in
+"") echo "Bail out! MTASTS is not set (path to the mtasts binary)"; exit 99 ;;
+/*) ;;
+*/*) MTASTS=$(pwd)/$MTASTS ;;
+esac
+command -v "$MTASTS" >/dev/null 2>&1 || { echo "Bail out! $MTASTS is not an executable"; exit 99; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mtasts-world.XXXXXX") || { echo "Bail out! mktemp"; exit 99; }
+WORLD_SH=$srcdir/tests/world/world.sh
+case $WORLD_SH in /*) ;; *) WORLD_SH=$(pwd)/$WORLD_SH ;; esac
+export WORLD_SH
+# shellcheck source=tests/world/world.sh
+. "$WORLD_SH"
+trap 'world_stop >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM HUP
+# world_start: 0 started, 77 cannot run here (not root, a program missing).
+world_start >"$tmp/world.log" 2>&1
+case $? in
+0) ;;
+77)
+    echo "1..0 # SKIP $(tail -n 1 "$tmp/world.log")"
+    exit 0
+    ;;
+*)
+    echo "Bail out! world_start failed:"
+    sed 's/^/# /' "$tmp/world.log"
+    exit 99
+    ;;
+esac
+if command -v timeout >/dev/null 2>&1; then guard() { timeout 60 "$@"; }; else guard() { "$@"; }; fi
+n=0
+failed=0
+: >"$tmp/tap"
+: >"$tmp/why"
+mkdir "$tmp/work"
+
+# run [-i STDINFILE] ARG...: run mtasts in $tmp/work; sets rc, $tmp/out, $tmp/err.
+run() {
+    _in=/dev/null
+    if [ "$1" = -i ]; then _in=$2; shift 2; fi
+    (cd "$tmp/work" && guard "$MTASTS" "$@") <"$_in" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    printf '%s' "ran: mtasts" >"$tmp/cmd"
+    for _a in "$@"; do printf " '%s'" "$_a" >>"$tmp/cmd"; done
+    echo >>"$tmp/cmd"
+}
+fail() { printf '%s\n' "$@" >>"$tmp/why"; }
+want_rc() { [ "$rc" = "$1" ] || fail "exit status: want $1, got $rc"; }
+# want_line ERE: some line of stdout matches the extended regular expression.
+want_line() { grep -Eq -- "$1" "$tmp/out" || fail "stdout: want a line matching: $1"; }
+# no_line ERE: no line of stdout matches.
+no_line() { grep -Eq -- "$1" "$tmp/out" && fail "stdout: want no line matching: $1"; }
+want_empty() { [ -s "$tmp/$1" ] && fail "$1: want empty"; }
+# want_json PYEXPR...: stdout is one line of JSON and each Python expression
+# over it (as d) is true.
+want_json() {
+    [ "$(wc -l <"$tmp/out")" -eq 1 ] || fail "stdout: want one line of JSON"
+    for _e in "$@"; do
+        /usr/bin/python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if eval(sys.argv[2]) else 1)' "$tmp/out" "$_e" 2>>"$tmp/why" || fail "json: want $_e"
+    done
+}
+ok() {
+    n=$((n + 1))
+    if [ -s "$tmp/why" ]; then
+        echo "not ok $n - $1" >>"$tmp/tap"
+        {
+            cat "$tmp/cmd" "$tmp/why"
+            echo "stdout:"
+            cat "$tmp/out"
+            echo "stderr:"
+            cat "$tmp/err"
+        } | sed 's/^/# /' >>"$tmp/tap"
+        failed=1
+    else
+        echo "ok $n - $1" >>"$tmp/tap"
+    fi
+    : >"$tmp/why"
+}
+finish() {
+    echo "1..$n"
+    cat "$tmp/tap"
+    exit "$failed"
+}
+# ---- end of prelude ----
+
+NET="--resolver=$WORLD_DNS --ca-file=$WORLD_CA --timeout=5 --allow-private"
+STORE="--store=sqlite:$tmp/cache.db"
+# The environment must not leak a store into the test.
+unset MTASTS_STORE
+
+cat >"$tmp/work/domains.txt" <<'EOF'
+# domains mail goes to
+good.test
+testing.test   # a comment after the name
+
+nopolicy.test
+  NOSUCH.test.
+EOF
+
+# --- prewarm
+# shellcheck disable=SC2086
+run cache prewarm "$STORE" $NET domains.txt
+want_rc 0
+want_line '^good\.test: policy id=[A-Za-z0-9]+ mode=enforce$'
+want_line '^testing\.test: policy id=[A-Za-z0-9]+ mode=testing$'
+want_line '^nopolicy\.test: no policy \(no-indicator\)$'
+want_line '^nosuch\.test: no policy '
+[ "$(tail -n 1 "$tmp/out")" = "4 domains: 2 with policy, 2 without, 0 failed" ] ||
+    fail "last line: want '4 domains: 2 with policy, 2 without, 0 failed'"
+ok "cache prewarm FILE: comments and blank lines skipped, names normalised, summary"
+
+# From standard input, a domain whose fetch fails.
+printf 'wrongname.test\n' >"$tmp/work/bad.txt"
+# shellcheck disable=SC2086
+run -i "$tmp/work/bad.txt" cache prewarm "$STORE" $NET -
+want_rc 1
+want_line '^wrongname\.test: failed \(fetch-failed:tls\)$'
+[ "$(tail -n 1 "$tmp/out")" = "1 domain: 0 with policy, 0 without, 1 failed" ] ||
+    fail "last line: want '1 domain: 0 with policy, 0 without, 1 failed'"
+ok "cache prewarm - (stdin): a failed fetch makes exit 1"
+
+printf 'good.test\nnosuch.test\n' >"$tmp/work/two.txt"
+# shellcheck disable=SC2086
+run cache prewarm "$STORE" $NET --json two.txt
+want_rc 0
+want_json 'd["domains"] == 2' 'd["policy"] == 1' 'd["no_policy"] == 1' 'd["failed"] == 0' \
+    '[r["domain"] for r in d["results"]] == ["good.test", "nosuch.test"]' \
+    'd["results"][0]["result"] == "policy" and d["results"][0]["mode"] == "enforce"' \
+    'd["results"][1]["result"] == "no-policy" and d["results"][1]["id"] is None'
+ok "cache prewarm --json (again: served from the store)"
+
+# --- list
+run cache list "$STORE"
+want_rc 0
+want_line '^good\.test id=[A-Za-z0-9]+ mode=enforce max_age=86400 expires-in=[0-9dhms]+ last-used=[0-9dhms]+-ago$'
+want_line '^testing\.test id=[A-Za-z0-9]+ mode=testing '
+no_line '^nopolicy\.test'
+[ "$(wc -l <"$tmp/out")" -eq 2 ] || fail "stdout: want 2 lines"
+ok "cache list: one line per cached policy"
+good_id=$(sed -n 's/^good\.test id=\([A-Za-z0-9]*\) .*/\1/p' "$tmp/out")
+
+run cache list "$STORE" --json
+want_rc 0
+want_json '[e["domain"] for e in d] == ["good.test", "testing.test"]' \
+    "d[0]['id'] == '$good_id'" 'd[0]["mode"] == "enforce" and d[0]["max_age"] == 86400' \
+    'd[0]["expires_in"] > 0 and d[0]["expires_at"] > d[0]["fetched_at"] > 0'
+ok "cache list --json"
+
+# The environment variable names the store when --store is absent.
+(MTASTS_STORE="sqlite:$tmp/cache.db" && export MTASTS_STORE && run cache list && [ "$rc" = 0 ] &&
+    [ "$(wc -l <"$tmp/out")" -eq 2 ]) || fail "MTASTS_STORE: want the 2 cached policies"
+ok "cache list reads MTASTS_STORE"
+
+# --- show
+run cache show "$STORE" good.test
+want_rc 0
+want_line "^id: $good_id\$"
+want_line '^expires: [0-9T:-]+Z \(in [0-9dhms]+\)$'
+want_line '^mode: enforce$'
+want_line '^mx: mx1\.good\.test$'
+sed '1,/^$/d' "$tmp/out" >"$tmp/policy.txt"
+"$MTASTS" lint policy "$tmp/policy.txt" >/dev/null 2>&1 || fail "the policy part does not lint"
+ok "cache show good.test: details, then the canonical policy"
+
+run cache show "$STORE" --json good.test
+want_rc 0
+want_json 'd["domain"] == "good.test"' "d['id'] == '$good_id'" \
+    'd["policy"]["mx"] == ["mx1.good.test"]'
+ok "cache show --json good.test"
+
+run cache show "$STORE" nopolicy.test
+want_rc 1
+want_line '^no policy: '
+ok "cache show nopolicy.test: cached as having no policy, exit 1"
+
+run cache show "$STORE" other.test
+want_rc 1
+want_empty out
+grep -q 'not in the cache' "$tmp/err" || fail "stderr: want 'not in the cache'"
+ok "cache show of a domain never looked up: exit 1"
+
+# --- purge
+run cache purge "$STORE" good.test
+want_rc 0
+want_line "^removed good\\.test \\(id=$good_id mode=enforce\\)\$"
+ok "cache purge good.test"
+
+run cache show "$STORE" good.test
+want_rc 1
+ok "cache show after purge: exit 1"
+
+run cache purge "$STORE" good.test
+want_rc 1
+grep -q 'not in the cache' "$tmp/err" || fail "stderr: want 'not in the cache'"
+ok "cache purge of a domain not cached: exit 1"
+
+run cache purge "$STORE" --all
+want_rc 0
+want_line '^removed testing\.test$'
+[ "$(tail -n 1 "$tmp/out")" = "1 policy removed" ] || fail "last line: want '1 policy removed'"
+ok "cache purge --all"
+
+run cache list "$STORE"
+want_rc 0
+want_empty out
+ok "cache list after purge --all: empty"
+
+run cache show "$STORE" testing.test
+want_rc 1
+ok "cache show after purge --all: exit 1"
+
+# --- usage errors (exit 2, nothing on stdout)
+usage() {
+    _name=$1
+    shift
+    run "$@"
+    want_rc 2
+    want_empty out
+    grep -q '[Uu]sage' "$tmp/err" || fail "stderr: want a usage line"
+    ok "usage error: $_name"
+}
+usage "cache without a command" cache
+usage "cache with an unknown command" cache frobnicate
+usage "cache list with an argument" cache list good.test
+usage "cache list with a network option" cache list --allow-private
+usage "cache show without DOMAIN" cache show
+usage "cache show with an invalid DOMAIN" cache show 'a..test'
+usage "cache purge without DOMAIN or --all" cache purge
+usage "cache purge with DOMAIN and --all" cache purge --all good.test
+usage "cache purge --json" cache purge --json good.test
+usage "cache prewarm without FILE" cache prewarm
+usage "cache prewarm --timeout 301" cache prewarm --timeout 301 domains.txt
+usage "cache --store without a value" cache list --store
+
+finish
