@@ -1,0 +1,460 @@
+/*
+ * verdict.c - the per-recipient MTA-STS verdict (RFC 8461 §4.1, §5).
+ *
+ * Pure: the rules and the reply table live in verdict.h; this file is
+ * their literal transcription.  No allocation, no I/O, thread-safe.
+ */
+#include "mtasts/verdict.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mtasts/mx_match.h"
+
+static const char *const reason_names[STS_REASON_COUNT] = {
+    [STS_REASON_NOT_OUTBOUND] = "not-outbound",
+    [STS_REASON_NO_DOMAIN] = "no-domain",
+    [STS_REASON_OVERRIDE_SKIP] = "override-skip",
+    [STS_REASON_NO_POLICY] = "no-policy",
+    [STS_REASON_POLICY_NONE] = "policy-none",
+    [STS_REASON_MX_MATCH] = "mx-match",
+    [STS_REASON_MX_MISMATCH] = "mx-mismatch",
+    [STS_REASON_NO_MX] = "no-mx",
+    [STS_REASON_NULL_MX] = "null-mx",
+    [STS_REASON_TRUSTED_RELAY] = "trusted-relay",
+    [STS_REASON_RELAY_MX_MATCH] = "relay-mx-match",
+    [STS_REASON_UNTRUSTED_RELAY] = "untrusted-relay",
+    [STS_REASON_ROUTE_UNKNOWN] = "route-unknown",
+    [STS_REASON_OVERRIDE_MATCH] = "override-enforce-match",
+    [STS_REASON_OVERRIDE_MISMATCH] = "override-enforce-mismatch",
+    [STS_REASON_DNS_ERROR] = "dns-error",
+    [STS_REASON_DISCOVERY_TIMEOUT] = "discovery-timeout",
+    [STS_REASON_STORE_ERROR] = "store-error",
+    [STS_REASON_INTERNAL_ERROR] = "internal-error",
+};
+
+/* The enhanced status code of each failing reason (see verdict.h). */
+static const char *xcode_of(enum sts_verdict_reason r)
+{
+    switch (r) {
+    case STS_REASON_MX_MISMATCH:
+    case STS_REASON_OVERRIDE_MISMATCH:
+    case STS_REASON_UNTRUSTED_RELAY:
+        return "4.7.0";
+    case STS_REASON_NO_MX:
+        return "4.4.4";
+    case STS_REASON_ROUTE_UNKNOWN:
+        return "4.3.5";
+    case STS_REASON_DNS_ERROR:
+    case STS_REASON_DISCOVERY_TIMEOUT:
+        return "4.4.3";
+    default:
+        return "4.3.0";
+    }
+}
+
+/* Printable ASCII without "%" (smfi_setreply() formats it); '?' else. */
+static void sanitize(char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e || *s == '%')
+            *s = '?';
+}
+
+static void reply_text(struct sts_verdict_reply *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void reply_text(struct sts_verdict_reply *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(r->text, sizeof(r->text), fmt, ap);
+    va_end(ap);
+    if (n >= (int)sizeof(r->text))
+        memcpy(r->text + sizeof(r->text) - 4, "...", 4);
+    sanitize(r->text);
+}
+
+/* What the recipient was judged against, for the reply text. */
+static void basis_phrase(const struct sts_verdict *v, char *buf, size_t len)
+{
+    if (v->override == STS_OVERRIDE_ENFORCE)
+        snprintf(buf, len, "local MTA-STS override");
+    else if (v->policy_id[0] != '\0')
+        snprintf(buf, len, "MTA-STS policy id %s", v->policy_id);
+    else
+        snprintf(buf, len, "MTA-STS policy");
+}
+
+/* Up to three MX hosts, comma-separated, then ", ..." when more or cut. */
+static void mx_list(const struct sts_verdict_input *in, char *buf, size_t len)
+{
+    static const char more[] = ", ...";
+    size_t o = 0, shown = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < in->mx_count; i++) {
+        const char *h = in->mx[i];
+        if (h == NULL || h[0] == '\0' || strcmp(h, ".") == 0)
+            continue;
+        size_t need = strnlen(h, len) + (shown > 0 ? 2 : 0);
+        if (shown == 3 || o + need + sizeof(more) > len) {
+            snprintf(buf + o, len - o, "%s", shown > 0 ? more : "...");
+            return;
+        }
+        o += (size_t)snprintf(buf + o, len - o, "%s%s", shown > 0 ? ", " : "", h);
+        shown++;
+    }
+}
+
+static void fill_reply(const struct sts_verdict_input *in, struct sts_verdict *v)
+{
+    struct sts_verdict_reply *r = &v->reply;
+    const char *d =
+        in != NULL && in->domain != NULL && in->domain[0] != '\0' ? in->domain : "recipient";
+    char basis[STS_TXT_ID_MAX + 32];
+    char hosts[160];
+
+    memcpy(r->code, "451", 4);
+    snprintf(r->xcode, sizeof(r->xcode), "%s", xcode_of(v->reason));
+    basis_phrase(v, basis, sizeof(basis));
+    switch (v->reason) {
+    case STS_REASON_MX_MISMATCH:
+    case STS_REASON_OVERRIDE_MISMATCH:
+        mx_list(in, hosts, sizeof(hosts));
+        reply_text(r, "MTA-STS: %s: none of its MX hosts (%s) is permitted (%s)", d, hosts, basis);
+        break;
+    case STS_REASON_NO_MX:
+        reply_text(r, "MTA-STS: %s has no MX host to deliver to (%s)", d, basis);
+        break;
+    case STS_REASON_UNTRUSTED_RELAY:
+        reply_text(r,
+                   "MTA-STS: %s requires verified TLS to its MX hosts (%s), but mail for it is "
+                   "routed via %s, which is not a trusted relay",
+                   d, basis, in != NULL && in->route != NULL ? in->route->hop : "?");
+        break;
+    case STS_REASON_ROUTE_UNKNOWN: {
+        const char *why = in != NULL && in->route != NULL ? in->route->why : NULL;
+        bool retry = why != NULL && strcmp(why, "retry-mailer") == 0;
+        reply_text(r,
+                   "MTA-STS: %s requires verified TLS to its MX hosts (%s), but the MTA did not "
+                   "say how it routes this recipient (%s)",
+                   d, basis,
+                   retry ? "deferred by the retry transport" : "check milter_rcpt_macros");
+        break;
+    }
+    case STS_REASON_DNS_ERROR:
+        reply_text(r,
+                   "MTA-STS: %s: DNS lookup failed while checking its MTA-STS policy, try "
+                   "again later",
+                   d);
+        break;
+    case STS_REASON_DISCOVERY_TIMEOUT:
+        reply_text(r, "MTA-STS: %s: its MTA-STS policy is still being fetched, try again later", d);
+        break;
+    case STS_REASON_STORE_ERROR:
+        reply_text(r, "MTA-STS: %s: the MTA-STS policy cache is unavailable, try again later", d);
+        break;
+    default:
+        reply_text(r, "MTA-STS: %s: internal error while checking MTA-STS, try again later", d);
+        break;
+    }
+}
+
+static enum sts_verdict_action effective_action(const struct sts_verdict_input *in,
+                                                const struct sts_verdict *v)
+{
+    if (!v->would_fail)
+        return STS_VERDICT_PASS;
+    if (in == NULL)
+        return STS_VERDICT_TEMPFAIL; /* no input: the internal-error default */
+    if (in->mode != STS_MILTER_ENFORCE)
+        return STS_VERDICT_PASS;
+    if (v->mode_known && v->mode != STS_MODE_ENFORCE)
+        return STS_VERDICT_PASS; /* a testing policy never fails (§5) */
+    return STS_VERDICT_TEMPFAIL;
+}
+
+/* Finish a verdict: action from would_fail, reply when failing. */
+static void conclude(const struct sts_verdict_input *in, struct sts_verdict *v,
+                     enum sts_verdict_reason reason, bool fail)
+{
+    v->reason = reason;
+    v->would_fail = fail;
+    v->action = effective_action(in, v);
+    if (fail)
+        fill_reply(in, v);
+}
+
+/* A failure class: the configured action decides would_fail. */
+static void failure_class(const struct sts_verdict_input *in, struct sts_verdict *v,
+                          enum sts_verdict_reason reason)
+{
+    static const struct sts_verdict_on_failure defaults = STS_VERDICT_ON_FAILURE_DEFAULT;
+    const struct sts_verdict_on_failure *f =
+        in != NULL && in->on_failure != NULL ? in->on_failure : &defaults;
+    enum sts_verdict_action a;
+    switch (reason) {
+    case STS_REASON_DNS_ERROR:
+        a = f->dns_error;
+        break;
+    case STS_REASON_DISCOVERY_TIMEOUT:
+        a = f->discovery_timeout;
+        break;
+    case STS_REASON_STORE_ERROR:
+        a = f->store_error;
+        break;
+    default:
+        a = f->internal_error;
+        break;
+    }
+    conclude(in, v, reason, a == STS_VERDICT_TEMPFAIL);
+}
+
+/* Does a list of patterns (the policy's or the override's) permit host? */
+static bool permits(const struct sts_policy *policy, const struct sts_verdict_override *ov,
+                    const char *host)
+{
+    if (ov != NULL) {
+        for (size_t i = 0; i < ov->count; i++)
+            if (ov->patterns != NULL && ov->patterns[i] != NULL &&
+                sts_mx_match(ov->patterns[i], host))
+                return true;
+        return false;
+    }
+    return sts_policy_permits_mx(policy, host);
+}
+
+static bool is_null_mx(const char *h)
+{
+    return h == NULL || h[0] == '\0' || strcmp(h, ".") == 0;
+}
+
+static void set_mx(struct sts_verdict *v, const char *host)
+{
+    size_t len = strnlen(host, sizeof(v->mx));
+    if (len >= sizeof(v->mx))
+        len = sizeof(v->mx) - 1;
+    for (size_t i = 0; i < len; i++)
+        v->mx[i] = (host[i] >= 'A' && host[i] <= 'Z') ? (char)(host[i] - 'A' + 'a') : host[i];
+    v->mx[len] = '\0';
+    if (len > 0 && v->mx[len - 1] == '.')
+        v->mx[len - 1] = '\0';
+}
+
+static bool trusted(const struct sts_verdict_input *in)
+{
+    for (size_t i = 0; i < in->trusted_count; i++)
+        if (in->trusted_relays != NULL &&
+            sts_route_hop_equal(in->trusted_relays[i], in->route->hop))
+            return true;
+    return false;
+}
+
+/* Step 7 of verdict.h: the route against the patterns. */
+static void judge(const struct sts_verdict_input *in, struct sts_verdict *v,
+                  const struct sts_policy *policy, const struct sts_verdict_override *ov)
+{
+    const struct sts_route *rt = in->route;
+    enum sts_route_kind kind = rt != NULL ? rt->kind : STS_ROUTE_UNKNOWN;
+
+    if (kind == STS_ROUTE_RELAY) {
+        if (trusted(in)) {
+            conclude(in, v, STS_REASON_TRUSTED_RELAY, false);
+            return;
+        }
+        if (rt->bracketed && !rt->host_is_literal && rt->host[0] != '\0' &&
+            permits(policy, ov, rt->host)) {
+            set_mx(v, rt->host);
+            conclude(in, v, STS_REASON_RELAY_MX_MATCH, false);
+            return;
+        }
+        conclude(in, v, STS_REASON_UNTRUSTED_RELAY, true);
+        return;
+    }
+    if (kind != STS_ROUTE_DIRECT) {
+        conclude(in, v, STS_REASON_ROUTE_UNKNOWN, true);
+        return;
+    }
+
+    if (in->mx_dns_error) {
+        failure_class(in, v, STS_REASON_DNS_ERROR);
+        return;
+    }
+    size_t mx_count = in->mx != NULL ? in->mx_count : 0;
+    if (mx_count == 0) {
+        conclude(in, v, STS_REASON_NO_MX, true);
+        return;
+    }
+    const char *first = NULL, *match = NULL;
+    for (size_t i = 0; i < mx_count; i++) {
+        const char *h = in->mx[i];
+        if (is_null_mx(h))
+            continue;
+        if (first == NULL)
+            first = h;
+        if (permits(policy, ov, h)) {
+            if (match == NULL)
+                match = h;
+        } else {
+            v->mx_mismatched++;
+        }
+    }
+    if (first == NULL) {
+        conclude(in, v, STS_REASON_NULL_MX, false); /* RFC 7505: no delivery at all */
+        return;
+    }
+    set_mx(v, match != NULL ? match : first);
+    if (ov != NULL)
+        conclude(in, v, match != NULL ? STS_REASON_OVERRIDE_MATCH : STS_REASON_OVERRIDE_MISMATCH,
+                 match == NULL);
+    else
+        conclude(in, v, match != NULL ? STS_REASON_MX_MATCH : STS_REASON_MX_MISMATCH,
+                 match == NULL);
+}
+
+static bool has_domain(const struct sts_verdict_input *in)
+{
+    return in->domain != NULL && in->domain[0] != '\0';
+}
+
+static enum sts_verdict_override_kind override_kind(const struct sts_verdict_input *in)
+{
+    if (in->override == NULL)
+        return STS_OVERRIDE_NONE;
+    switch (in->override->kind) {
+    case STS_OVERRIDE_SKIP:
+    case STS_OVERRIDE_ENFORCE:
+        return in->override->kind;
+    default:
+        return STS_OVERRIDE_NONE;
+    }
+}
+
+static bool is_local(const struct sts_verdict_input *in)
+{
+    return in->route != NULL && in->route->kind == STS_ROUTE_LOCAL;
+}
+
+void sts_verdict_decide(const struct sts_verdict_input *in, struct sts_verdict *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (in == NULL) {
+        failure_class(in, out, STS_REASON_INTERNAL_ERROR);
+        return;
+    }
+
+    enum sts_verdict_override_kind ok = override_kind(in);
+    if (ok == STS_OVERRIDE_SKIP) {
+        out->override = ok;
+        conclude(in, out, STS_REASON_OVERRIDE_SKIP, false);
+        return;
+    }
+    if (is_local(in)) {
+        conclude(in, out, STS_REASON_NOT_OUTBOUND, false);
+        return;
+    }
+    if (!has_domain(in)) {
+        conclude(in, out, STS_REASON_NO_DOMAIN, false);
+        return;
+    }
+    if (in->internal_error) {
+        failure_class(in, out, STS_REASON_INTERNAL_ERROR);
+        return;
+    }
+    if (ok == STS_OVERRIDE_ENFORCE) {
+        out->override = ok;
+        out->mode_known = true;
+        out->mode = STS_MODE_ENFORCE;
+        judge(in, out, NULL, in->override);
+        return;
+    }
+
+    switch (in->lookup) {
+    case STS_LOOKUP_TEMPFAIL:
+        failure_class(in, out, STS_REASON_DNS_ERROR);
+        return;
+    case STS_LOOKUP_PENDING:
+        failure_class(in, out, STS_REASON_DISCOVERY_TIMEOUT);
+        return;
+    case STS_LOOKUP_ERROR:
+        failure_class(in, out, STS_REASON_STORE_ERROR);
+        return;
+    case STS_LOOKUP_NO_POLICY:
+        out->mode_known = true;
+        out->mode = STS_MODE_NONE;
+        conclude(in, out, STS_REASON_NO_POLICY, false);
+        return;
+    case STS_LOOKUP_POLICY:
+        break;
+    default:
+        failure_class(in, out, STS_REASON_INTERNAL_ERROR);
+        return;
+    }
+
+    const struct sts_policy *p = in->policy;
+    if (p == NULL ||
+        (p->mode != STS_MODE_NONE && p->mode != STS_MODE_TESTING && p->mode != STS_MODE_ENFORCE)) {
+        failure_class(in, out, STS_REASON_INTERNAL_ERROR);
+        return;
+    }
+    out->mode_known = true;
+    out->mode = p->mode;
+    if (in->policy_id != NULL)
+        snprintf(out->policy_id, sizeof(out->policy_id), "%s", in->policy_id);
+    if (p->mode == STS_MODE_NONE) {
+        conclude(in, out, STS_REASON_POLICY_NONE, false);
+        return;
+    }
+    judge(in, out, p, NULL);
+}
+
+bool sts_verdict_needs_lookup(const struct sts_verdict_input *in)
+{
+    if (in == NULL || override_kind(in) != STS_OVERRIDE_NONE || is_local(in) || !has_domain(in) ||
+        in->internal_error)
+        return false;
+    return true;
+}
+
+bool sts_verdict_needs_mx(const struct sts_verdict_input *in)
+{
+    if (in == NULL || in->route == NULL || in->route->kind != STS_ROUTE_DIRECT)
+        return false;
+    enum sts_verdict_override_kind ok = override_kind(in);
+    if (ok == STS_OVERRIDE_SKIP || !has_domain(in) || in->internal_error)
+        return false;
+    if (ok == STS_OVERRIDE_ENFORCE)
+        return true;
+    return in->lookup == STS_LOOKUP_POLICY && in->policy != NULL &&
+           (in->policy->mode == STS_MODE_TESTING || in->policy->mode == STS_MODE_ENFORCE);
+}
+
+const char *sts_verdict_reason_name(enum sts_verdict_reason reason)
+{
+    if ((unsigned)reason >= STS_REASON_COUNT)
+        return "internal-error";
+    return reason_names[reason];
+}
+
+const char *sts_verdict_action_name(enum sts_verdict_action action)
+{
+    return action == STS_VERDICT_TEMPFAIL ? "tempfail" : "pass";
+}
+
+const char *sts_milter_mode_name(enum sts_milter_mode mode)
+{
+    return mode == STS_MILTER_AUDIT ? "audit" : "enforce";
+}
+
+const char *sts_verdict_override_name(enum sts_verdict_override_kind kind)
+{
+    switch (kind) {
+    case STS_OVERRIDE_SKIP:
+        return "skip";
+    case STS_OVERRIDE_ENFORCE:
+        return "enforce";
+    default:
+        return "none";
+    }
+}
