@@ -20,7 +20,7 @@
 #include "mtasts/fetch.h"
 #include "mtasts/policy.h"
 
-#define CLI_STORE_DEFAULT "sqlite:/var/lib/mtasts/cache.db"
+#define CLI_STORE_DEFAULT "sqlite:/var/lib/mtasts-milter/cache.db"
 #define CLI_STORE_ENV "MTASTS_STORE"
 #define CLI_TIMEOUT_DEFAULT 10u /* seconds, per DNS query and per HTTPS fetch */
 #define CLI_TIMEOUT_MAX 300u

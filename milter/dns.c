@@ -598,8 +598,8 @@ static bool name_ok(const char *name)
 
 /* Called with the query handed to libunbound; returns with the result. */
 static enum sts_status query_wait(struct sts_dns *dns, struct dns_query *q, int async_id,
-                                  const struct timespec *deadline, enum sts_dns_type type,
-                                  struct sts_dns_answer *ans)
+                                  const struct timespec *deadline, unsigned timeout_ms,
+                                  enum sts_dns_type type, struct sts_dns_answer *ans)
 {
     pthread_mutex_lock(&q->mu);
     while (q->state == DNS_Q_WAITING) {
@@ -624,7 +624,7 @@ static enum sts_status query_wait(struct sts_dns *dns, struct dns_query *q, int 
          * answer is being delivered and dns_callback() will discard it. */
         if (ub_cancel(dns->ctx, async_id) == UB_NOERROR)
             query_forget(dns, q);
-        answer_set(ans, STS_DNS_TIMEOUT, "no answer within %u ms", dns->timeout_ms);
+        answer_set(ans, STS_DNS_TIMEOUT, "no answer within %u ms", timeout_ms);
         break;
     case DNS_Q_ABORTED:
     case DNS_Q_WAITING:
@@ -636,6 +636,12 @@ static enum sts_status query_wait(struct sts_dns *dns, struct dns_query *q, int 
 
 enum sts_status sts_dns_query(struct sts_dns *dns, const char *name, enum sts_dns_type type,
                               struct sts_dns_answer **out)
+{
+    return sts_dns_query_within(dns, name, type, 0, out);
+}
+
+enum sts_status sts_dns_query_within(struct sts_dns *dns, const char *name, enum sts_dns_type type,
+                                     unsigned timeout_ms, struct sts_dns_answer **out)
 {
     if (out == NULL)
         return STS_EINVAL;
@@ -651,7 +657,9 @@ enum sts_status sts_dns_query(struct sts_dns *dns, const char *name, enum sts_dn
         free(ans);
         return STS_ENOMEM;
     }
-    struct timespec deadline = deadline_after(dns->timeout_ms);
+    if (timeout_ms == 0 || timeout_ms > dns->timeout_ms)
+        timeout_ms = dns->timeout_ms;
+    struct timespec deadline = deadline_after(timeout_ms);
 
     pthread_mutex_lock(&dns->mu);
     if (dns->closing || dns->broken) {
@@ -679,7 +687,7 @@ enum sts_status sts_dns_query(struct sts_dns *dns, const char *name, enum sts_dn
         else
             answer_set(ans, STS_DNS_ERROR, "libunbound: %s", ub_strerror(rc));
     } else {
-        st = query_wait(dns, q, async_id, &deadline, type, ans);
+        st = query_wait(dns, q, async_id, &deadline, timeout_ms, type, ans);
     }
     query_unref(q);
 

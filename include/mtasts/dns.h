@@ -129,6 +129,14 @@ void sts_dns_free(struct sts_dns *dns);
 enum sts_status sts_dns_query(struct sts_dns *dns, const char *name, enum sts_dns_type type,
                               struct sts_dns_answer **out);
 
+/**
+ * Like sts_dns_query(), waiting at most timeout_ms (0, or more than the
+ * configured timeout, means the configured timeout): for callers with a
+ * deadline of their own, such as the milter at RCPT time.
+ */
+enum sts_status sts_dns_query_within(struct sts_dns *dns, const char *name, enum sts_dns_type type,
+                                     unsigned timeout_ms, struct sts_dns_answer **out);
+
 /** Free an answer; NULL is a no-op. */
 void sts_dns_answer_free(struct sts_dns_answer *ans);
 

@@ -1,0 +1,124 @@
+/*
+ * log.c - the process's log sink (see log.h).
+ *
+ * The sink is chosen once, before any thread starts, and never changes
+ * afterwards except for the threshold, which is an atomic.
+ */
+#include "mtasts/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_LINE_MAX 2048
+
+static struct {
+    int fd; /* -1: syslog */
+    char ident[64];
+    atomic_int max_prio;
+} sink = {.fd = 2, .ident = "mtasts", .max_prio = LOG_INFO};
+
+static const char *prio_word(int prio)
+{
+    switch (prio) {
+    case LOG_EMERG:
+    case LOG_ALERT:
+    case LOG_CRIT:
+    case LOG_ERR:
+        return "error";
+    case LOG_WARNING:
+        return "warning";
+    case LOG_NOTICE:
+        return "notice";
+    case LOG_INFO:
+        return "info";
+    default:
+        return "debug";
+    }
+}
+
+enum sts_status sts_log_open(const char *ident, const char *path, int facility, int max_prio,
+                             char *err, size_t errlen)
+{
+    snprintf(sink.ident, sizeof(sink.ident), "%s", ident);
+    atomic_store(&sink.max_prio, max_prio);
+    if (path == NULL || path[0] == '\0') {
+        openlog(sink.ident, LOG_PID | LOG_NDELAY, facility);
+        sink.fd = -1;
+        return STS_OK;
+    }
+    if (strcmp(path, "-") == 0) {
+        sink.fd = 2;
+        return STS_OK;
+    }
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return sts_status_set(STS_EIO, err, errlen, "%s: %s", path, strerror(errno));
+    sink.fd = fd;
+    return STS_OK;
+}
+
+void sts_log_set_level(int max_prio)
+{
+    atomic_store(&sink.max_prio, max_prio);
+}
+
+static void emit(int prio, const char *msg)
+{
+    if (prio > atomic_load(&sink.max_prio))
+        return;
+    if (sink.fd < 0) {
+        syslog(prio, "%s", msg);
+        return;
+    }
+    char line[LOG_LINE_MAX + 128], stamp[32];
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+    int n = snprintf(line, sizeof(line), "%s.%03ldZ %s[%ld]: %s: %s\n", stamp,
+                     ts.tv_nsec / 1000000L, sink.ident, (long)getpid(), prio_word(prio), msg);
+    if (n < 0)
+        return;
+    size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+    if (len == sizeof(line) - 1)
+        line[len - 1] = '\n'; /* truncated: still one line */
+    ssize_t w;
+    do
+        w = write(sink.fd, line, len);
+    while (w < 0 && errno == EINTR);
+}
+
+void sts_log(int prio, const char *fmt, ...)
+{
+    if (prio > atomic_load(&sink.max_prio))
+        return;
+    char msg[LOG_LINE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    emit(prio, msg);
+}
+
+void sts_log_line(void *arg, int prio, const char *line)
+{
+    (void)arg;
+    emit(prio, line);
+}
+
+void sts_log_close(void)
+{
+    if (sink.fd < 0)
+        closelog();
+    else if (sink.fd > 2)
+        close(sink.fd);
+    sink.fd = 2;
+}

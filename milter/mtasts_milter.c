@@ -1,0 +1,353 @@
+/*
+ * mtasts_milter.c - the mtasts-milter daemon: options, start-up order,
+ * signals, shutdown.
+ *
+ * Start-up order: load and check the configuration; detach (unless -f);
+ * block SIGHUP/SIGTERM/SIGINT before any thread exists; build the runtime
+ * (resolver, store, cache threads); open the milter socket; write the pid
+ * file; drop privileges (setgid, setgroups, setuid); run libmilter's loop
+ * in its own thread.
+ *
+ * Signals: the main thread waits for them with sigwait().  libmilter's
+ * own signal thread waits for the same set and would stop the filter on
+ * SIGHUP; Linux hands a process-directed signal to the thread-group leader
+ * first when it is waiting for it, so the main thread gets them all as
+ * long as it goes straight back to sigwait(): reloads therefore run on a
+ * helper thread.  SIGHUP reloads, SIGTERM/SIGINT stop accepting, let
+ * libmilter finish its sessions, and exit.
+ */
+#define _DEFAULT_SOURCE /* setgroups(2) */
+#include "build-config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "mtasts/config.h"
+#include "mtasts/log.h"
+#include "mtasts/mlfi.h"
+#include "mtasts/runtime.h"
+
+#define DEFAULT_CONFIG "/etc/mtasts-milter/mtasts-milter.conf"
+#define EXIT_CONFIG 78 /* sysexits EX_CONFIG */
+
+struct options {
+    const char *config;
+    const char *socket;
+    const char *pid_file;
+    bool foreground, check_only, verbose;
+};
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "usage: mtasts-milter [-c FILE] [-f] [-n [-v]] [-p SOCKET] [-P PIDFILE]\n"
+            "       mtasts-milter -V | -h\n"
+            "  -c FILE    configuration file (default %s)\n"
+            "  -f         stay in the foreground\n"
+            "  -n         check the configuration and the overrides file, then exit\n"
+            "  -v         with -n: print every key with its effective value\n"
+            "  -p SOCKET  milter socket, overriding Socket\n"
+            "  -P FILE    pid file, overriding PidFile\n",
+            DEFAULT_CONFIG);
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    int ch;
+    o->config = DEFAULT_CONFIG;
+    while ((ch = getopt(argc, argv, "c:fnvp:P:Vh")) != -1) {
+        switch (ch) {
+        case 'c':
+            o->config = optarg;
+            break;
+        case 'f':
+            o->foreground = true;
+            break;
+        case 'n':
+            o->check_only = true;
+            break;
+        case 'v':
+            o->verbose = true;
+            break;
+        case 'p':
+            o->socket = optarg;
+            break;
+        case 'P':
+            o->pid_file = optarg;
+            break;
+        case 'V':
+            printf("mtasts-milter %s\n", PACKAGE_VERSION);
+            exit(0);
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "mtasts-milter: unexpected argument \"%s\"\n", argv[optind]);
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+static int detach(void)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid > 0)
+        _exit(0);
+    if (setsid() < 0)
+        return -1;
+    if (chdir("/") != 0)
+        return -1;
+    int fd = open("/dev/null", O_RDWR);
+    if (fd < 0)
+        return -1;
+    dup2(fd, 0);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    if (fd > 2)
+        close(fd);
+    return 0;
+}
+
+static int write_pid_file(const char *path)
+{
+    if (path == NULL || path[0] == '\0')
+        return 0;
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        sts_log(LOG_ERR, "event=start reason=\"pid file %s: %s\"", path, strerror(errno));
+        return -1;
+    }
+    fprintf(f, "%ld\n", (long)getpid());
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+/* Give the store's files and a unix socket to the user we become. */
+static void hand_over(const char *path, uid_t uid, gid_t gid)
+{
+    if (path != NULL && chown(path, uid, gid) != 0 && errno != ENOENT)
+        sts_log(LOG_WARNING, "event=start chown=%s reason=\"%s\"", path, strerror(errno));
+}
+
+static int drop_privileges(const struct sts_config *cfg, const char *socket)
+{
+    if (cfg->user_id == NULL || cfg->user_id[0] == '\0')
+        return 0;
+    char user[256], *group;
+    snprintf(user, sizeof(user), "%s", cfg->user_id);
+    group = strchr(user, ':');
+    if (group != NULL)
+        *group++ = '\0';
+    struct passwd *pw = getpwnam(user);
+    if (pw == NULL) {
+        sts_log(LOG_ERR, "event=start reason=\"unknown user %s\"", user);
+        return -1;
+    }
+    gid_t gid = pw->pw_gid;
+    if (group != NULL) {
+        struct group *gr = getgrnam(group);
+        if (gr == NULL) {
+            sts_log(LOG_ERR, "event=start reason=\"unknown group %s\"", group);
+            return -1;
+        }
+        gid = gr->gr_gid;
+    }
+    const char *db = strncmp(cfg->store, "sqlite:", 7) == 0 ? cfg->store + 7 : cfg->store;
+    char side[4200];
+    hand_over(db, pw->pw_uid, gid);
+    snprintf(side, sizeof(side), "%s-wal", db);
+    hand_over(side, pw->pw_uid, gid);
+    snprintf(side, sizeof(side), "%s-shm", db);
+    hand_over(side, pw->pw_uid, gid);
+    if (strncmp(socket, "unix:", 5) == 0 || strncmp(socket, "local:", 6) == 0)
+        hand_over(strchr(socket, ':') + 1, pw->pw_uid, gid);
+    /* The fixed order: group first, then supplementary groups, then user. */
+    if (setgid(gid) != 0 || setgroups(1, &gid) != 0 || setuid(pw->pw_uid) != 0) {
+        sts_log(LOG_ERR, "event=start reason=\"cannot become %s: %s\"", cfg->user_id,
+                strerror(errno));
+        return -1;
+    }
+    sts_log(LOG_INFO, "event=start user=%s uid=%ld gid=%ld", user, (long)pw->pw_uid, (long)gid);
+    return 0;
+}
+
+/* ---- reload on a helper thread, so the main thread keeps sigwait()ing */
+
+static pthread_mutex_t reload_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t reload_cond = PTHREAD_COND_INITIALIZER;
+static bool reload_wanted, reload_quit;
+
+static void *reloader_main(void *arg)
+{
+    struct sts_runtime *rt = arg;
+    pthread_mutex_lock(&reload_mu);
+    for (;;) {
+        while (!reload_wanted && !reload_quit)
+            pthread_cond_wait(&reload_cond, &reload_mu);
+        if (reload_quit)
+            break;
+        reload_wanted = false;
+        pthread_mutex_unlock(&reload_mu);
+        char err[512];
+        if (sts_runtime_reload(rt, err, sizeof(err)) != STS_OK)
+            sts_log(LOG_ERR, "event=reload status=failed action=keep-old reason=\"%s\"", err);
+        pthread_mutex_lock(&reload_mu);
+    }
+    pthread_mutex_unlock(&reload_mu);
+    return NULL;
+}
+
+static void reloader_poke(bool quit)
+{
+    pthread_mutex_lock(&reload_mu);
+    if (quit)
+        reload_quit = true;
+    else
+        reload_wanted = true;
+    pthread_cond_signal(&reload_cond);
+    pthread_mutex_unlock(&reload_mu);
+}
+
+static void *milter_main(void *arg)
+{
+    (void)arg;
+    intptr_t rc = sts_mlfi_run();
+    return (void *)rc;
+}
+
+static int open_log(const struct sts_config *cfg, bool foreground)
+{
+    char err[256];
+    const char *path = cfg->log_file;
+    if ((path == NULL || path[0] == '\0') && !cfg->syslog)
+        path = foreground ? "-" : "/dev/null";
+    if (sts_log_open("mtasts-milter", path, cfg->syslog_facility, cfg->log_level, err,
+                     sizeof(err)) != STS_OK) {
+        fprintf(stderr, "mtasts-milter: log file %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct options opt = {0};
+    if (parse_options(argc, argv, &opt) != 0)
+        return 2;
+
+    char err[512];
+    struct sts_config *cfg;
+    if (sts_config_load(opt.config, &cfg, err, sizeof(err)) != STS_OK) {
+        fprintf(stderr, "mtasts-milter: %s\n", err);
+        return EXIT_CONFIG;
+    }
+    if (opt.check_only) {
+        struct sts_overrides *ov = NULL;
+        if (cfg->overrides_file != NULL && cfg->overrides_file[0] != '\0' &&
+            sts_overrides_load(cfg->overrides_file, &ov, err, sizeof(err)) != STS_OK) {
+            fprintf(stderr, "mtasts-milter: %s\n", err);
+            sts_config_unref(cfg);
+            return EXIT_CONFIG;
+        }
+        if (opt.verbose)
+            sts_config_dump(cfg, stdout);
+        printf("mtasts-milter: %s: configuration OK\n", opt.config);
+        sts_overrides_unref(ov);
+        sts_config_unref(cfg);
+        return 0;
+    }
+    const char *socket = opt.socket ? opt.socket : cfg->socket;
+    const char *pid_file = opt.pid_file ? opt.pid_file : cfg->pid_file;
+
+    if (!opt.foreground && detach() != 0) {
+        fprintf(stderr, "mtasts-milter: cannot detach: %s\n", strerror(errno));
+        return 1;
+    }
+    if (open_log(cfg, opt.foreground) != 0)
+        return 1;
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct sts_runtime *rt;
+    const struct sts_config *keep = sts_config_ref(cfg); /* socket, pid file, user; and the cache borrows its strings until sts_runtime_free() */
+    if (sts_runtime_new(cfg, opt.config, &rt, err, sizeof(err)) != STS_OK) {
+        sts_log(LOG_ERR, "event=start status=failed reason=\"%s\"", err);
+        fprintf(stderr, "mtasts-milter: %s\n", err);
+        sts_config_unref(keep);
+        return 1;
+    }
+    int status = 1;
+    pthread_t milter, reloader;
+    bool milter_started = false, reloader_started = false;
+    if (sts_mlfi_register(rt, socket, true, err, sizeof(err)) != STS_OK) {
+        sts_log(LOG_ERR, "event=start status=failed reason=\"%s\"", err);
+        fprintf(stderr, "mtasts-milter: %s\n", err);
+        goto out;
+    }
+    if (write_pid_file(pid_file) != 0 || drop_privileges(keep, socket) != 0)
+        goto out;
+    if (pthread_create(&reloader, NULL, reloader_main, rt) != 0)
+        goto out;
+    reloader_started = true;
+    if (pthread_create(&milter, NULL, milter_main, NULL) != 0)
+        goto out;
+    milter_started = true;
+    sts_log(LOG_INFO, "event=start status=ok version=%s socket=%s mode=%s store=%s",
+            PACKAGE_VERSION, socket, sts_config_mode_name(keep->mode), keep->store);
+
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            sts_log(LOG_INFO, "event=reload signal=HUP");
+            reloader_poke(false);
+            continue;
+        }
+        sts_log(LOG_INFO, "event=stop signal=%s", sig == SIGTERM ? "TERM" : "INT");
+        break;
+    }
+    sts_mlfi_stop();
+    status = 0;
+out:
+    if (milter_started) {
+        void *rc;
+        pthread_join(milter, &rc);
+    }
+    if (reloader_started) {
+        reloader_poke(true);
+        pthread_join(reloader, NULL);
+    }
+    sts_runtime_free(rt);
+    if (pid_file != NULL && pid_file[0] != '\0')
+        unlink(pid_file);
+    sts_log(LOG_INFO, "event=stop status=%s", status == 0 ? "ok" : "failed");
+    sts_config_unref(keep);
+    sts_log_close();
+    return status;
+}
