@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 BUILD="build-essential autoconf automake libtool pkg-config clang libclang-rt-14-dev clang-format"
 LIBS="libmilter-dev libssl-dev libunbound-dev libevent-dev libcurl4-openssl-dev libsqlite3-dev
       libidn2-dev libjson-c-dev check"
-TOOLS="groff-base man-db"
+TOOLS="groff-base man-db valgrind"
 WORLD=$(grep -v '^#' "$here/tests/world/packages.txt" | tr '\n' ' ')
 
 if [ "$(id -u)" != 0 ]; then
