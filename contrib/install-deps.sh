@@ -1,8 +1,9 @@
 #!/bin/sh
 # Install what building and testing mtasts-milter needs on Debian 12.
 # Run as root (or through sudo).  Safe to run again: apt-get skips what is
-# already there.  The test world's servers (nsd, nginx) are installed with
-# service start-up blocked, so nothing starts listening on this machine.
+# already there.  The test world's servers (nsd, nginx) and Postfix are
+# installed with service start-up blocked, so nothing starts listening on
+# this machine.
 set -eu
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,6 +12,7 @@ LIBS="libmilter-dev libssl-dev libunbound-dev libevent-dev libcurl4-openssl-dev 
       libidn2-dev libjson-c-dev check"
 TOOLS="groff-base man-db valgrind"
 WORLD=$(grep -v '^#' "$here/tests/world/packages.txt" | tr '\n' ' ')
+E2E=$(grep -v '^#' "$here/tests/e2e/packages.txt" | tr '\n' ' ')
 
 if [ "$(id -u)" != 0 ]; then
     echo "install-deps: run as root (sudo $0)" >&2
@@ -27,6 +29,9 @@ fi
 trap '[ -z "$blocker" ] || rm -f "$blocker"' EXIT
 
 export DEBIAN_FRONTEND=noninteractive
+# Postfix is installed for the end-to-end tests only: leave the system's
+# mail configuration alone (the tests run a private instance).
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 apt-get update -q
 # shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends $BUILD $LIBS $TOOLS $WORLD
+apt-get install -y -q --no-install-recommends $BUILD $LIBS $TOOLS $WORLD $E2E

@@ -24,39 +24,66 @@ static enum sts_verdict_action action_of(enum sts_config_action a)
     return a == STS_CONFIG_TEMPFAIL ? STS_VERDICT_TEMPFAIL : STS_VERDICT_PASS;
 }
 
-/* The domain's MX hosts, RFC 5321 §5.1: no MX means the domain itself. */
-static void gather_mx(struct sts_runtime *rt, const char *domain, unsigned budget_ms,
+/* Does the name have an address record?  -1: the lookup failed. */
+static int has_address(struct sts_runtime *rt, const char *name, unsigned budget_ms)
+{
+    static const enum sts_dns_type types[] = {STS_DNS_A, STS_DNS_AAAA};
+    int failed = 0;
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        struct sts_dns_answer *ans = NULL;
+        if (sts_dns_query_within(rt->dns, name, types[i], budget_ms, &ans) != STS_OK) {
+            failed = 1;
+            continue;
+        }
+        enum sts_dns_result r = ans->result;
+        sts_dns_answer_free(ans);
+        if (r == STS_DNS_ANSWER)
+            return 1;
+        if (r != STS_DNS_NXDOMAIN && r != STS_DNS_NODATA)
+            failed = 1;
+    }
+    return failed ? -1 : 0;
+}
+
+/*
+ * The domain's MX hosts.  RFC 5321 §5.1: without MX records the domain
+ * itself is the MX host, if it has an address; without either there is
+ * nowhere to deliver (an empty list).  deadline_ms is on mono_ms()'s clock.
+ */
+static void gather_mx(struct sts_runtime *rt, const char *domain, double deadline_ms,
                       char hosts[][STS_DOMAIN_MAX + 1], const char **list, size_t *count,
                       bool *dns_error)
 {
     *count = 0;
     *dns_error = false;
+    double left = deadline_ms - mono_ms();
     struct sts_dns_answer *ans = NULL;
-    if (budget_ms == 0 ||
-        sts_dns_query_within(rt->dns, domain, STS_DNS_MX, budget_ms, &ans) != STS_OK) {
+    if (left < 1.0 ||
+        sts_dns_query_within(rt->dns, domain, STS_DNS_MX, (unsigned)left, &ans) != STS_OK) {
         *dns_error = true;
         return;
     }
-    switch (ans->result) {
-    case STS_DNS_ANSWER:
-        for (size_t i = 0; i < ans->count && *count < JUDGE_MX_MAX; i++) {
-            snprintf(hosts[*count], STS_DOMAIN_MAX + 1, "%.253s", ans->mx[i].host);
-            list[*count] = hosts[*count];
-            (*count)++;
-        }
-        break;
-    case STS_DNS_NODATA: /* implicit MX: the domain's own address records */
-        snprintf(hosts[0], STS_DOMAIN_MAX + 1, "%s", domain);
-        list[0] = hosts[0];
-        *count = 1;
-        break;
-    case STS_DNS_NXDOMAIN:
-        break; /* nowhere to deliver */
-    default:
-        *dns_error = true;
-        break;
+    enum sts_dns_result result = ans->result;
+    for (size_t i = 0; result == STS_DNS_ANSWER && i < ans->count && *count < JUDGE_MX_MAX; i++) {
+        snprintf(hosts[*count], STS_DOMAIN_MAX + 1, "%.253s", ans->mx[i].host);
+        list[*count] = hosts[*count];
+        (*count)++;
     }
     sts_dns_answer_free(ans);
+
+    if (result == STS_DNS_NODATA) {
+        left = deadline_ms - mono_ms();
+        int addr = left >= 1.0 ? has_address(rt, domain, (unsigned)left) : -1;
+        if (addr < 0) {
+            *dns_error = true;
+        } else if (addr > 0) {
+            snprintf(hosts[0], STS_DOMAIN_MAX + 1, "%s", domain);
+            list[0] = hosts[0];
+            *count = 1;
+        }
+    } else if (result != STS_DNS_ANSWER && result != STS_DNS_NXDOMAIN) {
+        *dns_error = true;
+    }
 }
 
 void sts_judge_rcpt(struct sts_runtime *rt, const struct sts_snapshot *snap, const char *rcpt,
@@ -119,9 +146,8 @@ void sts_judge_rcpt(struct sts_runtime *rt, const struct sts_snapshot *snap, con
     char hosts[JUDGE_MX_MAX][STS_DOMAIN_MAX + 1];
     const char *list[JUDGE_MX_MAX];
     if (have_domain && sts_verdict_needs_mx(&in)) {
-        double left = (double)cfg->lookup_deadline_ms - (mono_ms() - t0);
-        unsigned budget = left >= 1.0 ? (unsigned)left : 0;
-        gather_mx(rt, out->domain, budget, hosts, list, &in.mx_count, &in.mx_dns_error);
+        gather_mx(rt, out->domain, t0 + (double)cfg->lookup_deadline_ms, hosts, list, &in.mx_count,
+                  &in.mx_dns_error);
         in.mx = list;
         out->mx_count = in.mx_count;
     }
