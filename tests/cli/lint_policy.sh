@@ -14,78 +14,8 @@
 LC_ALL=C
 export LC_ALL
 
-# ---- TAP prelude (the same in every tests/cli script) ----
-case ${MTASTS-} in
-"") echo "Bail out! MTASTS is not set (path to the mtasts binary)"; exit 99 ;;
-/*) ;;
-*/*) MTASTS=$(pwd)/$MTASTS ;;
-esac
-command -v "$MTASTS" >/dev/null 2>&1 || { echo "Bail out! $MTASTS is not an executable"; exit 99; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mtasts-cli.XXXXXX") || { echo "Bail out! mktemp"; exit 99; }
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 130' INT TERM HUP
-if command -v timeout >/dev/null 2>&1; then guard() { timeout 10 "$@"; }; else guard() { "$@"; }; fi
-n=0
-failed=0
-: >"$tmp/tap"
-: >"$tmp/why"
-
-# run [-i STDINFILE] ARG...: run mtasts in $tmp/work; sets rc, $tmp/out, $tmp/err.
-run() {
-    _in=/dev/null
-    if [ "$1" = -i ]; then _in=$2; shift 2; fi
-    (cd "$tmp/work" && guard "$MTASTS" "$@") <"$_in" >"$tmp/out" 2>"$tmp/err"
-    rc=$?
-    printf '%s' "ran: mtasts" >"$tmp/cmd"
-    for _a in "$@"; do printf " '%s'" "$_a" >>"$tmp/cmd"; done
-    echo >>"$tmp/cmd"
-}
-fail() { printf '%s\n' "$@" >>"$tmp/why"; }
-want_rc() { [ "$rc" = "$1" ] || fail "exit status: want $1, got $rc"; }
-# want_file WHICH TEXT: the stream is exactly TEXT plus one newline.
-want_file() {
-    printf '%s\n' "$2" >"$tmp/want"
-    if ! diff "$tmp/want" "$tmp/$1" >/dev/null 2>&1; then
-        fail "$1: want exactly:" "  $2" "$1: got:"
-        sed 's/^/  /' "$tmp/$1" >>"$tmp/why"
-    fi
-}
-want_out() { want_file out "$1"; }
-want_err() { want_file err "$1"; }
-want_empty() { [ -s "$tmp/$1" ] && { fail "$1: want empty, got:"; sed 's/^/  /' "$tmp/$1" >>"$tmp/why"; }; }
-# want_err_line GLOB: stderr is one newline-terminated line matching GLOB.
-want_err_line() {
-    _l=$(wc -l <"$tmp/err")
-    _c=$(wc -c <"$tmp/err")
-    _e=$(cat "$tmp/err")
-    # shellcheck disable=SC2254
-    case $_e in
-    $1)
-        if [ "$_l" -ne 1 ] || [ "$_c" -ne $((${#_e} + 1)) ]; then
-            fail "stderr: want exactly one line"
-        fi
-        ;;
-    *) fail "stderr: want one line matching: $1" "stderr: got:" "  $_e" ;;
-    esac
-}
-ok() {
-    n=$((n + 1))
-    if [ -s "$tmp/why" ]; then
-        echo "not ok $n - $1" >>"$tmp/tap"
-        sed 's/^/# /' "$tmp/cmd" "$tmp/why" >>"$tmp/tap"
-        failed=1
-    else
-        echo "ok $n - $1" >>"$tmp/tap"
-    fi
-    : >"$tmp/why"
-}
-finish() {
-    echo "1..$n"
-    cat "$tmp/tap"
-    exit "$failed"
-}
-mkdir "$tmp/work"
-# ---- end of prelude ----
+# shellcheck source=tests/cli/prelude.sh
+. "${srcdir:-.}/tests/cli/prelude.sh"
 
 w=$tmp/work
 
