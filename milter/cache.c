@@ -504,14 +504,31 @@ static void refresh_pass(struct sts_cache *c)
     for (int i = 0; i < SHARDS; i++) {
         struct shard *s = &c->shards[i];
         pthread_mutex_lock(&s->mu);
-        for (int b = 0; b < BUCKETS_PER_SHARD; b++)
-            for (struct entry *e = s->buckets[b]; e != NULL; e = e->next) {
-                if (e->pol == NULL || e->inflight || now - e->last_used > recent)
+        for (int b = 0; b < BUCKETS_PER_SHARD; b++) {
+            struct entry **link = &s->buckets[b];
+            while (*link != NULL) {
+                struct entry *e = *link;
+                /*
+                 * Unused for longer than "recent": drop it from memory (the
+                 * store keeps any policy), so a stream of one-off domains
+                 * cannot grow the front without bound.  Nothing else holds
+                 * the entry: no job (not inflight), and a lookup marks it
+                 * used before it lets go of the shard lock.
+                 */
+                if (!e->inflight && now - e->last_used > recent) {
+                    *link = e->next;
+                    ref_put(e->pol);
+                    free(e);
+                    continue;
+                }
+                link = &e->next;
+                if (e->pol == NULL || e->inflight)
                     continue;
                 int64_t renew_at = e->expires_at - window + jitter(e->domain, window / 4);
                 if (now >= renew_at || now - e->checked_at >= (int64_t)recheck)
                     schedule(c, e);
             }
+        }
         pthread_mutex_unlock(&s->mu);
     }
 }

@@ -453,6 +453,16 @@ static void test_refresher(void)
         sts_store_entry_clear(&e);
     }
     check(renewed, "the refresher fetched the new policy without any lookup");
+
+    /* Unused for longer than RecentUse (7 days by default): dropped from
+     * memory by the refresher, served from the store on the next use. */
+    struct seen s2 = lookup(&w4, "testing.test", 5000);
+    check(s2.source == STS_SOURCE_FRONT, "a used policy is in the front cache");
+    atomic_fetch_add(&fake_now, 8 * 86400);
+    sleep_ms(2500); /* two refresher passes */
+    s2 = lookup(&w4, "testing.test", 5000);
+    check(s2.source != STS_SOURCE_FRONT, "after a week unused it left the front cache (source %s)",
+          sts_lookup_source_name(s2.source));
     close_cache(&w4);
 }
 
