@@ -169,7 +169,8 @@ void sts_judge_log(const struct sts_snapshot *snap, const char *queue_id, const 
             queue_id, shown, j->domain[0] ? j->domain : "-", sts_config_mode_name(snap->cfg->mode),
             v->mode_known ? sts_mode_name(v->mode) : "-", v->policy_id[0] ? v->policy_id : "-",
             sts_route_kind_name(j->route.kind), j->route.hop[0] ? j->route.hop : "-",
-            sts_lookup_outcome_name(j->lookup), sts_lookup_source_name(j->source),
-            sts_verdict_action_name(v->action), v->would_fail ? "yes" : "no",
-            sts_verdict_reason_name(v->reason), v->mx[0] ? v->mx : "-", j->ms);
+            j->source == STS_SOURCE_NONE ? "-" : sts_lookup_outcome_name(j->lookup),
+            sts_lookup_source_name(j->source), sts_verdict_action_name(v->action),
+            v->would_fail ? "yes" : "no", sts_verdict_reason_name(v->reason),
+            v->mx[0] ? v->mx : "-", j->ms);
 }

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -30,7 +31,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -106,13 +109,32 @@ static int parse_options(int argc, char **argv, struct options *o)
     return 0;
 }
 
+/*
+ * Detach, but keep the parent until start-up is over: it exits with the
+ * status the child reports through the pipe (report_started()), so an
+ * init script or a postmaster sees a failed start at once.
+ */
+static int start_pipe = -1;
+
 static int detach(void)
 {
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
     pid_t pid = fork();
     if (pid < 0)
         return -1;
-    if (pid > 0)
-        _exit(0);
+    if (pid > 0) {
+        close(fds[1]);
+        unsigned char status = 1;
+        ssize_t r;
+        do
+            r = read(fds[0], &status, 1);
+        while (r < 0 && errno == EINTR);
+        _exit(r == 1 ? status : 1);
+    }
+    close(fds[0]);
+    start_pipe = fds[1];
     if (setsid() < 0)
         return -1;
     if (chdir("/") != 0)
@@ -126,6 +148,40 @@ static int detach(void)
     if (fd > 2)
         close(fd);
     return 0;
+}
+
+/* Tell a waiting parent how start-up went (once). */
+static void report_started(int status)
+{
+    if (start_pipe < 0)
+        return;
+    unsigned char b = (unsigned char)status;
+    ssize_t w;
+    do
+        w = write(start_pipe, &b, 1);
+    while (w < 0 && errno == EINTR);
+    close(start_pipe);
+    start_pipe = -1;
+}
+
+/* Is something already accepting on this unix socket?  Then do not steal it. */
+static bool unix_socket_in_use(const char *spec)
+{
+    const char *path = NULL;
+    if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0)
+        path = strchr(spec, ':') + 1;
+    else if (spec[0] == '/')
+        path = spec;
+    if (path == NULL || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+        return false;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool in_use = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    close(fd);
+    return in_use;
 }
 
 static int write_pid_file(const char *path)
@@ -278,6 +334,28 @@ int main(int argc, char **argv)
     const char *socket = opt.socket ? opt.socket : cfg->socket;
     const char *pid_file = opt.pid_file ? opt.pid_file : cfg->pid_file;
 
+    /* Reload re-reads the file after chdir("/"): keep an absolute path. */
+    char config_path[PATH_MAX];
+    if (realpath(opt.config, config_path) == NULL) {
+        fprintf(stderr, "mtasts-milter: %s: %s\n", opt.config, strerror(errno));
+        sts_config_unref(cfg);
+        return EXIT_CONFIG;
+    }
+    if (cfg->overrides_file != NULL && cfg->overrides_file[0] != '\0') {
+        struct sts_overrides *ov;
+        if (sts_overrides_load(cfg->overrides_file, &ov, err, sizeof(err)) != STS_OK) {
+            fprintf(stderr, "mtasts-milter: %s\n", err);
+            sts_config_unref(cfg);
+            return EXIT_CONFIG;
+        }
+        sts_overrides_unref(ov);
+    }
+    if (unix_socket_in_use(socket)) {
+        fprintf(stderr, "mtasts-milter: %s: another filter is listening there\n", socket);
+        sts_config_unref(cfg);
+        return 1;
+    }
+
     if (!opt.foreground && detach() != 0) {
         fprintf(stderr, "mtasts-milter: cannot detach: %s\n", strerror(errno));
         return 1;
@@ -294,10 +372,13 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     struct sts_runtime *rt;
-    const struct sts_config *keep = sts_config_ref(cfg); /* socket, pid file, user; and the cache borrows its strings until sts_runtime_free() */
-    if (sts_runtime_new(cfg, opt.config, &rt, err, sizeof(err)) != STS_OK) {
+    const struct sts_config *keep =
+        sts_config_ref(cfg); /* socket, pid file, user; and the cache borrows its strings until
+                                sts_runtime_free() */
+    if (sts_runtime_new(cfg, config_path, &rt, err, sizeof(err)) != STS_OK) {
         sts_log(LOG_ERR, "event=start status=failed reason=\"%s\"", err);
         fprintf(stderr, "mtasts-milter: %s\n", err);
+        report_started(1);
         sts_config_unref(keep);
         return 1;
     }
@@ -309,6 +390,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "mtasts-milter: %s\n", err);
         goto out;
     }
+    /* The MTA's user must be able to connect: group access, no others. */
+    if (strncmp(socket, "unix:", 5) == 0 || strncmp(socket, "local:", 6) == 0)
+        (void)chmod(strchr(socket, ':') + 1, 0660);
     if (write_pid_file(pid_file) != 0 || drop_privileges(keep, socket) != 0)
         goto out;
     if (pthread_create(&reloader, NULL, reloader_main, rt) != 0)
@@ -319,6 +403,7 @@ int main(int argc, char **argv)
     milter_started = true;
     sts_log(LOG_INFO, "event=start status=ok version=%s socket=%s mode=%s store=%s",
             PACKAGE_VERSION, socket, sts_config_mode_name(keep->mode), keep->store);
+    report_started(0);
 
     for (;;) {
         int sig = 0;
@@ -335,6 +420,7 @@ int main(int argc, char **argv)
     sts_mlfi_stop();
     status = 0;
 out:
+    report_started(1);
     if (milter_started) {
         void *rc;
         pthread_join(milter, &rc);
