@@ -41,6 +41,7 @@
 #include "mtasts/log.h"
 #include "mtasts/mlfi.h"
 #include "mtasts/runtime.h"
+#include "mtasts/socketmap.h"
 
 #define DEFAULT_CONFIG "/etc/mtasts-milter/mtasts-milter.conf"
 #define EXIT_CONFIG 78 /* sysexits EX_CONFIG */
@@ -236,6 +237,8 @@ static int drop_privileges(const struct sts_config *cfg, const char *socket)
     hand_over(side, pw->pw_uid, gid);
     if (strncmp(socket, "unix:", 5) == 0 || strncmp(socket, "local:", 6) == 0)
         hand_over(strchr(socket, ':') + 1, pw->pw_uid, gid);
+    if (cfg->socketmap != NULL && strncmp(cfg->socketmap, "unix:", 5) == 0)
+        hand_over(cfg->socketmap + 5, pw->pw_uid, gid);
     /* The fixed order: group first, then supplementary groups, then user. */
     if (setgid(gid) != 0 || setgroups(1, &gid) != 0 || setuid(pw->pw_uid) != 0) {
         sts_log(LOG_ERR, "event=start reason=\"cannot become %s: %s\"", cfg->user_id,
@@ -385,10 +388,26 @@ int main(int argc, char **argv)
     int status = 1;
     pthread_t milter, reloader;
     bool milter_started = false, reloader_started = false;
+    struct sts_socketmap *smap = NULL;
     if (sts_mlfi_register(rt, socket, true, err, sizeof(err)) != STS_OK) {
         sts_log(LOG_ERR, "event=start status=failed reason=\"%s\"", err);
         fprintf(stderr, "mtasts-milter: %s\n", err);
         goto out;
+    }
+    if (keep->socketmap != NULL && keep->socketmap[0] != '\0') {
+        struct sts_socketmap_config sc = {
+            .socket = keep->socketmap,
+            .cache = rt->cache,
+            .deadline_ms = keep->socketmap_deadline_ms,
+            .map = {.tlsrpt = keep->socketmap_tlsrpt,
+                    .strict_testing = keep->socketmap_strict_testing},
+            .log = sts_log_line,
+        };
+        if (sts_socketmap_start(&sc, &smap, err, sizeof(err)) != STS_OK) {
+            sts_log(LOG_ERR, "event=start status=failed reason=\"%s\"", err);
+            fprintf(stderr, "mtasts-milter: %s\n", err);
+            goto out;
+        }
     }
     /* The MTA's user must be able to connect: group access, no others. */
     if (strncmp(socket, "unix:", 5) == 0 || strncmp(socket, "local:", 6) == 0)
@@ -429,6 +448,7 @@ out:
         reloader_poke(true);
         pthread_join(reloader, NULL);
     }
+    sts_socketmap_stop(smap); /* before the cache it borrows goes */
     sts_runtime_free(rt);
     if (pid_file != NULL && pid_file[0] != '\0')
         unlink(pid_file);

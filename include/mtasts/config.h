@@ -124,7 +124,12 @@ struct sts_config {
     enum sts_config_action on_store_error;       /* OnStoreError */
     enum sts_config_action on_internal_error;    /* OnInternalError */
     char *audit_header;                          /* AuditHeader */
-    bool header_in_enforce;                      /* HeaderInEnforce */
+    /* the socketmap policy server */
+    char *socketmap;                /* SocketMap; NULL = off */
+    unsigned socketmap_deadline_ms; /* SocketMapDeadline */
+    bool socketmap_tlsrpt;          /* SocketMapTLSRPT */
+    bool socketmap_strict_testing;  /* SocketMapStrictTesting */
+    bool header_in_enforce;         /* HeaderInEnforce */
 
     /* logging */
     bool syslog;         /* Syslog */

@@ -79,6 +79,7 @@ AllowPrivateTargets yes
 LookupDeadline $2
 OnDiscoveryTimeout $3
 TrustedRelays [relay.trusted.test]
+SocketMap unix:$dir/socketmap.sock
 Syslog no
 LogFile $log
 LogLevel debug
@@ -130,6 +131,23 @@ rcpt() { # rcpt ADDR MAILER HOST
 { head_script
   for d in good testing none mismatch nomx; do rcpt "u@$d.test" smtp "$d.test"; done
   echo abort; } | session warm
+
+# --- the socketmap policy server started by the daemon (socketmap_table(5))
+smap() { # smap KEY: one request, prints the reply netstring
+    /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect(sys.argv[1])
+q = ("postfix " + sys.argv[2]).encode()
+s.sendall(str(len(q)).encode() + b":" + q + b",")
+print(s.recv(4096).decode())' "$dir/socketmap.sock" "$1"
+}
+r=$(smap good.test)
+if [ "$r" = "49:OK secure match=mx1.good.test servername=hostname," ]; then
+    ok "the daemon's socketmap answers an enforce domain"
+else nok "the daemon's socketmap answers an enforce domain (got: $r)"; fi
+r=$(smap testing.test)
+if [ "$r" = "9:NOTFOUND ," ]; then ok "the daemon's socketmap: testing -> NOTFOUND"
+else nok "the daemon's socketmap: testing -> NOTFOUND (got: $r)"; fi
 
 # --- enforce mode, direct delivery (RFC 8461 §4.1)
 { head_script; rcpt u@good.test smtp good.test; echo abort; } | session good

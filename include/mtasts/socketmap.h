@@ -1,0 +1,75 @@
+/*
+ * socketmap.h - the socketmap policy server (Postfix socketmap_table(5),
+ * Sendmail "K... socket"): answers smtp_tls_policy_maps / sts map lookups
+ * from the policy cache the milter uses.
+ *
+ * Threads and locking protocol: one I/O thread owns the listening socket
+ * and every connection (poll(), non-blocking sockets); lookups, which may
+ * wait for a discovery up to the deadline, run on a small pool of worker
+ * threads.  The I/O thread hands a connection's request to the pool and
+ * stops reading from that connection until the reply is back, so
+ * pipelined requests are answered in order.  One mutex guards the job and
+ * done queues only (never held across I/O or a lookup); a self-pipe wakes
+ * the I/O thread when a reply is ready or when stop is asked.
+ *
+ * Caps: a connection's input is at most one netstring of
+ * STS_NETSTRING_MAX bytes plus framing (a larger LEN is answered "PERM"
+ * and the connection closed, as is any malformed netstring); at most
+ * max_clients connections (the rest wait in the kernel's backlog); a
+ * connection idle (no request in progress) for idle_timeout_ms is closed.
+ *
+ * Ownership: the server borrows the cache (and the log sink); they must
+ * outlive sts_socketmap_stop().  Strings of the config are copied.
+ */
+#ifndef MTASTS_SOCKETMAP_H
+#define MTASTS_SOCKETMAP_H
+
+#include <stddef.h>
+
+#include "mtasts/cache.h"
+#include "mtasts/policy_map.h"
+#include "mtasts/status.h"
+
+#define STS_SOCKETMAP_DEADLINE_MS 1000 /* default lookup deadline */
+#define STS_SOCKETMAP_IDLE_MS 30000    /* default idle timeout */
+#define STS_SOCKETMAP_CLIENTS 256      /* default max_clients */
+#define STS_SOCKETMAP_WORKERS 8        /* default workers */
+
+struct sts_socketmap_config {
+    const char *socket; /* inet:PORT[@HOST] (HOST default 127.0.0.1; PORT 0 = any, tests),
+                           inet6:PORT[@HOST] (default ::1), unix:PATH or local:PATH */
+    struct sts_cache *cache;
+    unsigned deadline_ms;     /* lookup deadline; 0 = STS_SOCKETMAP_DEADLINE_MS */
+    unsigned idle_timeout_ms; /* 0 = STS_SOCKETMAP_IDLE_MS */
+    unsigned max_clients;     /* 0 = STS_SOCKETMAP_CLIENTS */
+    unsigned workers;         /* 0 = STS_SOCKETMAP_WORKERS */
+    struct sts_policy_map_options map;
+    sts_cache_log_fn *log; /* NULL = silent; one key=value line per request at LOG_DEBUG */
+    void *log_arg;
+};
+
+struct sts_socketmap;
+
+/**
+ * Open the socket (a stale unix socket file is replaced) and start the
+ * I/O thread and the workers.  Call after any fork(), before dropping
+ * privileges if the socket needs them.
+ * @return STS_OK; STS_EINVAL (bad socket spec); STS_EIO (socket, bind,
+ *         listen, thread creation failed: reason in err); STS_ENOMEM
+ */
+enum sts_status sts_socketmap_start(const struct sts_socketmap_config *cfg,
+                                    struct sts_socketmap **out, char *err, size_t errlen);
+
+/**
+ * The TCP port the server listens on (useful with inet:0), 0 for unix.
+ */
+unsigned sts_socketmap_port(const struct sts_socketmap *sm);
+
+/**
+ * Stop: close the listener, wait for running lookups (at most their
+ * deadline), close the connections, remove a unix socket file, free.
+ * NULL is a no-op.
+ */
+void sts_socketmap_stop(struct sts_socketmap *sm);
+
+#endif

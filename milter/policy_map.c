@@ -1,0 +1,196 @@
+/*
+ * policy_map.c - the socketmap's answer for one request (see policy_map.h).
+ */
+#include "mtasts/policy_map.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mtasts/netstring.h"
+
+#define REPLY_TOO_LONG "PERM reply-too-long"
+
+/* A bounded writer: remembers overflow instead of failing each call. */
+struct out {
+    char *buf;
+    size_t len, size;
+    bool over;
+};
+
+static void put(struct out *o, const char *s, size_t n)
+{
+    if (o->over || o->len + n >= o->size || o->len + n > STS_NETSTRING_MAX) {
+        o->over = true;
+        return;
+    }
+    memcpy(o->buf + o->len, s, n);
+    o->len += n;
+    o->buf[o->len] = '\0';
+}
+
+static void puts_(struct out *o, const char *s)
+{
+    put(o, s, strlen(s));
+}
+
+/* Reasons come from our own modules, but may quote remote bytes: keep them one printable word
+   run, without the netstring's separators mattering (they do not), no controls. */
+static void put_reason(struct out *o, const char *r)
+{
+    for (; *r != '\0'; r++) {
+        unsigned char c = (unsigned char)*r;
+        char ch = (c >= 0x21 && c <= 0x7e) ? (char)c : '_';
+        put(o, &ch, 1);
+    }
+}
+
+static size_t finish(struct out *o)
+{
+    if (!o->over)
+        return o->len;
+    if (o->size == 0)
+        return sizeof(REPLY_TOO_LONG) - 1;
+    snprintf(o->buf, o->size, "%s", REPLY_TOO_LONG);
+    return sizeof(REPLY_TOO_LONG) - 1;
+}
+
+static bool is_ip_literal(const char *s)
+{
+    unsigned char bin[16];
+    return inet_pton(AF_INET, s, bin) == 1 || inet_pton(AF_INET6, s, bin) == 1;
+}
+
+static enum sts_policy_map_key reason_is(enum sts_policy_map_key k, char *reason, size_t len,
+                                         const char *word)
+{
+    if (reason != NULL && len > 0)
+        snprintf(reason, len, "%s", word);
+    return k;
+}
+
+enum sts_policy_map_key sts_policy_map_parse(const char *req, size_t len, char *domain,
+                                             size_t domainlen, char *reason, size_t reasonlen)
+{
+    const char *sp = memchr(req, ' ', len);
+    if (sp == NULL || sp == req)
+        return reason_is(STS_POLICY_MAP_PERM, reason, reasonlen, "malformed-request");
+    if (memchr(req, '\0', len) != NULL)
+        return reason_is(STS_POLICY_MAP_PERM, reason, reasonlen, "nul-in-request");
+    const char *key = sp + 1;
+    size_t klen = len - (size_t)(key - req);
+    if (klen == 0)
+        return reason_is(STS_POLICY_MAP_PERM, reason, reasonlen, "empty-key");
+    if (klen > STS_DOMAIN_MAX + 1) /* one trailing dot */
+        return reason_is(STS_POLICY_MAP_NOTFOUND, reason, reasonlen, "not-a-domain");
+
+    char k[STS_DOMAIN_MAX + 2];
+    memcpy(k, key, klen);
+    k[klen] = '\0';
+    /* Postfix's other keys: "[host]:port", "[host]", "host:port", ".parent". */
+    if (k[0] == '[' || k[0] == '.' || strchr(k, ':') != NULL)
+        return reason_is(STS_POLICY_MAP_NOTFOUND, reason, reasonlen, "not-a-domain");
+    if (is_ip_literal(k))
+        return reason_is(STS_POLICY_MAP_NOTFOUND, reason, reasonlen, "ip-literal");
+    if (sts_domain_normalize(k, domain, domainlen, NULL, 0) != STS_OK)
+        return reason_is(STS_POLICY_MAP_NOTFOUND, reason, reasonlen, "not-a-domain");
+    if (strchr(domain, '.') == NULL)
+        return reason_is(STS_POLICY_MAP_NOTFOUND, reason, reasonlen, "single-label");
+    return reason_is(STS_POLICY_MAP_LOOKUP, reason, reasonlen, "");
+}
+
+/* Was this pattern already written (policies may repeat an mx line)? */
+static bool seen_before(const struct sts_policy *p, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(p->mx[j], p->mx[i]) == 0)
+            return true;
+    return false;
+}
+
+static void put_secure(struct out *o, const struct sts_policy_map_options *opts, const char *domain,
+                       const struct sts_policy *p)
+{
+    puts_(o, "OK secure match=");
+    bool first = true;
+    for (size_t i = 0; i < p->mx_count; i++) {
+        if (seen_before(p, i))
+            continue;
+        if (!first)
+            puts_(o, ":");
+        first = false;
+        /* RFC 8461 §4.1 "*.example.com" is Postfix's ".example.com". */
+        const char *pat = p->mx[i];
+        puts_(o, pat[0] == '*' ? pat + 1 : pat);
+    }
+    puts_(o, " servername=hostname");
+    if (opts->tlsrpt) {
+        puts_(o, " policy_type=sts policy_domain=");
+        puts_(o, domain);
+        for (size_t i = 0; i < p->mx_count; i++) {
+            if (seen_before(p, i))
+                continue;
+            puts_(o, " mx_host_pattern=");
+            puts_(o, p->mx[i]);
+        }
+    }
+}
+
+size_t sts_policy_map_reply(const struct sts_policy_map_options *opts,
+                            const struct sts_policy_map_input *in, char *out, size_t outlen)
+{
+    struct out o = {.buf = out, .size = outlen};
+    const struct sts_cache_result *res = in->res;
+
+    if (outlen > 0)
+        out[0] = '\0';
+    /* RFC 8461 §2: DANE wins over MTA-STS.  The DANE check is a later issue. */
+    if (in->dane == STS_POLICY_MAP_DANE_ONLY) {
+        puts_(&o, "OK dane-only");
+        return finish(&o);
+    }
+    switch (res->outcome) {
+    case STS_LOOKUP_POLICY:
+        if (res->policy != NULL && res->policy->mx_count > 0 &&
+            (res->policy->mode == STS_MODE_ENFORCE ||
+             (res->policy->mode == STS_MODE_TESTING && opts->strict_testing))) {
+            put_secure(&o, opts, in->domain, res->policy);
+            break;
+        }
+        puts_(&o, "NOTFOUND ");
+        break;
+    case STS_LOOKUP_NO_POLICY:
+        puts_(&o, "NOTFOUND ");
+        break;
+    case STS_LOOKUP_TEMPFAIL:
+        puts_(&o, "TEMP dns-failure");
+        if (res->reason[0] != '\0') {
+            puts_(&o, " ");
+            put_reason(&o, res->reason);
+        }
+        break;
+    case STS_LOOKUP_PENDING:
+        puts_(&o, "TEMP discovery-pending");
+        break;
+    case STS_LOOKUP_ERROR:
+    default:
+        puts_(&o, "TEMP internal-error");
+        if (res->reason[0] != '\0') {
+            puts_(&o, " ");
+            put_reason(&o, res->reason);
+        }
+        break;
+    }
+    return finish(&o);
+}
+
+size_t sts_policy_map_perm(const char *reason, char *out, size_t outlen)
+{
+    struct out o = {.buf = out, .size = outlen};
+    if (outlen > 0)
+        out[0] = '\0';
+    puts_(&o, "PERM ");
+    put_reason(&o, reason);
+    return finish(&o);
+}

@@ -1,0 +1,629 @@
+/*
+ * socketmap.c - the socketmap policy server (see socketmap.h for the
+ * threads, the locking protocol and the caps).
+ */
+#include "mtasts/socketmap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mtasts/netstring.h"
+
+#define LOG_DEBUG_PRIO 7
+#define LOG_WARNING_PRIO 4
+#define IN_CAP (STS_NETSTRING_MAX + STS_NETSTRING_OVERHEAD)
+#define IN_FIRST 1024
+#define BACKLOG 128
+
+struct conn {
+    int fd;
+    char *in;
+    size_t in_len, in_cap;
+    char *out;
+    size_t out_len, out_off, out_cap;
+    bool busy;    /* a request is with the workers */
+    bool closing; /* close once out is written (after a PERM for bad framing) */
+    bool dead;    /* peer gone or error: free when not busy */
+    int64_t last_ms;
+    struct conn *next;
+};
+
+struct job {
+    struct conn *conn;
+    char *req;
+    size_t req_len;
+    char *reply; /* netstring-encoded */
+    size_t reply_len;
+    struct job *next;
+};
+
+struct sts_socketmap {
+    struct sts_socketmap_config cfg;
+    char *socket_spec;
+    char *unix_path; /* to unlink at stop, or NULL */
+    int lfd;
+    int wake[2];
+    unsigned port;
+    pthread_t io;
+    bool io_started;
+    pthread_t *workers;
+    unsigned nworkers;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    struct job *todo, *todo_tail, *done; /* under mu */
+    bool quit;                           /* under mu: workers leave */
+    atomic_bool stop;                    /* the I/O thread leaves */
+    struct conn *conns;                  /* I/O thread only */
+    unsigned nconns;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void logf_(struct sts_socketmap *sm, int prio, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void logf_(struct sts_socketmap *sm, int prio, const char *fmt, ...)
+{
+    if (sm->cfg.log == NULL)
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    sm->cfg.log(sm->cfg.log_arg, prio, line);
+}
+
+static int set_flags(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
+        return -1;
+    return fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+static void wake_up(struct sts_socketmap *sm)
+{
+    ssize_t w;
+    do
+        w = write(sm->wake[1], "x", 1);
+    while (w < 0 && errno == EINTR);
+    /* EAGAIN: the pipe is full, the I/O thread is awake anyway */
+}
+
+/* ---- opening the socket */
+
+static enum sts_status open_unix(struct sts_socketmap *sm, const char *path, char *err,
+                                 size_t errlen)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (path[0] != '/' || strlen(path) >= sizeof(sa.sun_path))
+        return sts_status_set(STS_EINVAL, err, errlen, "socketmap: bad unix socket path");
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0)
+        return sts_status_set(STS_EIO, err, errlen, "socketmap: socket: %s", strerror(errno));
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+        close(fd);
+        return sts_status_set(STS_EIO, err, errlen, "socketmap: %s: in use", path);
+    }
+    close(fd);
+    (void)unlink(path);
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0)
+        return sts_status_set(STS_EIO, err, errlen, "socketmap: socket: %s", strerror(errno));
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, BACKLOG) != 0 ||
+        set_flags(fd) != 0) {
+        int e = errno;
+        close(fd);
+        return sts_status_set(STS_EIO, err, errlen, "socketmap: %s: %s", path, strerror(e));
+    }
+    (void)chmod(path, 0660); /* the MTA's group connects, others do not */
+    sm->unix_path = strdup(path);
+    sm->lfd = fd;
+    return sm->unix_path != NULL ? STS_OK : STS_ENOMEM;
+}
+
+static enum sts_status open_inet(struct sts_socketmap *sm, int af, const char *rest, char *err,
+                                 size_t errlen)
+{
+    char port[8], host[256];
+    const char *at = strchr(rest, '@');
+    size_t plen = at != NULL ? (size_t)(at - rest) : strlen(rest);
+    if (plen == 0 || plen >= sizeof(port) || strspn(rest, "0123456789") != plen)
+        return sts_status_set(STS_EINVAL, err, errlen, "socketmap: bad port");
+    memcpy(port, rest, plen);
+    port[plen] = '\0';
+    const char *h = at != NULL ? at + 1 : (af == AF_INET ? "127.0.0.1" : "::1");
+    size_t hlen = strlen(h);
+    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
+        h++;
+        hlen -= 2;
+    }
+    if (hlen == 0 || hlen >= sizeof(host))
+        return sts_status_set(STS_EINVAL, err, errlen, "socketmap: bad host");
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+
+    struct addrinfo hints = {
+        .ai_family = af, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai;
+    int rc = getaddrinfo(host, port, &hints, &ai);
+    if (rc != 0)
+        return sts_status_set(STS_EINVAL, err, errlen, "socketmap: %s: %s", host, gai_strerror(rc));
+    int fd = socket(ai->ai_family, SOCK_STREAM, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, BACKLOG) != 0 ||
+        set_flags(fd) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(ai);
+        return sts_status_set(STS_EIO, err, errlen, "socketmap: %s port %s: %s", host, port,
+                              strerror(e));
+    }
+    freeaddrinfo(ai);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        sm->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                                 : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    sm->lfd = fd;
+    return STS_OK;
+}
+
+static enum sts_status open_listener(struct sts_socketmap *sm, const char *spec, char *err,
+                                     size_t errlen)
+{
+    if (strncmp(spec, "unix:", 5) == 0)
+        return open_unix(sm, spec + 5, err, errlen);
+    if (strncmp(spec, "local:", 6) == 0)
+        return open_unix(sm, spec + 6, err, errlen);
+    if (strncmp(spec, "inet:", 5) == 0)
+        return open_inet(sm, AF_INET, spec + 5, err, errlen);
+    if (strncmp(spec, "inet6:", 6) == 0)
+        return open_inet(sm, AF_INET6, spec + 6, err, errlen);
+    return sts_status_set(STS_EINVAL, err, errlen,
+                          "socketmap: want unix:PATH, inet:PORT[@HOST] or inet6:PORT[@HOST]");
+}
+
+/* ---- the workers: one request in, one netstring reply out */
+
+static void answer(struct sts_socketmap *sm, struct job *j, char *buf, size_t buflen)
+{
+    char domain[STS_DOMAIN_MAX + 1], reason[64], qkey[96];
+    size_t n;
+    enum sts_policy_map_key kind =
+        sts_policy_map_parse(j->req, j->req_len, domain, sizeof(domain), reason, sizeof(reason));
+    const char *outcome = reason;
+    if (kind == STS_POLICY_MAP_LOOKUP) {
+        struct sts_cache_result res;
+        sts_cache_lookup(sm->cfg.cache, domain, sm->cfg.deadline_ms, &res);
+        /* DANE hook: when the DANE module exists, look up TLSA here and set .dane. */
+        struct sts_policy_map_input in = {
+            .domain = domain, .res = &res, .dane = STS_POLICY_MAP_DANE_UNCHECKED};
+        n = sts_policy_map_reply(&sm->cfg.map, &in, buf, buflen);
+        outcome = sts_lookup_outcome_name(res.outcome);
+        sts_cache_result_clear(&res);
+    } else if (kind == STS_POLICY_MAP_NOTFOUND) {
+        n = (size_t)snprintf(buf, buflen, "NOTFOUND ");
+    } else {
+        n = sts_policy_map_perm(reason, buf, buflen);
+    }
+    j->reply_len = n + STS_NETSTRING_OVERHEAD;
+    j->reply = malloc(j->reply_len + 1);
+    if (j->reply != NULL)
+        j->reply_len = sts_netstring_encode(buf, n, j->reply, j->reply_len + 1);
+    sts_status_quote(j->req, j->req_len, qkey, sizeof(qkey));
+    logf_(sm, LOG_DEBUG_PRIO, "socketmap request=\"%s\" outcome=%s reply=\"%.100s\"", qkey, outcome,
+          buf);
+}
+
+static void *worker_main(void *arg)
+{
+    struct sts_socketmap *sm = arg;
+    char *buf = malloc(STS_NETSTRING_MAX + 1);
+    pthread_mutex_lock(&sm->mu);
+    for (;;) {
+        while (sm->todo == NULL && !sm->quit)
+            pthread_cond_wait(&sm->cond, &sm->mu);
+        if (sm->quit)
+            break;
+        struct job *j = sm->todo;
+        sm->todo = j->next;
+        if (sm->todo == NULL)
+            sm->todo_tail = NULL;
+        pthread_mutex_unlock(&sm->mu);
+        if (buf != NULL)
+            answer(sm, j, buf, STS_NETSTRING_MAX + 1);
+        pthread_mutex_lock(&sm->mu);
+        j->next = sm->done;
+        sm->done = j;
+        wake_up(sm);
+    }
+    pthread_mutex_unlock(&sm->mu);
+    free(buf);
+    return NULL;
+}
+
+/* ---- the I/O thread */
+
+static void conn_free(struct conn *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c->in);
+    free(c->out);
+    free(c);
+}
+
+static bool queue_out(struct conn *c, const char *data, size_t len)
+{
+    if (c->out_len + len > c->out_cap) {
+        size_t cap = c->out_len + len + 256;
+        char *p = realloc(c->out, cap);
+        if (p == NULL)
+            return false;
+        c->out = p;
+        c->out_cap = cap;
+    }
+    memcpy(c->out + c->out_len, data, len);
+    c->out_len += len;
+    return true;
+}
+
+/* Hand the next complete request to the workers, or answer bad framing. */
+static void process_input(struct sts_socketmap *sm, struct conn *c)
+{
+    if (c->busy || c->closing || c->dead || c->in_len == 0)
+        return;
+    const char *data;
+    size_t dlen, used;
+    enum sts_netstring_result r =
+        sts_netstring_decode(c->in, c->in_len, STS_NETSTRING_MAX, &data, &dlen, &used);
+    if (r == STS_NETSTRING_INCOMPLETE)
+        return;
+    if (r != STS_NETSTRING_OK) {
+        char reply[64], ns[80];
+        size_t n = sts_policy_map_perm(r == STS_NETSTRING_TOOBIG ? "request-too-long"
+                                                                 : "malformed-netstring",
+                                       reply, sizeof(reply));
+        n = sts_netstring_encode(reply, n, ns, sizeof(ns));
+        if (!queue_out(c, ns, n))
+            c->dead = true;
+        c->closing = true;
+        c->in_len = 0;
+        logf_(sm, LOG_WARNING_PRIO, "socketmap event=bad-request reason=%s action=close",
+              sts_netstring_result_name(r));
+        return;
+    }
+    struct job *j = calloc(1, sizeof(*j));
+    char *req = j != NULL ? malloc(dlen + 1) : NULL;
+    if (req == NULL) {
+        free(j);
+        c->dead = true;
+        return;
+    }
+    memcpy(req, data, dlen);
+    req[dlen] = '\0';
+    j->conn = c;
+    j->req = req;
+    j->req_len = dlen;
+    memmove(c->in, c->in + used, c->in_len - used);
+    c->in_len -= used;
+    c->busy = true;
+    pthread_mutex_lock(&sm->mu);
+    if (sm->todo_tail != NULL)
+        sm->todo_tail->next = j;
+    else
+        sm->todo = j;
+    sm->todo_tail = j;
+    pthread_cond_signal(&sm->cond);
+    pthread_mutex_unlock(&sm->mu);
+}
+
+static void collect_done(struct sts_socketmap *sm)
+{
+    char sink[64];
+    while (read(sm->wake[0], sink, sizeof(sink)) > 0)
+        ;
+    pthread_mutex_lock(&sm->mu);
+    struct job *j = sm->done;
+    sm->done = NULL;
+    pthread_mutex_unlock(&sm->mu);
+    while (j != NULL) {
+        struct job *next = j->next;
+        struct conn *c = j->conn;
+        c->busy = false;
+        c->last_ms = now_ms();
+        if (j->reply == NULL || !queue_out(c, j->reply, j->reply_len))
+            c->dead = true;
+        free(j->req);
+        free(j->reply);
+        free(j);
+        process_input(sm, c); /* a pipelined request already read */
+        j = next;
+    }
+}
+
+static void accept_clients(struct sts_socketmap *sm)
+{
+    while (sm->nconns < sm->cfg.max_clients) {
+        int fd = accept(sm->lfd, NULL, NULL);
+        if (fd < 0)
+            return; /* EAGAIN, or an error to retry on the next poll */
+        struct conn *c = calloc(1, sizeof(*c));
+        if (c == NULL || set_flags(fd) != 0) {
+            free(c);
+            close(fd);
+            return;
+        }
+        c->fd = fd;
+        c->last_ms = now_ms();
+        c->next = sm->conns;
+        sm->conns = c;
+        sm->nconns++;
+    }
+}
+
+static void read_conn(struct sts_socketmap *sm, struct conn *c)
+{
+    if (c->in_cap - c->in_len == 0 && c->in_cap < IN_CAP) {
+        size_t cap = c->in_cap == 0 ? IN_FIRST : c->in_cap * 2;
+        if (cap > IN_CAP)
+            cap = IN_CAP;
+        char *p = realloc(c->in, cap);
+        if (p == NULL) {
+            c->dead = true;
+            return;
+        }
+        c->in = p;
+        c->in_cap = cap;
+    }
+    ssize_t r = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+    if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+        c->dead = true;
+        return;
+    }
+    if (r > 0) {
+        c->in_len += (size_t)r;
+        c->last_ms = now_ms();
+        process_input(sm, c);
+    }
+}
+
+static void write_conn(struct conn *c)
+{
+    ssize_t w = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+    if (w < 0) {
+        if (errno != EAGAIN && errno != EINTR)
+            c->dead = true;
+        return;
+    }
+    c->out_off += (size_t)w;
+    c->last_ms = now_ms();
+    if (c->out_off == c->out_len) {
+        c->out_off = c->out_len = 0;
+        if (c->closing)
+            c->dead = true;
+    }
+}
+
+/* Free dead connections not waiting for a worker; close idle ones. */
+static int sweep(struct sts_socketmap *sm)
+{
+    int64_t now = now_ms(), next = -1;
+    struct conn **pp = &sm->conns;
+    while (*pp != NULL) {
+        struct conn *c = *pp;
+        bool idle = !c->busy && c->out_len == 0;
+        if (idle && now - c->last_ms >= (int64_t)sm->cfg.idle_timeout_ms)
+            c->dead = true;
+        if (c->dead && !c->busy) {
+            *pp = c->next;
+            conn_free(c);
+            sm->nconns--;
+            continue;
+        }
+        if (idle) {
+            int64_t left = c->last_ms + sm->cfg.idle_timeout_ms - now;
+            if (next < 0 || left < next)
+                next = left;
+        }
+        pp = &c->next;
+    }
+    return next < 0 ? -1 : (int)(next > 60000 ? 60000 : next + 1);
+}
+
+static void *io_main(void *arg)
+{
+    struct sts_socketmap *sm = arg;
+    struct pollfd *pfd = calloc(sm->cfg.max_clients + 2, sizeof(*pfd));
+    struct conn **pc = calloc(sm->cfg.max_clients + 2, sizeof(*pc));
+    if (pfd == NULL || pc == NULL) {
+        free(pfd);
+        free(pc);
+        logf_(sm, 3, "socketmap event=stop reason=out-of-memory");
+        return NULL;
+    }
+    while (!atomic_load(&sm->stop)) {
+        int timeout = sweep(sm);
+        nfds_t n = 0;
+        pfd[n++] = (struct pollfd){.fd = sm->wake[0], .events = POLLIN};
+        pfd[n++] = (struct pollfd){.fd = sm->nconns < sm->cfg.max_clients ? sm->lfd : -1,
+                                   .events = POLLIN};
+        for (struct conn *c = sm->conns; c != NULL; c = c->next) {
+            short ev = 0;
+            if (!c->busy && !c->closing && c->in_len < IN_CAP)
+                ev |= POLLIN;
+            if (c->out_len > c->out_off)
+                ev |= POLLOUT;
+            pc[n] = c;
+            /* nothing asked (a lookup in progress): a negative fd is skipped, so a
+               hang-up does not make poll() spin until the reply is back */
+            pfd[n++] = (struct pollfd){.fd = ev != 0 ? c->fd : -1, .events = ev};
+        }
+        if (poll(pfd, n, timeout) < 0) {
+            if (errno == EINTR)
+                continue;
+            logf_(sm, 3, "socketmap event=poll-failed reason=\"%s\"", strerror(errno));
+            break;
+        }
+        for (nfds_t i = 2; i < n; i++) {
+            struct conn *c = pc[i];
+            if (pfd[i].revents & POLLOUT)
+                write_conn(c);
+            if (!c->dead && (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
+                (pfd[i].events & POLLIN))
+                read_conn(sm, c);
+            else if (pfd[i].revents & (POLLERR | POLLNVAL))
+                c->dead = true;
+        }
+        if (pfd[0].revents & POLLIN)
+            collect_done(sm);
+        if (pfd[1].revents & POLLIN)
+            accept_clients(sm);
+    }
+    free(pfd);
+    free(pc);
+    return NULL;
+}
+
+/* ---- start and stop */
+
+static void destroy(struct sts_socketmap *sm)
+{
+    if (sm->lfd >= 0)
+        close(sm->lfd);
+    if (sm->unix_path != NULL) {
+        (void)unlink(sm->unix_path);
+        free(sm->unix_path);
+    }
+    for (int i = 0; i < 2; i++)
+        if (sm->wake[i] >= 0)
+            close(sm->wake[i]);
+    while (sm->conns != NULL) {
+        struct conn *c = sm->conns;
+        sm->conns = c->next;
+        conn_free(c);
+    }
+    struct job *lists[2] = {sm->todo, sm->done};
+    for (int i = 0; i < 2; i++)
+        while (lists[i] != NULL) {
+            struct job *j = lists[i];
+            lists[i] = j->next;
+            free(j->req);
+            free(j->reply);
+            free(j);
+        }
+    pthread_mutex_destroy(&sm->mu);
+    pthread_cond_destroy(&sm->cond);
+    free(sm->workers);
+    free(sm->socket_spec);
+    free(sm);
+}
+
+static void stop_threads(struct sts_socketmap *sm)
+{
+    atomic_store(&sm->stop, true);
+    wake_up(sm);
+    if (sm->io_started)
+        pthread_join(sm->io, NULL);
+    sm->io_started = false;
+    pthread_mutex_lock(&sm->mu);
+    sm->quit = true;
+    pthread_cond_broadcast(&sm->cond);
+    pthread_mutex_unlock(&sm->mu);
+    for (unsigned i = 0; i < sm->nworkers; i++)
+        pthread_join(sm->workers[i], NULL);
+    sm->nworkers = 0;
+}
+
+enum sts_status sts_socketmap_start(const struct sts_socketmap_config *cfg,
+                                    struct sts_socketmap **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (cfg->socket == NULL || cfg->socket[0] == '\0' || cfg->cache == NULL)
+        return sts_status_set(STS_EINVAL, err, errlen, "socketmap: no socket or no cache");
+    struct sts_socketmap *sm = calloc(1, sizeof(*sm));
+    if (sm == NULL)
+        return sts_status_set(STS_ENOMEM, err, errlen, "socketmap: out of memory");
+    sm->cfg = *cfg;
+    sm->lfd = sm->wake[0] = sm->wake[1] = -1;
+    if (sm->cfg.deadline_ms == 0)
+        sm->cfg.deadline_ms = STS_SOCKETMAP_DEADLINE_MS;
+    if (sm->cfg.idle_timeout_ms == 0)
+        sm->cfg.idle_timeout_ms = STS_SOCKETMAP_IDLE_MS;
+    if (sm->cfg.max_clients == 0)
+        sm->cfg.max_clients = STS_SOCKETMAP_CLIENTS;
+    if (sm->cfg.workers == 0)
+        sm->cfg.workers = STS_SOCKETMAP_WORKERS;
+    pthread_mutex_init(&sm->mu, NULL);
+    pthread_cond_init(&sm->cond, NULL);
+    sm->socket_spec = strdup(cfg->socket);
+    sm->workers = calloc(sm->cfg.workers, sizeof(*sm->workers));
+    sm->cfg.socket = sm->socket_spec;
+    enum sts_status st;
+    if (sm->socket_spec == NULL || sm->workers == NULL) {
+        st = sts_status_set(STS_ENOMEM, err, errlen, "socketmap: out of memory");
+        goto fail;
+    }
+    if (pipe(sm->wake) != 0 || set_flags(sm->wake[0]) != 0 || set_flags(sm->wake[1]) != 0) {
+        st = sts_status_set(STS_EIO, err, errlen, "socketmap: pipe: %s", strerror(errno));
+        goto fail;
+    }
+    if ((st = open_listener(sm, sm->socket_spec, err, errlen)) != STS_OK)
+        goto fail;
+    for (unsigned i = 0; i < sm->cfg.workers; i++) {
+        if (pthread_create(&sm->workers[i], NULL, worker_main, sm) != 0) {
+            st = sts_status_set(STS_EIO, err, errlen, "socketmap: cannot start a worker");
+            goto fail;
+        }
+        sm->nworkers++;
+    }
+    if (pthread_create(&sm->io, NULL, io_main, sm) != 0) {
+        st = sts_status_set(STS_EIO, err, errlen, "socketmap: cannot start the I/O thread");
+        goto fail;
+    }
+    sm->io_started = true;
+    *out = sm;
+    return STS_OK;
+fail:
+    stop_threads(sm);
+    destroy(sm);
+    return st;
+}
+
+unsigned sts_socketmap_port(const struct sts_socketmap *sm)
+{
+    return sm != NULL ? sm->port : 0;
+}
+
+void sts_socketmap_stop(struct sts_socketmap *sm)
+{
+    if (sm == NULL)
+        return;
+    stop_threads(sm);
+    destroy(sm);
+}

@@ -1,0 +1,185 @@
+/*
+ * test_policy_map.c - unit tests of the socketmap's answers.
+ *
+ * Guards RFC 8461 §5 as delivered to the MTA through Postfix
+ * smtp_tls_policy_maps / Sendmail's sts map (issue 6): an enforce policy
+ * becomes "OK secure match=... servername=hostname" with "*.d" written
+ * ".d" (Postfix match syntax), testing/none/no policy "NOTFOUND ", DNS
+ * failure with nothing cached "TEMP", keys that are not domains
+ * ([host]:port, IP literals, ".parent") "NOTFOUND ", malformed requests
+ * "PERM"; the TLSRPT attributes only behind their switch; the DANE hook
+ * (RFC 8461 §2: DANE wins).
+ *
+ * Table-driven: each row is one TAP test point; a failure reads
+ * "case NAME: got X, want Y".
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mtasts/policy_map.h"
+#include "unit_main.h"
+
+#define STR(s) (s), (sizeof(s) - 1)
+
+struct parse_case {
+    const char *name;
+    const char *req;
+    size_t len;
+    enum sts_policy_map_key want;
+    const char *want_domain; /* LOOKUP: the normalised domain; else the reason */
+};
+
+static const struct parse_case parse_cases[] = {
+    {"domain", STR("postfix good.test"), STS_POLICY_MAP_LOOKUP, "good.test"},
+    {"sendmail_name", STR("sts good.test"), STS_POLICY_MAP_LOOKUP, "good.test"},
+    {"upper_case", STR("postfix GOOD.Test"), STS_POLICY_MAP_LOOKUP, "good.test"},
+    {"trailing_dot", STR("postfix good.test."), STS_POLICY_MAP_LOOKUP, "good.test"},
+    {"idn",
+     STR("postfix b\xc3\xbc"
+         "cher.test"),
+     STS_POLICY_MAP_LOOKUP, "xn--bcher-kva.test"},
+    {"bracket_port", STR("postfix [mx.good.test]:25"), STS_POLICY_MAP_NOTFOUND, "not-a-domain"},
+    {"bracket", STR("postfix [mx.good.test]"), STS_POLICY_MAP_NOTFOUND, "not-a-domain"},
+    {"host_port", STR("postfix mx.good.test:587"), STS_POLICY_MAP_NOTFOUND, "not-a-domain"},
+    {"parent", STR("postfix .good.test"), STS_POLICY_MAP_NOTFOUND, "not-a-domain"},
+    {"ipv4", STR("postfix 192.0.2.1"), STS_POLICY_MAP_NOTFOUND, "ip-literal"},
+    {"ipv6", STR("postfix 2001:db8::1"), STS_POLICY_MAP_NOTFOUND, "not-a-domain"},
+    {"ipv6_bracket", STR("postfix [ipv6:2001:db8::1]"), STS_POLICY_MAP_NOTFOUND, "not-a-domain"},
+    {"single_label", STR("postfix localhost"), STS_POLICY_MAP_NOTFOUND, "single-label"},
+    {"bad_chars", STR("postfix exa_mple.test"), STS_POLICY_MAP_NOTFOUND, "not-a-domain"},
+    {"space_in_key", STR("postfix a b.test"), STS_POLICY_MAP_NOTFOUND, "not-a-domain"},
+    {"too_long",
+     STR("postfix "
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.test"),
+     STS_POLICY_MAP_NOTFOUND, "not-a-domain"},
+    {"no_space", STR("good.test"), STS_POLICY_MAP_PERM, "malformed-request"},
+    {"leading_space", STR(" good.test"), STS_POLICY_MAP_PERM, "malformed-request"},
+    {"empty", STR(""), STS_POLICY_MAP_PERM, "malformed-request"},
+    {"empty_key", STR("postfix "), STS_POLICY_MAP_PERM, "empty-key"},
+    {"nul", STR("postfix good\0.test"), STS_POLICY_MAP_PERM, "nul-in-request"},
+};
+
+START_TEST(test_parse)
+{
+    const struct parse_case *tc = &parse_cases[_i];
+    char domain[STS_DOMAIN_MAX + 1] = "", reason[64] = "";
+    enum sts_policy_map_key got =
+        sts_policy_map_parse(tc->req, tc->len, domain, sizeof(domain), reason, sizeof(reason));
+    ck_assert_msg(got == tc->want, "case %s: got kind %d, want %d (reason %s)", tc->name, got,
+                  tc->want, reason);
+    const char *what = got == STS_POLICY_MAP_LOOKUP ? domain : reason;
+    ck_assert_msg(strcmp(what, tc->want_domain) == 0, "case %s: got \"%s\", want \"%s\"", tc->name,
+                  what, tc->want_domain);
+}
+END_TEST
+
+static char *mx_good[] = {"mx1.good.test"};
+static char *mx_two[] = {"mx1.example.test", "*.example.net"};
+static char *mx_dup[] = {"mx1.example.test", "*.example.net", "mx1.example.test"};
+static const struct sts_policy p_enforce = {STS_MODE_ENFORCE, 86400, 1, mx_good};
+static const struct sts_policy p_two = {STS_MODE_ENFORCE, 86400, 2, mx_two};
+static const struct sts_policy p_dup = {STS_MODE_ENFORCE, 86400, 3, mx_dup};
+static const struct sts_policy p_testing = {STS_MODE_TESTING, 86400, 1, mx_good};
+static const struct sts_policy p_none = {STS_MODE_NONE, 86400, 0, NULL};
+
+struct reply_case {
+    const char *name;
+    enum sts_lookup_outcome outcome;
+    const struct sts_policy *policy;
+    const char *reason;
+    bool tlsrpt, strict;
+    enum sts_policy_map_dane dane;
+    const char *want;
+};
+
+static const struct reply_case reply_cases[] = {
+    {"enforce", STS_LOOKUP_POLICY, &p_enforce, "", false, false, 0,
+     "OK secure match=mx1.good.test servername=hostname"},
+    {"enforce_wildcard", STS_LOOKUP_POLICY, &p_two, "", false, false, 0,
+     "OK secure match=mx1.example.test:.example.net servername=hostname"},
+    {"enforce_duplicates", STS_LOOKUP_POLICY, &p_dup, "", false, false, 0,
+     "OK secure match=mx1.example.test:.example.net servername=hostname"},
+    {"enforce_tlsrpt", STS_LOOKUP_POLICY, &p_two, "", true, false, 0,
+     "OK secure match=mx1.example.test:.example.net servername=hostname policy_type=sts "
+     "policy_domain=example.test mx_host_pattern=mx1.example.test "
+     "mx_host_pattern=*.example.net"},
+    {"testing", STS_LOOKUP_POLICY, &p_testing, "", false, false, 0, "NOTFOUND "},
+    {"testing_tlsrpt", STS_LOOKUP_POLICY, &p_testing, "", true, false, 0, "NOTFOUND "},
+    {"testing_strict", STS_LOOKUP_POLICY, &p_testing, "", false, true, 0,
+     "OK secure match=mx1.good.test servername=hostname"},
+    {"none", STS_LOOKUP_POLICY, &p_none, "", false, true, 0, "NOTFOUND "},
+    {"no_policy", STS_LOOKUP_NO_POLICY, NULL, "no-indicator", false, false, 0, "NOTFOUND "},
+    {"fetch_failed", STS_LOOKUP_NO_POLICY, NULL, "fetch-failed:tls", false, false, 0, "NOTFOUND "},
+    {"dns_failure", STS_LOOKUP_TEMPFAIL, NULL, "txt-servfail", false, false, 0,
+     "TEMP dns-failure txt-servfail"},
+    {"dns_failure_no_reason", STS_LOOKUP_TEMPFAIL, NULL, "", false, false, 0, "TEMP dns-failure"},
+    {"reason_sanitised", STS_LOOKUP_TEMPFAIL, NULL, "a b\nc", false, false, 0,
+     "TEMP dns-failure a_b_c"},
+    {"pending", STS_LOOKUP_PENDING, NULL, "", false, false, 0, "TEMP discovery-pending"},
+    {"error", STS_LOOKUP_ERROR, NULL, "store", false, false, 0, "TEMP internal-error store"},
+    {"dane_only_wins", STS_LOOKUP_POLICY, &p_enforce, "", false, false, STS_POLICY_MAP_DANE_ONLY,
+     "OK dane-only"},
+    {"dane_none_sts", STS_LOOKUP_POLICY, &p_enforce, "", false, false, STS_POLICY_MAP_DANE_NONE,
+     "OK secure match=mx1.good.test servername=hostname"},
+};
+
+START_TEST(test_reply)
+{
+    const struct reply_case *tc = &reply_cases[_i];
+    struct sts_cache_result res = {.outcome = tc->outcome, .policy = tc->policy};
+    snprintf(res.reason, sizeof(res.reason), "%s", tc->reason);
+    struct sts_policy_map_options opts = {.tlsrpt = tc->tlsrpt, .strict_testing = tc->strict};
+    const char *domain = tc->policy == &p_two ? "example.test" : "good.test";
+    struct sts_policy_map_input in = {.domain = domain, .res = &res, .dane = tc->dane};
+    char out[512];
+    size_t n = sts_policy_map_reply(&opts, &in, out, sizeof(out));
+    ck_assert_msg(strcmp(out, tc->want) == 0, "case %s: got \"%s\", want \"%s\"", tc->name, out,
+                  tc->want);
+    ck_assert_msg(n == strlen(tc->want), "case %s: got length %zu, want %zu", tc->name, n,
+                  strlen(tc->want));
+}
+END_TEST
+
+/* A reply that does not fit the buffer (or 100000 bytes) fails closed. */
+START_TEST(test_reply_too_long)
+{
+    struct sts_cache_result res = {.outcome = STS_LOOKUP_POLICY, .policy = &p_two};
+    struct sts_policy_map_options opts = {0};
+    struct sts_policy_map_input in = {.domain = "example.test", .res = &res};
+    char out[40];
+    size_t n = sts_policy_map_reply(&opts, &in, out, sizeof(out));
+    ck_assert_msg(strcmp(out, "PERM reply-too-long") == 0, "got \"%s\", want PERM", out);
+    ck_assert(n == strlen(out));
+}
+END_TEST
+
+START_TEST(test_perm)
+{
+    char out[64];
+    size_t n = sts_policy_map_perm("malformed-netstring", out, sizeof(out));
+    ck_assert_msg(strcmp(out, "PERM malformed-netstring") == 0, "got \"%s\"", out);
+    ck_assert(n == strlen(out));
+}
+END_TEST
+
+static Suite *policy_map_suite(void)
+{
+    Suite *s = suite_create("policy_map");
+    TCase *tc = tcase_create("map");
+    tcase_add_loop_test(tc, test_parse, 0, sizeof(parse_cases) / sizeof(parse_cases[0]));
+    tcase_add_loop_test(tc, test_reply, 0, sizeof(reply_cases) / sizeof(reply_cases[0]));
+    tcase_add_test(tc, test_reply_too_long);
+    tcase_add_test(tc, test_perm);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return unit_main(policy_map_suite());
+}
