@@ -12,7 +12,12 @@ command -v "$MTASTS" >/dev/null 2>&1 || { echo "Bail out! $MTASTS is not an exec
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mtasts-cli.XXXXXX") || { echo "Bail out! mktemp"; exit 99; }
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM HUP
-if command -v timeout >/dev/null 2>&1; then guard() { timeout 10 "$@"; }; else guard() { "$@"; }; fi
+# GUARD_SECONDS: the longest one command may run (world tests need more).
+if command -v timeout >/dev/null 2>&1; then
+    guard() { timeout "${GUARD_SECONDS:-10}" "$@"; }
+else
+    guard() { "$@"; }
+fi
 n=0
 failed=0
 : >"$tmp/tap"
@@ -30,6 +35,20 @@ run() {
 }
 fail() { printf '%s\n' "$@" >>"$tmp/why"; }
 want_rc() { [ "$rc" = "$1" ] || fail "exit status: want $1, got $rc"; }
+# want_line ERE: some line of stdout matches the extended regular expression.
+want_line() { grep -Eq -- "$1" "$tmp/out" || fail "stdout: want a line matching: $1"; }
+# no_line ERE: no line of stdout matches.
+no_line() { grep -Eq -- "$1" "$tmp/out" && fail "stdout: want no line matching: $1"; }
+# want_json PYEXPR...: stdout is one line of JSON and each Python expression
+# over it (as d) is true.
+want_json() {
+    [ "$(wc -l <"$tmp/out")" -eq 1 ] || fail "stdout: want one line of JSON"
+    for _e in "$@"; do
+        /usr/bin/python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if eval(sys.argv[2]) else 1)' "$tmp/out" "$_e" 2>>"$tmp/why" || fail "json: want $_e"
+    done
+}
 # want_file WHICH TEXT: the stream is exactly TEXT plus one newline.
 want_file() {
     printf '%s\n' "$2" >"$tmp/want"
@@ -60,7 +79,13 @@ ok() {
     n=$((n + 1))
     if [ -s "$tmp/why" ]; then
         echo "not ok $n - $1" >>"$tmp/tap"
-        sed 's/^/# /' "$tmp/cmd" "$tmp/why" >>"$tmp/tap"
+        {
+            cat "$tmp/cmd" "$tmp/why"
+            echo "stdout:"
+            cat "$tmp/out" 2>/dev/null
+            echo "stderr:"
+            cat "$tmp/err" 2>/dev/null
+        } | sed 's/^/# /' >>"$tmp/tap"
         failed=1
     else
         echo "ok $n - $1" >>"$tmp/tap"

@@ -18,22 +18,17 @@
 LC_ALL=C
 export LC_ALL
 
-# ---- TAP prelude (the same in tests/world/cli_*.sh) ----
+# ---- TAP prelude: tests/cli/prelude.sh, then the world ----
 : "${srcdir:=.}"
-case ${MTASTS-} in
-"") echo "Bail out! MTASTS is not set (path to the mtasts binary)"; exit 99 ;;
-/*) ;;
-*/*) MTASTS=$(pwd)/$MTASTS ;;
-esac
-command -v "$MTASTS" >/dev/null 2>&1 || { echo "Bail out! $MTASTS is not an executable"; exit 99; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mtasts-world.XXXXXX") || { echo "Bail out! mktemp"; exit 99; }
+GUARD_SECONDS=60
+# shellcheck source=tests/cli/prelude.sh
+. "$srcdir/tests/cli/prelude.sh"
 WORLD_SH=$srcdir/tests/world/world.sh
 case $WORLD_SH in /*) ;; *) WORLD_SH=$(pwd)/$WORLD_SH ;; esac
 export WORLD_SH
 # shellcheck source=tests/world/world.sh
 . "$WORLD_SH"
 trap 'world_stop >/dev/null 2>&1; rm -rf "$tmp"' EXIT
-trap 'exit 130' INT TERM HUP
 # world_start: 0 started, 77 cannot run here (not root, a program missing).
 world_start >"$tmp/world.log" 2>&1
 case $? in
@@ -48,62 +43,6 @@ case $? in
     exit 99
     ;;
 esac
-if command -v timeout >/dev/null 2>&1; then guard() { timeout 60 "$@"; }; else guard() { "$@"; }; fi
-n=0
-failed=0
-: >"$tmp/tap"
-: >"$tmp/why"
-mkdir "$tmp/work"
-
-# run [-i STDINFILE] ARG...: run mtasts in $tmp/work; sets rc, $tmp/out, $tmp/err.
-run() {
-    _in=/dev/null
-    if [ "$1" = -i ]; then _in=$2; shift 2; fi
-    (cd "$tmp/work" && guard "$MTASTS" "$@") <"$_in" >"$tmp/out" 2>"$tmp/err"
-    rc=$?
-    printf '%s' "ran: mtasts" >"$tmp/cmd"
-    for _a in "$@"; do printf " '%s'" "$_a" >>"$tmp/cmd"; done
-    echo >>"$tmp/cmd"
-}
-fail() { printf '%s\n' "$@" >>"$tmp/why"; }
-want_rc() { [ "$rc" = "$1" ] || fail "exit status: want $1, got $rc"; }
-# want_line ERE: some line of stdout matches the extended regular expression.
-want_line() { grep -Eq -- "$1" "$tmp/out" || fail "stdout: want a line matching: $1"; }
-# no_line ERE: no line of stdout matches.
-no_line() { grep -Eq -- "$1" "$tmp/out" && fail "stdout: want no line matching: $1"; }
-want_empty() { [ -s "$tmp/$1" ] && fail "$1: want empty"; }
-# want_json PYEXPR...: stdout is one line of JSON and each Python expression
-# over it (as d) is true.
-want_json() {
-    [ "$(wc -l <"$tmp/out")" -eq 1 ] || fail "stdout: want one line of JSON"
-    for _e in "$@"; do
-        /usr/bin/python3 -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-sys.exit(0 if eval(sys.argv[2]) else 1)' "$tmp/out" "$_e" 2>>"$tmp/why" || fail "json: want $_e"
-    done
-}
-ok() {
-    n=$((n + 1))
-    if [ -s "$tmp/why" ]; then
-        echo "not ok $n - $1" >>"$tmp/tap"
-        {
-            cat "$tmp/cmd" "$tmp/why"
-            echo "stdout:"
-            cat "$tmp/out"
-            echo "stderr:"
-            cat "$tmp/err"
-        } | sed 's/^/# /' >>"$tmp/tap"
-        failed=1
-    else
-        echo "ok $n - $1" >>"$tmp/tap"
-    fi
-    : >"$tmp/why"
-}
-finish() {
-    echo "1..$n"
-    cat "$tmp/tap"
-    exit "$failed"
-}
 # ---- end of prelude ----
 
 # Every mta-sts.* host of the world is on loopback, which the SSRF guard
