@@ -26,5 +26,7 @@ int cli_fetch(int argc, char **argv);
 int cli_check(int argc, char **argv);
 /** "mtasts cache list|show|purge|prewarm" (cli_cache.c). */
 int cli_cache(int argc, char **argv);
+/** "mtasts query KEY": what the socketmap server would answer (cli_query.c). */
+int cli_query(int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@ static const char usage_text[] =
     "       mtasts cache show [--store SPEC] [--json] DOMAIN\n"
     "       mtasts cache purge [--store SPEC] DOMAIN|--all\n"
     "       mtasts cache prewarm [--store SPEC] [NETWORK-OPTIONS] [--json] FILE|-\n"
+    "       mtasts query [--store SPEC] [NETWORK-OPTIONS] KEY\n"
     "       mtasts --version | --help\n"
     "NETWORK-OPTIONS: --resolver \"ADDR[@PORT] ...\" --trust-anchor FILE --ca-file FILE\n"
     "                 --allow-private --timeout SECONDS\n";
@@ -70,5 +71,7 @@ int main(int argc, char **argv)
         return cli_check(argc - 2, argv + 2);
     if (strcmp(cmd, "cache") == 0)
         return cli_cache(argc - 2, argv + 2);
+    if (strcmp(cmd, "query") == 0)
+        return cli_query(argc - 2, argv + 2);
     return cli_usage_error("unknown command \"%s\"", cmd);
 }

@@ -192,4 +192,23 @@ usage "cache prewarm without FILE" cache prewarm
 usage "cache prewarm --timeout 301" cache prewarm --timeout 301 domains.txt
 usage "cache --store without a value" cache list --store
 
+# "mtasts query": what the socketmap server answers (socketmap_table(5)).
+# shellcheck disable=SC2086 # NET is a list of options
+run query "$STORE" $NET good.test
+want_rc 0
+want_out "OK secure match=mx1.good.test servername=hostname"
+ok "query: an enforce domain gets OK secure with its MX pattern"
+# shellcheck disable=SC2086
+run query "$STORE" $NET testing.test
+want_rc 1
+want_out "NOTFOUND "
+ok "query: a testing domain gets NOTFOUND"
+run query "$STORE" "[mx1.good.test]:25"
+want_rc 1
+want_out "NOTFOUND "
+ok "query: a [host]:port key gets NOTFOUND without a lookup"
+run query "$STORE"
+want_rc 2
+ok "query without a KEY is a usage error"
+
 finish
