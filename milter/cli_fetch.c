@@ -200,21 +200,31 @@ static void print_fetch_text(const struct discovery *d, const char *verdict, con
     }
 }
 
+/*
+ * The shared start of "fetch" and "check": options, one DOMAIN, the
+ * resolver.  Returns CLI_OK with net open, or the exit status.
+ */
+static int open_domain_command(int argc, char **argv, const char *cmd, struct cli_opts *o,
+                               struct discovery *d, struct cli_net *net)
+{
+    int rc = cli_opts_parse(argc, argv, cmd, CLI_OPT_NET | CLI_OPT_JSON, o);
+    if (rc != CLI_OK)
+        return rc;
+    if (o->npos != 1)
+        return cli_usage_error("%s takes one DOMAIN", cmd);
+    memset(d, 0, sizeof(*d));
+    if ((rc = cli_domain_arg(o->pos[0], d->domain)) != CLI_OK)
+        return rc;
+    return cli_net_open(o, net);
+}
+
 int cli_fetch(int argc, char **argv)
 {
     struct cli_opts o;
-    int rc = cli_opts_parse(argc, argv, "fetch", CLI_OPT_NET | CLI_OPT_JSON, &o);
-    if (rc != CLI_OK)
-        return rc;
-    if (o.npos != 1)
-        return cli_usage_error("fetch takes one DOMAIN");
     struct discovery d;
-    memset(&d, 0, sizeof(d));
-    if ((rc = cli_domain_arg(o.pos[0], d.domain)) != CLI_OK)
-        return rc;
-
     struct cli_net net;
-    if ((rc = cli_net_open(&o, &net)) != CLI_OK)
+    int rc = open_domain_command(argc, argv, "fetch", &o, &d, &net);
+    if (rc != CLI_OK)
         return rc;
     if (discover_txt(&net, &d) != 0 ||
         (d.txt_state == TXT_VALID && discover_policy(&net, &d) != 0)) {
@@ -456,17 +466,10 @@ static int run_checks(struct report *r, struct cli_net *net, struct discovery *d
 int cli_check(int argc, char **argv)
 {
     struct cli_opts o;
-    int rc = cli_opts_parse(argc, argv, "check", CLI_OPT_NET | CLI_OPT_JSON, &o);
-    if (rc != CLI_OK)
-        return rc;
-    if (o.npos != 1)
-        return cli_usage_error("check takes one DOMAIN");
     struct discovery d;
-    memset(&d, 0, sizeof(d));
-    if ((rc = cli_domain_arg(o.pos[0], d.domain)) != CLI_OK)
-        return rc;
     struct cli_net net;
-    if ((rc = cli_net_open(&o, &net)) != CLI_OK)
+    int rc = open_domain_command(argc, argv, "check", &o, &d, &net);
+    if (rc != CLI_OK)
         return rc;
 
     struct report r = {.json = o.json};
