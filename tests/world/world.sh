@@ -39,7 +39,8 @@
 # Settings read by world_start:
 #   WORLD_KEEP=1          keep WORLD_DIR after world_stop (for debugging)
 #   WORLD_LIFETIME=1800   cap, in seconds, on every process of the world
-#   WORLD_START_TIMEOUT=10  readiness deadline, in seconds
+#   WORLD_START_TIMEOUT=10  readiness deadline, in seconds (world_start_mx
+#                         waits up to 3 times as long for its 13 smtpds)
 #   WORLD_SLOW_SECONDS=20 how long mta-sts.slow.test makes the client wait
 #   WORLD_LOCK_FD=8       the descriptor (one digit) that holds the slot lock
 #   WORLD_LIB_DIR         where this library's files are (default
@@ -73,6 +74,68 @@
 # Also provided (beyond the contract): world_dig NAME TYPE (dig +short against
 # the world's nsd) and world_curl HOST PATH [CURL-ARGS...] (curl of
 # https://HOST/PATH with the world CA and HOST resolved through the world).
+#
+# ---- MX hosts, DNSSEC, a validating resolver (contract: /tmp/world-mx-api.md)
+# Three more steps, each called after world_start by the scripts that need
+# it (in the same shell; each is a no-op the second time, returns 77 when a
+# program is missing, and world_stop stops what it started).  The code is in
+# mx.sh, read on first use; world_start alone does not pay for any of it.
+#
+#   world_start_mx       real SMTP MX hosts, port 25 on the slot addresses
+#                        below: one private Postfix instance (WORLD_DIR/mx:
+#                        its own main.cf/master.cf, queue and maillog; never
+#                        /etc/postfix) with one smtpd service per address and
+#                        per-service certificate and TLS settings, plus a
+#                        python listener (mxtool.py silent) for mxsilent.
+#                        Postfix accepts any recipient from 127.0.0.0/8 and
+#                        discards the mail ("status=sent (world-mx)" in
+#                        WORLD_MX_LOG).  About 1.5-2.5 s (openssl, smtpd start).
+#   world_start_dnssec   signs dane.test. and bogus.test. (ldns-keygen,
+#                        ldns-signzone, algorithm 13 ECDSAP256SHA256, one key
+#                        per zone), tampers with them as described below and
+#                        adds them to the running nsd (nsd-control addzone,
+#                        pattern world-signed).  No DS in test.: the DS
+#                        records are in WORLD_TA.  Under a second.
+#   world_start_resolver Debian's unbound, validating, on $WORLD_NET.4:53
+#                        (stub zones test., dane.test., bogus.test. -> nsd;
+#                        trust-anchor-file WORLD_TA; every other name is
+#                        answered NXDOMAIN locally: nothing leaves loopback).
+#                        Runs world_start_dnssec first if needed.  Under a
+#                        second.
+# Exports: WORLD_MX_CA (= WORLD_CA, signs the valid MX certificates),
+# WORLD_MX_CA2 (the second private CA, trusted by nobody), WORLD_MX_LOG (the
+# MX Postfix's maillog; each smtpd logs as mx-<label>/smtpd), WORLD_TA (DS
+# records in zone-file format: unbound's trust-anchor-file, libunbound's
+# ub_ctx_add_ta_file), WORLD_RESOLVER ($WORLD_NET.4, port 53) and
+# WORLD_MX_SETUP_MS (how long the last of these steps took).
+#
+# MX scenarios, in the test. zone (records present after world_start; each
+# has MX 10 mx1.<d>, an enforce policy "mx: mx1.<d>" on nginx and _mta-sts
+# TXT "v=STSv1; id=<label>1"):
+#   mxgood.test        .30  STARTTLS, world-CA certificate for mx1.mxgood.test
+#   mxwild.test        .31  STARTTLS, world-CA certificate, SAN *.mxwild.test only
+#   mxwrongname.test   .32  STARTTLS, world-CA certificate for mx1.other.test
+#   mxexpired.test     .33  STARTTLS, world-CA certificate, right name, 2020 only
+#   mxselfsigned.test  .34  STARTTLS, self-signed certificate, right name
+#   mxnotls.test       .35  no STARTTLS in the EHLO reply
+#   mxoldtls.test      .36  STARTTLS, good certificate, TLS 1.0/1.1 only
+#                           (cipher list DEFAULT:@SECLEVEL=0)
+#   mxsilent.test      .37  accepts TCP, never sends a byte, holds the
+#                           connection until the peer closes it
+# Signed zone dane.test. (dane.zone.in; MX 10 mx1.<x>.dane.test, enforce
+# policy on nginx, _mta-sts TXT "v=STSv1; id=<x>dane1" in the zone):
+#   good.dane.test     .40  certificate from the second CA, TLSA 3 1 1 (SPKI)
+#   ta.dane.test       .41  leaf + second CA sent, TLSA 2 0 1 (the CA)
+#   badtlsa.dane.test  .42  world-CA certificate, TLSA 3 1 1 of another key
+#   notlsa.dane.test   .43  world-CA certificate, secure NODATA for TLSA
+#   tlsabogus.dane.test .44 world-CA certificate, TLSA changed after signing
+#                           (bogus; its MX and A stay secure)
+# Signed zone bogus.test. (bogus.zone.in): the apex MX RRset changed after
+# signing (bogus: SERVFAIL through a validator); mx1.bogus.test .45, a
+# world-CA certificate; mta-sts.bogus.test serves an enforce policy.
+# world_set_txt does not reach names in the signed zones (they are static).
+# Slot addresses in use after these steps: .4, .30-.37, .40-.45; a test
+# that starts them keeps its own listeners elsewhere (e.g. .50 and up).
 
 _world_err() { printf 'world: %s\n' "$*" >&2; }
 
@@ -124,18 +187,30 @@ _world_subst() {
         "$1" >"$2"
 }
 
+# The MX scenarios (<label>.test, mx1 on $WORLD_NET.<address>; the SMTP
+# servers run after world_start_mx) and the domains of the signed zones
+# (<label>.test: good.dane -> good.dane.test; their records are in
+# dane.zone.in and bogus.zone.in, served after world_start_dnssec).  Every
+# one has an enforce policy "mx: mx1.<label>.test" on nginx (world-CA
+# certificate); the MX labels' _mta-sts TXT records are in the test. zone.
+_world_mxlabels="mxgood mxwild mxwrongname mxexpired mxselfsigned mxnotls \
+mxoldtls mxsilent"
+_world_dnsseclabels="good.dane ta.dane badtlsa.dane notlsa.dane tlsabogus.dane bogus"
+
 # Domains whose policy file nginx (or the upstream, for slow) serves from
 # WORLD_DIR/www/mta-sts.<d>/.well-known/mta-sts.txt: world_set_policy works
 # for these.
 _world_served="good testing none charset nopolicy twotxt badtxt wrongname \
-expired selfsigned mediatype slow bigbody invalid loopback nomx mismatch"
+expired selfsigned mediatype slow bigbody invalid loopback nomx mismatch \
+$_world_mxlabels $_world_dnsseclabels"
 # Names on the good certificate (SNI picks the certificate in nginx).
 _world_goodcert="good testing none charset nopolicy twotxt badtxt redirect \
-notfound mediatype slow stall chunked bigbody invalid loopback nomx mismatch"
+notfound mediatype slow stall chunked bigbody invalid loopback nomx mismatch \
+$_world_mxlabels $_world_dnsseclabels"
 # Domains with an initial "v=STSv1; id=<label>1" TXT record.
 _world_sts="good testing none charset redirect notfound wrongname expired \
 selfsigned mediatype slow stall chunked bigbody invalid loopback private \
-v6mapped nomx mismatch"
+v6mapped nomx mismatch $_world_mxlabels"
 
 _world_certs() {
     _world_p=$WORLD_DIR/pki
@@ -508,6 +583,20 @@ world_stop() {
     for _world_p in $_world_pid_watchdog $_world_pids; do
         wait "$_world_p" 2>/dev/null
     done
+    # The MX Postfix master (world_start_mx) leads a process group of its
+    # own (setsid): its children exit on their own after the master's
+    # SIGTERM; whatever is left after 5 s gets SIGKILL.
+    if [ -n "${_world_mx_master-}" ]; then
+        _world_end=$(($(_world_now) + 5))
+        while pgrep -g "$_world_mx_master" >/dev/null 2>&1; do
+            if [ "$(_world_now)" -ge "$_world_end" ]; then
+                kill -KILL -- "-$_world_mx_master" 2>/dev/null
+                sleep 0.1
+                break
+            fi
+            sleep 0.05
+        done
+    fi
     eval "exec ${_world_fd:-8}>&-"
     if [ "${WORLD_KEEP-}" = 1 ]; then
         _world_err "world_stop: kept $WORLD_DIR"
@@ -515,8 +604,10 @@ world_stop() {
         rm -rf "$WORLD_DIR"
     fi
     _world_pids='' _world_pid_watchdog='' _world_pid_nsd='' _world_pid_upstream='' _world_pid_nginx=''
+    _world_mx_up='' _world_mx_master='' _world_dnssec_up='' _world_resolver_up=''
     unset WORLD_DIR WORLD_DNS WORLD_CA WORLD_HTTPS_PORT WORLD_NGINX_LOG \
-        WORLD_NET WORLD_NS_ADDR WORLD_HTTPS_ADDR WORLD_LOOPBACK_ADDR WORLD_MX_ADDR
+        WORLD_NET WORLD_NS_ADDR WORLD_HTTPS_ADDR WORLD_LOOPBACK_ADDR WORLD_MX_ADDR \
+        WORLD_MX_CA WORLD_MX_CA2 WORLD_MX_LOG WORLD_TA WORLD_RESOLVER WORLD_MX_SETUP_MS
     return 0
 }
 
@@ -528,6 +619,12 @@ world_set_txt() {
         return 2
     fi
     _world_started && _world_domain "$1" || return 1
+    case $_world_d in
+    *.dane.test | dane.test | *.bogus.test | bogus.test)
+        _world_err "world_set_txt: $_world_d is in a signed zone (static; see mx.sh)"
+        return 1
+        ;;
+    esac
     shift
     _world_f=$WORLD_DIR/txt/$_world_d
     if [ $# -eq 0 ]; then
@@ -613,3 +710,20 @@ world_curl() {
     curl -q -s -S --noproxy '*' --cacert "$WORLD_CA" \
         --resolve "$_world_h:443:$_world_a" "$@" "https://$_world_h/${_world_u#/}"
 }
+
+# world_start_mx, world_start_dnssec, world_start_resolver: the real SMTP MX
+# hosts, the signed zones and the validating resolver (see the header).  Their
+# code is in mx.sh, read on first use so that other tests do not pay for it.
+_world_mx_lib() {
+    _world_started || return 1
+    if [ -z "${_world_pids-}" ]; then
+        _world_err "$1: call it in the shell that ran world_start"
+        return 1
+    fi
+    command -v _world_mx_start >/dev/null 2>&1 && return 0
+    # shellcheck source=tests/world/mx.sh
+    . "$_world_lib/mx.sh"
+}
+world_start_mx() { _world_mx_lib world_start_mx && _world_mx_start; }
+world_start_dnssec() { _world_mx_lib world_start_dnssec && _world_dnssec_start; }
+world_start_resolver() { _world_mx_lib world_start_resolver && _world_resolver_start; }
