@@ -2,7 +2,9 @@
  * cli_cache.c - "mtasts cache list|show|purge|prewarm": the milter's
  * policy store seen and changed from the command line.
  *
- * list, show and purge only open the store (store.h).  prewarm runs
+ * list, show, probes and purge only open the store (store.h); probes
+ * lists the MX STARTTLS results the milter keeps (probe_cache.h), and
+ * "purge --probes" drops them.  prewarm runs
  * discovery through the cache module (cache.h), as the milter would,
  * from a few threads; the cache's own worker pool bounds the concurrent
  * fetches.  A running milter keeps its in-memory copy of a purged policy
@@ -215,6 +217,100 @@ static int cache_show(const struct cli_opts *o)
     return rc;
 }
 
+/* ------------------------------------------------------------------ probes */
+
+static json_object *probe_json(const struct sts_store_probe *r, int64_t now)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "host", json_object_new_string(r->host));
+    json_object_object_add(o, "port", json_object_new_int64(r->port));
+    json_object_object_add(o, "mx_dnssec",
+                           json_object_new_string(r->mx_secure ? "secure" : "insecure"));
+    json_object_object_add(o, "result", json_object_new_string(r->result));
+    json_object_object_add(o, "dane", json_object_new_boolean(r->dane));
+    json_object_object_add(o, "addr", r->addr[0] ? json_object_new_string(r->addr) : NULL);
+    json_object_object_add(o, "tls_version",
+                           r->tls_version[0] ? json_object_new_string(r->tls_version) : NULL);
+    json_object_object_add(o, "cipher", r->cipher[0] ? json_object_new_string(r->cipher) : NULL);
+    json_object_object_add(o, "detail", cli_json_quoted(r->detail, strlen(r->detail)));
+    json_object_object_add(o, "checked_at", json_object_new_int64(r->checked_at));
+    json_object_object_add(o, "expires_at", json_object_new_int64(r->expires_at));
+    json_object_object_add(o, "expires_in", json_object_new_int64(r->expires_at - now));
+    json_object_object_add(o, "last_used", json_object_new_int64(r->last_used));
+    return o;
+}
+
+static int probes_one(const struct sts_store_probe *r, void *arg)
+{
+    struct list_ctx *c = arg;
+    if (c->arr != NULL) {
+        json_object_array_add(c->arr, probe_json(r, c->now));
+        return 0;
+    }
+    char exp[32] = "expired", used[32] = "never", detail[STS_STORE_PROBE_DETAIL_MAX + 1];
+    if (r->expires_at > c->now)
+        cli_duration(r->expires_at - c->now, exp, sizeof(exp));
+    if (r->last_used > 0) {
+        char d[24];
+        cli_duration(c->now - r->last_used, d, sizeof(d));
+        snprintf(used, sizeof(used), "%s-ago", d);
+    }
+    cli_sanitize(r->detail, sizeof(r->detail), detail, sizeof(detail));
+    printf("%s port=%u mx=%s result=%s dane=%s addr=%s tls=%s expires-in=%s last-used=%s "
+           "detail=\"%s\"\n",
+           r->host, r->port, r->mx_secure ? "secure" : "insecure", r->result,
+           r->dane ? "yes" : "no", r->addr[0] ? r->addr : "-",
+           r->tls_version[0] ? r->tls_version : "-", exp, used, detail);
+    return 0;
+}
+
+static int cache_probes(const struct cli_opts *o)
+{
+    if (o->npos != 0)
+        return cli_usage_error("cache probes takes no arguments");
+    struct sts_store *store;
+    int rc = open_store(o, &store);
+    if (rc != CLI_OK)
+        return rc;
+    struct list_ctx c = {.now = (int64_t)time(NULL)};
+    if (o->json)
+        c.arr = json_object_new_array();
+    char err[256];
+    if (sts_store_probe_foreach(store, probes_one, &c, err, sizeof(err)) != STS_OK) {
+        cli_error("cannot read the store: %s", err);
+        json_object_put(c.arr);
+        sts_store_close(store);
+        return CLI_ERROR;
+    }
+    if (c.arr != NULL)
+        cli_json_print(c.arr);
+    sts_store_close(store);
+    return CLI_OK;
+}
+
+/* "purge --probes HOST|--all": the probe rows, not the policies. */
+static int purge_probes(struct sts_store *store, const char *host)
+{
+    char err[256];
+    size_t count = 0;
+    enum sts_status st = host != NULL
+                             ? sts_store_probe_delete(store, host, &count, err, sizeof(err))
+                             : sts_store_probe_delete_all(store, &count, err, sizeof(err));
+    if (st == STS_ENOTFOUND) {
+        cli_error("%s has no probe results in the cache", host);
+        return CLI_FAIL;
+    }
+    if (st != STS_OK) {
+        cli_error("cannot purge probe results: %s", err);
+        return CLI_ERROR;
+    }
+    if (host != NULL)
+        printf("removed probe results of %s (%zu row%s)\n", host, count, count == 1 ? "" : "s");
+    else
+        printf("%zu probe result%s removed\n", count, count == 1 ? "" : "s");
+    return CLI_OK;
+}
+
 /* ------------------------------------------------------------------ purge */
 
 /* Collects the domains an --all purge is about to remove. */
@@ -289,6 +385,9 @@ static int purge_one(struct sts_store *store, const char *domain)
     return CLI_OK;
 }
 
+/* Set by cli_cache() when "purge" was given --probes (cli_common knows no such option). */
+static bool purge_probe_rows;
+
 static int cache_purge(const struct cli_opts *o)
 {
     if (o->all && o->npos != 0)
@@ -302,7 +401,10 @@ static int cache_purge(const struct cli_opts *o)
     struct sts_store *store;
     if ((rc = open_store(o, &store)) != CLI_OK)
         return rc;
-    rc = o->all ? purge_all(store) : purge_one(store, domain);
+    if (purge_probe_rows)
+        rc = purge_probes(store, o->all ? NULL : domain);
+    else
+        rc = o->all ? purge_all(store) : purge_one(store, domain);
     sts_store_close(store);
     return rc;
 }
@@ -568,6 +670,23 @@ static int cache_prewarm(const struct cli_opts *o)
     return counts[WARM_FAILED] ? CLI_FAIL : CLI_OK;
 }
 
+/* Remove "--probes" (before any "--") from argv; returns the new argc. */
+static int take_probes_flag(int argc, char **argv)
+{
+    int out = 1;
+    bool ended = false;
+    for (int i = 1; i < argc; i++) {
+        if (!ended && strcmp(argv[i], "--probes") == 0) {
+            purge_probe_rows = true;
+            continue;
+        }
+        if (strcmp(argv[i], "--") == 0)
+            ended = true;
+        argv[out++] = argv[i];
+    }
+    return out;
+}
+
 int cli_cache(int argc, char **argv)
 {
     static const struct {
@@ -577,16 +696,19 @@ int cli_cache(int argc, char **argv)
     } verbs[] = {
         {"list", CLI_OPT_STORE | CLI_OPT_JSON, cache_list},
         {"show", CLI_OPT_STORE | CLI_OPT_JSON, cache_show},
+        {"probes", CLI_OPT_STORE | CLI_OPT_JSON, cache_probes},
         {"purge", CLI_OPT_STORE | CLI_OPT_ALL, cache_purge},
         {"prewarm", CLI_OPT_STORE | CLI_OPT_NET | CLI_OPT_JSON, cache_prewarm},
     };
     if (argc < 1)
-        return cli_usage_error("cache needs list, show, purge or prewarm");
+        return cli_usage_error("cache needs list, show, probes, purge or prewarm");
     for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
         if (strcmp(argv[0], verbs[i].verb) != 0)
             continue;
         char cmd[32];
         snprintf(cmd, sizeof(cmd), "cache %s", verbs[i].verb);
+        if (verbs[i].fn == cache_purge)
+            argc = take_probes_flag(argc, argv);
         struct cli_opts o;
         int rc = cli_opts_parse(argc - 1, argv + 1, cmd, verbs[i].opts, &o);
         return rc != CLI_OK ? rc : verbs[i].fn(&o);

@@ -16,6 +16,7 @@
  * without waiting).
  */
 #include "mtasts/store.h"
+#include "store_int.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -60,6 +61,22 @@ static const char *const store_migrations[] = {
     " until INTEGER NOT NULL,"
     " reason TEXT NOT NULL,"
     " PRIMARY KEY (domain, id));",
+    /* 2: STARTTLS probe results per MX host (store_probe.c, probe_cache.h). */
+    "CREATE TABLE probes ("
+    " host TEXT NOT NULL,"
+    " port INTEGER NOT NULL,"
+    " mx_secure INTEGER NOT NULL," /* 1: the MX RRset was DNSSEC-secure */
+    " result TEXT NOT NULL,"       /* sts_tls_result_name() */
+    " dane INTEGER NOT NULL,"
+    " detail TEXT NOT NULL,"
+    " addr TEXT NOT NULL,"
+    " tls_version TEXT NOT NULL,"
+    " cipher TEXT NOT NULL,"
+    " checked_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL,"
+    " last_used INTEGER NOT NULL,"
+    " PRIMARY KEY (host, port, mx_secure));"
+    "CREATE INDEX probes_last_used ON probes (last_used);",
 };
 
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
@@ -451,6 +468,21 @@ static void store_return(struct sts_store *s, struct store_conn *c)
     pthread_mutex_unlock(&s->mu);
     if (broken)
         store_conn_close(c);
+}
+
+/* The pool, lent to store_probe.c (store_int.h). */
+enum sts_status sts_store_conn_borrow(struct sts_store *s, struct store_conn **conn, sqlite3 **db,
+                                      char *err, size_t errlen)
+{
+    enum sts_status status = store_borrow(s, conn, err, errlen);
+
+    *db = status == STS_OK ? (*conn)->db : NULL;
+    return status;
+}
+
+void sts_store_conn_return(struct sts_store *s, struct store_conn *conn)
+{
+    store_return(s, conn);
 }
 
 /* Check a key before it goes near SQL: 1..max bytes. */

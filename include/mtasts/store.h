@@ -1,9 +1,11 @@
 /*
  * store.h - the persistent policy cache, on SQLite.
  *
- * Only store.c includes <sqlite3.h>.  The store is opened from a spec
- * string: "sqlite:/var/lib/mtasts/cache.db" (or a bare path, same thing);
- * other backends can be added behind the same functions later.  A spec
+ * Only store.c and store_probe.c (the probe rows, below, sharing the
+ * connection pool through milter/store_int.h) include <sqlite3.h>.
+ * The store is opened from a spec string:
+ * "sqlite:/var/lib/mtasts/cache.db" (or a bare path, same thing); other
+ * backends can be added behind the same functions later.  A spec
  * that starts with any other "scheme:" (a letter, then letters, digits,
  * "+", "-" or ".", then ":") is an unknown backend: write a relative path
  * that looks like one as "sqlite:a:b.db" or "./a:b.db".
@@ -37,6 +39,7 @@
 #ifndef MTASTS_STORE_H
 #define MTASTS_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -150,6 +153,76 @@ enum sts_status sts_store_backoff_get(struct sts_store *store, const char *domai
                                       int64_t now, int64_t *until, char *err, size_t errlen);
 enum sts_status sts_store_backoff_put(struct sts_store *store, const char *domain, const char *id,
                                       int64_t until, const char *reason, char *err, size_t errlen);
+
+/*
+ * Probe rows (store_probe.c): the TLS state of one MX host, as the probe
+ * cache (probe_cache.h) last judged it.  Key: (host, port, mx_secure) -
+ * mx_secure is whether the MX RRset the host came from was DNSSEC-secure,
+ * since that decides whether DANE applies (RFC 7672 §2.2.1), so one host
+ * can have two rows.  host is used as given (1 to STS_DOMAIN_MAX bytes,
+ * normalised by the caller), port 1 to 65535.  The store does not
+ * interpret result: it keeps the word (sts_tls_result_name(), probe.h)
+ * and hands it back; a reader that cannot parse it treats the row as
+ * absent.  Text fields are kept up to their NUL or the end of the array.
+ */
+#define STS_STORE_PROBE_DETAIL_MAX 200 /* = STS_PROBE_DETAIL_MAX (probe.h) */
+
+struct sts_store_probe {
+    char host[STS_DOMAIN_MAX + 1];
+    unsigned port;
+    bool mx_secure;
+    char result[32]; /* "pass", "tlsa-invalid", ... (1 to 31 bytes) */
+    bool dane;       /* judged by DANE (secure, usable TLSA records) */
+    char detail[STS_STORE_PROBE_DETAIL_MAX + 1];
+    char addr[46];        /* the address probed, "" if none */
+    char tls_version[16]; /* "TLSv1.3", "" without a handshake */
+    char cipher[64];      /* OpenSSL's name, "" without a handshake */
+    int64_t checked_at;   /* when the probe ran */
+    int64_t expires_at;   /* checked_at + the pass or fail TTL */
+    int64_t last_used;    /* last use by the milter (for the refresher) */
+};
+
+/**
+ * One probe row.  Expired rows are returned too (the caller compares
+ * expires_at with its clock).
+ * @return STS_OK, STS_ENOTFOUND, STS_EINVAL (bad key) or STS_EIO
+ */
+enum sts_status sts_store_probe_get(struct sts_store *store, const char *host, unsigned port,
+                                    bool mx_secure, struct sts_store_probe *out, char *err,
+                                    size_t errlen);
+
+/**
+ * Insert or replace a probe row; last_used becomes the later of the
+ * stored one and row->last_used, so a re-probe does not lose a use.
+ * @return STS_OK, STS_EINVAL (bad key or empty result word) or STS_EIO
+ */
+enum sts_status sts_store_probe_put(struct sts_store *store, const struct sts_store_probe *row,
+                                    char *err, size_t errlen);
+
+/** last_used = max(last_used, now) of one row.  STS_ENOTFOUND if absent. */
+enum sts_status sts_store_probe_touch(struct sts_store *store, const char *host, unsigned port,
+                                      bool mx_secure, int64_t now, char *err, size_t errlen);
+
+/**
+ * Delete every row of host (any port, secure or not); *count (if not
+ * NULL) receives how many.  STS_ENOTFOUND if there was none.
+ */
+enum sts_status sts_store_probe_delete(struct sts_store *store, const char *host, size_t *count,
+                                       char *err, size_t errlen);
+
+/** Delete every probe row; *count (if not NULL) receives how many. */
+enum sts_status sts_store_probe_delete_all(struct sts_store *store, size_t *count, char *err,
+                                           size_t errlen);
+
+/**
+ * Call fn for every probe row in (host, port, mx_secure) order, stopping
+ * early if fn returns non-zero (still STS_OK).  Same rules as
+ * sts_store_foreach(): read in batches, no connection held while fn runs,
+ * not a snapshot.  The row passed to fn is valid during the call only.
+ */
+enum sts_status sts_store_probe_foreach(struct sts_store *store,
+                                        int (*fn)(const struct sts_store_probe *row, void *arg),
+                                        void *arg, char *err, size_t errlen);
 
 /** Release what an entry owns and zero it; safe on a zeroed entry. */
 void sts_store_entry_clear(struct sts_store_entry *entry);

@@ -1,0 +1,125 @@
+#!/bin/sh
+# Guards the MX probe cache (milter/probe_cache.c, milter/mx_tls.c) against
+# the test world's real MX hosts and DNSSEC-signed zones: the DANE decision
+# of RFC 7672 §2.2 (DANE only through a secure MX RRset, bogus MX or TLSA
+# RRsets are dnssec-invalid, §3.1 usable records decide) and the RFC 8460
+# §4.3.2 result types (tlsa-invalid, dnssec-invalid, dane-required), with
+# the cache's promises: one connection per result, single flight, TTLs,
+# bounded waits on a silent MX, the global cap, persistence in SQLite and
+# the refresher.  The TAP of those comes from tests/world/test_probe_cache;
+# then "mtasts cache probes" and "mtasts cache purge --probes" read and
+# clear the rows it left in the store.
+#
+# Usage (from the build directory): srcdir=SRCDIR sh SRCDIR/tests/world/probe_cache.sh
+#   TEST_PROBE_CACHE  the driver (default tests/world/test_probe_cache)
+#   MTASTS            the CLI (default milter/mtasts)
+LC_ALL=C
+export LC_ALL
+: "${srcdir:=.}"
+TEST_PROBE_CACHE=${TEST_PROBE_CACHE:-tests/world/test_probe_cache}
+MTASTS=${MTASTS:-milter/mtasts}
+case $TEST_PROBE_CACHE in /*) ;; *) TEST_PROBE_CACHE=$(pwd)/$TEST_PROBE_CACHE ;; esac
+case $MTASTS in /*) ;; *) MTASTS=$(pwd)/$MTASTS ;; esac
+[ -x "$TEST_PROBE_CACHE" ] || { echo "Bail out! $TEST_PROBE_CACHE is not built"; exit 99; }
+[ -x "$MTASTS" ] || { echo "Bail out! $MTASTS is not built"; exit 99; }
+if [ "$(id -u)" != 0 ]; then
+    echo "1..0 # SKIP the test world needs root"
+    exit 0
+fi
+for tool in nginx nsd openssl dig postfix unbound /usr/bin/python3; do
+    command -v "$tool" >/dev/null 2>&1 || {
+        echo "1..0 # SKIP $tool is not installed (contrib/install-deps.sh)"; exit 0; }
+done
+
+WORLD_SH=$srcdir/tests/world/world.sh
+case $WORLD_SH in /*) ;; *) WORLD_SH=$(pwd)/$WORLD_SH ;; esac
+export WORLD_SH
+# shellcheck source=tests/world/world.sh
+. "$WORLD_SH"
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/probe-cache-world.XXXXXX") || {
+    echo "Bail out! mktemp"; exit 99; }
+trap 'world_stop >/dev/null 2>&1; rm -rf "$scratch"' EXIT
+trap 'exit 130' INT TERM HUP
+
+# _start FUNCTION: run one world_start* function, chatter to the log.
+_start() {
+    "$1" >>"$scratch/world.log" 2>&1
+    _rc=$?
+    if [ $_rc -eq 77 ]; then
+        echo "1..0 # SKIP $1: $(tail -n 1 "$scratch/world.log")"
+        exit 0
+    elif [ $_rc -ne 0 ]; then
+        echo "Bail out! $1 failed:"
+        sed 's/^/# /' "$scratch/world.log"
+        exit 99
+    fi
+}
+_start world_start
+_start world_start_mx
+_start world_start_resolver
+export WORLD_MX_LOG
+
+# The driver's TAP, renumbered into ours so that the CLI points follow it.
+timeout 300 "$TEST_PROBE_CACHE" "$WORLD_RESOLVER@53" "$WORLD_TA" "$WORLD_MX_CA" "$scratch" \
+    "$WORLD_NET" >"$scratch/driver.tap" 2>"$scratch/driver.err"
+drc=$?
+n=0
+failed=0
+while IFS= read -r line; do
+    case $line in
+    "ok "*) n=$((n + 1)); echo "ok $n -${line#*-}" ;;
+    "not ok "*) n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n -${line#*-}" ;;
+    1..*) ;;
+    *) echo "$line" ;;
+    esac
+done <"$scratch/driver.tap"
+sed 's/^/# stderr: /' "$scratch/driver.err"
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
+check() { _d=$1; shift; if "$@"; then ok "$_d"; else not_ok "$_d"; fi; }
+check "the driver ran to its end (exit $drc)" [ "$drc" -eq 0 -o "$drc" -eq 1 ]
+
+# --- the CLI over the rows the driver left
+store="sqlite:$scratch/probes.db"
+"$MTASTS" cache probes --store "$store" >"$scratch/list.txt" 2>&1
+lrc=$?
+sed 's/^/# /' "$scratch/list.txt"
+check "cache probes: exit 0" [ $lrc -eq 0 ]
+check "cache probes: mx1.good.dane.test secure, pass, dane=yes" \
+    grep -q '^mx1\.good\.dane\.test port=25 mx=secure result=pass dane=yes addr=' "$scratch/list.txt"
+check "cache probes: mx1.good.dane.test insecure, certificate-not-trusted" \
+    grep -q '^mx1\.good\.dane\.test port=25 mx=insecure result=certificate-not-trusted dane=no' \
+    "$scratch/list.txt"
+check "cache probes: tlsabogus is dnssec-invalid" \
+    grep -q '^mx1\.tlsabogus\.dane\.test .* result=dnssec-invalid ' "$scratch/list.txt"
+check "cache probes: dane-required is not stored (notlsa reads pass)" \
+    grep -q '^mx1\.notlsa\.dane\.test .* result=pass dane=no' "$scratch/list.txt"
+check "cache probes: in host order" sh -c "cut -d' ' -f1 '$scratch/list.txt' | sort -c"
+
+"$MTASTS" cache probes --json --store "$store" >"$scratch/list.json" 2>&1
+rows=$(/usr/bin/python3 -c '
+import json, sys
+rows = json.load(open(sys.argv[1]))
+good = [r for r in rows if r["host"] == "mx1.good.dane.test" and r["mx_dnssec"] == "secure"]
+assert good and good[0]["result"] == "pass" and good[0]["dane"] is True, good
+assert good[0]["port"] == 25 and good[0]["tls_version"].startswith("TLSv1.")
+assert good[0]["expires_at"] > good[0]["checked_at"] and good[0]["last_used"] > 0
+print(len(rows))' "$scratch/list.json" 2>&1)
+check "cache probes --json: $rows rows, fields as documented" [ "$rows" -ge 8 ] 2>/dev/null
+
+"$MTASTS" cache purge --probes --store "$store" mx1.good.dane.test >"$scratch/purge.txt" 2>&1
+prc=$?
+check "purge --probes HOST: both rows of the host ($(cat "$scratch/purge.txt"))" \
+    [ $prc -eq 0 -a "$(cat "$scratch/purge.txt")" = "removed probe results of mx1.good.dane.test (2 rows)" ]
+"$MTASTS" cache probes --store "$store" >"$scratch/list2.txt" 2>&1
+check "purge --probes HOST: the host is gone, the others stay" \
+    sh -c "! grep -q '^mx1\.good\.dane\.test ' '$scratch/list2.txt' && grep -q '^mx1\.mxgood\.test ' '$scratch/list2.txt'"
+"$MTASTS" cache purge --probes --store "$store" mx1.good.dane.test >/dev/null 2>&1
+check "purge --probes HOST again: exit 1" [ $? -eq 1 ]
+"$MTASTS" cache purge --probes --all --store "$store" >"$scratch/purge2.txt" 2>&1
+check "purge --probes --all: $(cat "$scratch/purge2.txt")" \
+    sh -c "grep -q '^[1-9][0-9]* probe results removed$' '$scratch/purge2.txt'"
+check "purge --probes --all: nothing is left" [ -z "$("$MTASTS" cache probes --store "$store")" ]
+
+echo "1..$n"
+[ $failed -eq 0 ]
