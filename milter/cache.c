@@ -10,8 +10,16 @@
  *     holding nothing, and the queue mutex while holding a shard mutex,
  *     never the other way round;
  *   - no mutex is held across DNS, HTTPS or store I/O.
- * Entries are never freed before sts_cache_free(), so a waiter's pointer
- * stays valid; "forgetting" a domain only clears its state.
+ *
+ * The front is bounded (max_entries, default FRONT_DEFAULT): each shard
+ * keeps its entries on an LRU list and, to make room, frees the least
+ * recently used idle ones; a freed domain is loaded again from the store
+ * at its next lookup.  Each shard's hash table doubles when it holds more
+ * entries than buckets, so chains stay short at any size.  An entry is
+ * idle, and may be freed, when no discovery holds it (!inflight) and no
+ * lookup does (pins == 0: a lookup pins the entry it found under the
+ * shard lock and unpins it before it returns), so a pointer held by a job
+ * or a waiter stays valid; "forgetting" a domain only clears its state.
  */
 #include "mtasts/cache.h"
 
@@ -26,8 +34,10 @@
 #include <time.h>
 
 #define SHARDS 64
-#define BUCKETS_PER_SHARD 1024
-#define BACKOFF_MIN_S 300 /* RFC 8461 §5 asks for a rate limit; 5 minutes */
+#define BUCKETS_MIN 64      /* per shard at start; doubles as it fills */
+#define FRONT_DEFAULT 65536 /* entries in memory, all shards together */
+#define EVICT_SCAN 8        /* LRU entries tried before letting it grow */
+#define BACKOFF_MIN_S 300   /* RFC 8461 §5 asks for a rate limit; 5 minutes */
 
 /* An immutable policy shared by the front cache and lookup results. */
 struct policy_ref {
@@ -36,8 +46,10 @@ struct policy_ref {
 };
 
 struct entry {
-    struct entry *next;
-    struct policy_ref *pol; /* NULL when nothing valid is cached */
+    struct entry *next;          /* hash chain */
+    struct entry *newer, *older; /* the shard's LRU list */
+    unsigned pins;               /* lookups holding the entry */
+    struct policy_ref *pol;      /* NULL when nothing valid is cached */
     char id[STS_TXT_ID_MAX + 1];
     int64_t expires_at, checked_at, fetched_at, last_used;
     int64_t negative_until, tempfail_until;
@@ -51,7 +63,9 @@ struct entry {
 struct shard {
     pthread_mutex_t mu;
     pthread_cond_t done;
-    struct entry *buckets[BUCKETS_PER_SHARD];
+    struct entry **buckets;
+    size_t nbuckets, count;
+    struct entry *newest, *oldest;
 };
 
 struct job {
@@ -61,6 +75,7 @@ struct job {
 
 struct sts_cache {
     struct sts_cache_config cfg;
+    size_t shard_cap; /* entries per shard before evicting */
     struct shard shards[SHARDS];
 
     pthread_mutex_t qmu;
@@ -132,26 +147,120 @@ static void ref_put(struct policy_ref *r)
     }
 }
 
-static struct shard *shard_of(struct sts_cache *c, const char *domain, uint32_t *bucket)
+/* The domain's shard; *hash receives its hash (for chain_of()). */
+static struct shard *shard_of(struct sts_cache *c, const char *domain, uint32_t *hash)
 {
-    uint32_t h = hash_domain(domain);
-    *bucket = (h / SHARDS) % BUCKETS_PER_SHARD;
-    return &c->shards[h % SHARDS];
+    *hash = hash_domain(domain);
+    return &c->shards[*hash % SHARDS];
 }
 
-/* Find or create under the shard lock.  NULL only when out of memory. */
-static struct entry *entry_get(struct shard *s, uint32_t bucket, const char *domain)
+/* ---- the shard's table and LRU list (shard locked) ---- */
+
+static struct entry **chain_of(struct shard *s, uint32_t h)
 {
-    for (struct entry *e = s->buckets[bucket]; e != NULL; e = e->next)
+    return &s->buckets[(h / SHARDS) & (s->nbuckets - 1)];
+}
+
+static void lru_unlink(struct shard *s, struct entry *e)
+{
+    if (e->newer)
+        e->newer->older = e->older;
+    else
+        s->newest = e->older;
+    if (e->older)
+        e->older->newer = e->newer;
+    else
+        s->oldest = e->newer;
+    e->newer = e->older = NULL;
+}
+
+static void lru_push(struct shard *s, struct entry *e)
+{
+    e->older = s->newest;
+    e->newer = NULL;
+    if (s->newest)
+        s->newest->newer = e;
+    s->newest = e;
+    if (s->oldest == NULL)
+        s->oldest = e;
+}
+
+static void table_grow(struct shard *s)
+{
+    size_t n = s->nbuckets * 2;
+    struct entry **b = calloc(n, sizeof(*b));
+    if (b == NULL)
+        return; /* longer chains, still correct */
+    for (size_t i = 0; i < s->nbuckets; i++) {
+        struct entry *e = s->buckets[i];
+        while (e != NULL) {
+            struct entry *next = e->next;
+            size_t j = (hash_domain(e->domain) / SHARDS) & (n - 1);
+            e->next = b[j];
+            b[j] = e;
+            e = next;
+        }
+    }
+    free(s->buckets);
+    s->buckets = b;
+    s->nbuckets = n;
+}
+
+/* Unlink and free an idle entry. */
+static void entry_remove(struct shard *s, struct entry *e)
+{
+    for (struct entry **l = chain_of(s, hash_domain(e->domain)); *l != NULL; l = &(*l)->next)
+        if (*l == e) {
+            *l = e->next;
+            break;
+        }
+    lru_unlink(s, e);
+    s->count--;
+    ref_put(e->pol);
+    free(e);
+}
+
+static bool entry_idle(const struct entry *e)
+{
+    return !e->inflight && e->pins == 0;
+}
+
+/* Find or create under the shard lock, pinned and marked most recently
+   used.  NULL only when out of memory. */
+static struct entry *entry_get(struct sts_cache *c, struct shard *s, uint32_t h, const char *domain)
+{
+    struct entry *e;
+    for (e = *chain_of(s, h); e != NULL; e = e->next)
         if (strcmp(e->domain, domain) == 0)
-            return e;
+            break;
+    if (e != NULL) {
+        if (s->newest != e) {
+            lru_unlink(s, e);
+            lru_push(s, e);
+        }
+        e->pins++;
+        return e;
+    }
+    struct entry *old = s->oldest;
+    for (int i = 0; s->count >= c->shard_cap && old != NULL && i < EVICT_SCAN; i++) {
+        struct entry *newer = old->newer;
+        if (entry_idle(old))
+            entry_remove(s, old);
+        old = newer;
+    }
+    if (s->count + 1 > s->nbuckets)
+        table_grow(s);
     size_t len = strlen(domain);
-    struct entry *e = calloc(1, sizeof(*e) + len + 1);
+    e = calloc(1, sizeof(*e) + len + 1);
     if (e == NULL)
         return NULL;
     memcpy(e->domain, domain, len + 1);
-    e->next = s->buckets[bucket];
-    s->buckets[bucket] = e;
+    struct entry **l = chain_of(s, h);
+    e->next = *l;
+    *l = e;
+    lru_push(s, e);
+    s->count++;
+    e->pins = 1;
     return e;
 }
 
@@ -504,30 +613,22 @@ static void refresh_pass(struct sts_cache *c)
     for (int i = 0; i < SHARDS; i++) {
         struct shard *s = &c->shards[i];
         pthread_mutex_lock(&s->mu);
-        for (int b = 0; b < BUCKETS_PER_SHARD; b++) {
-            struct entry **link = &s->buckets[b];
-            while (*link != NULL) {
-                struct entry *e = *link;
-                /*
-                 * Unused for longer than "recent": drop it from memory (the
-                 * store keeps any policy), so a stream of one-off domains
-                 * cannot grow the front without bound.  Nothing else holds
-                 * the entry: no job (not inflight), and a lookup marks it
-                 * used before it lets go of the shard lock.
-                 */
-                if (!e->inflight && now - e->last_used > recent) {
-                    *link = e->next;
-                    ref_put(e->pol);
-                    free(e);
-                    continue;
-                }
-                link = &e->next;
-                if (e->pol == NULL || e->inflight)
-                    continue;
+        struct entry *e = s->oldest;
+        while (e != NULL) {
+            struct entry *newer = e->newer;
+            /*
+             * Unused for longer than "recent": drop it from memory (the
+             * store keeps any policy).  Nothing else holds the entry: no
+             * job (not inflight) and no lookup (not pinned).
+             */
+            if (entry_idle(e) && now - e->last_used > recent) {
+                entry_remove(s, e);
+            } else if (e->pol != NULL && !e->inflight) {
                 int64_t renew_at = e->expires_at - window + jitter(e->domain, window / 4);
                 if (now >= renew_at || now - e->checked_at >= (int64_t)recheck)
                     schedule(c, e);
             }
+            e = newer;
         }
         pthread_mutex_unlock(&s->mu);
     }
@@ -578,9 +679,17 @@ enum sts_status sts_cache_new(const struct sts_cache_config *cfg, struct sts_cac
     if (c == NULL)
         return sts_status_set(STS_ENOMEM, err, errlen, "out of memory");
     c->cfg = *cfg;
+    size_t cap = cfg->max_entries ? cfg->max_entries : FRONT_DEFAULT;
+    c->shard_cap = cap / SHARDS > 0 ? cap / SHARDS : 1;
     for (int i = 0; i < SHARDS; i++) {
         pthread_mutex_init(&c->shards[i].mu, NULL);
         init_cond_monotonic(&c->shards[i].done);
+        c->shards[i].nbuckets = BUCKETS_MIN;
+        c->shards[i].buckets = calloc(BUCKETS_MIN, sizeof(struct entry *));
+        if (c->shards[i].buckets == NULL) {
+            sts_cache_free(c);
+            return sts_status_set(STS_ENOMEM, err, errlen, "out of memory");
+        }
     }
     pthread_mutex_init(&c->qmu, NULL);
     pthread_cond_init(&c->qcond, NULL);
@@ -624,15 +733,14 @@ void sts_cache_free(struct sts_cache *c)
         pthread_join(c->workers[i], NULL); /* each drains the queue first */
     free(c->workers);
     for (int i = 0; i < SHARDS; i++) {
-        for (int b = 0; b < BUCKETS_PER_SHARD; b++) {
-            struct entry *e = c->shards[i].buckets[b];
-            while (e != NULL) {
-                struct entry *next = e->next;
-                ref_put(e->pol);
-                free(e);
-                e = next;
-            }
+        struct entry *e = c->shards[i].newest;
+        while (e != NULL) {
+            struct entry *older = e->older;
+            ref_put(e->pol);
+            free(e);
+            e = older;
         }
+        free(c->shards[i].buckets);
         pthread_mutex_destroy(&c->shards[i].mu);
         pthread_cond_destroy(&c->shards[i].done);
     }
@@ -681,7 +789,7 @@ enum sts_status sts_cache_lookup(struct sts_cache *c, const char *domain, unsign
     struct shard *s = shard_of(c, domain, &b);
 
     pthread_mutex_lock(&s->mu);
-    struct entry *e = entry_get(s, b, domain);
+    struct entry *e = entry_get(c, s, b, domain);
     if (e == NULL) {
         pthread_mutex_unlock(&s->mu);
         out->outcome = STS_LOOKUP_ERROR;
@@ -691,6 +799,7 @@ enum sts_status sts_cache_lookup(struct sts_cache *c, const char *domain, unsign
     e->last_used = now;
     bool loaded = e->loaded;
     if (loaded && answer_from(c, e, now, STS_SOURCE_FRONT, out)) {
+        e->pins--;
         pthread_mutex_unlock(&s->mu);
         return STS_OK;
     }
@@ -700,6 +809,7 @@ enum sts_status sts_cache_lookup(struct sts_cache *c, const char *domain, unsign
         load_from_store(c, e, now);
         pthread_mutex_lock(&s->mu);
         if (answer_from(c, e, now, STS_SOURCE_STORE, out)) {
+            e->pins--;
             pthread_mutex_unlock(&s->mu);
             return STS_OK;
         }
@@ -726,8 +836,32 @@ enum sts_status sts_cache_lookup(struct sts_cache *c, const char *domain, unsign
         out->outcome = STS_LOOKUP_PENDING;
         snprintf(out->reason, sizeof(out->reason), "discovery-timeout");
     }
+    e->pins--;
     pthread_mutex_unlock(&s->mu);
     return STS_OK;
+}
+
+bool sts_cache_peek(struct sts_cache *c, const char *domain, struct sts_cache_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    int64_t now = now_s(c);
+    uint32_t h;
+    struct shard *s = shard_of(c, domain, &h);
+    bool hit = false;
+    pthread_mutex_lock(&s->mu);
+    struct entry *e = *chain_of(s, h);
+    while (e != NULL && strcmp(e->domain, domain) != 0)
+        e = e->next;
+    if (e != NULL && e->loaded && answer_from(c, e, now, STS_SOURCE_FRONT, out)) {
+        e->last_used = now;
+        if (s->newest != e) {
+            lru_unlink(s, e);
+            lru_push(s, e);
+        }
+        hit = true;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return hit;
 }
 
 static void deadline_after(struct timespec *ts, unsigned ms)
@@ -767,7 +901,7 @@ void sts_cache_forget(struct sts_cache *c, const char *domain)
     uint32_t b;
     struct shard *s = shard_of(c, domain, &b);
     pthread_mutex_lock(&s->mu);
-    for (struct entry *e = s->buckets[b]; e != NULL; e = e->next)
+    for (struct entry *e = *chain_of(s, b); e != NULL; e = e->next)
         if (strcmp(e->domain, domain) == 0) {
             ref_put(e->pol);
             e->pol = NULL;

@@ -4,7 +4,9 @@
  * Policy discovery and caching per RFC 8461 §3 and §5, over the DNS,
  * fetch and store modules:
  *   - an in-memory front cache (sharded, one mutex per shard, never held
- *     across I/O) answers warm lookups in microseconds;
+ *     across I/O, bounded to max_entries domains by LRU eviction, hash
+ *     tables that grow with it) answers warm lookups in microseconds;
+ *     an evicted domain is loaded again from the store;
  *   - a miss loads from the store, else runs discovery: TXT, then HTTPS
  *     only when the id is new; discoveries of one domain are shared
  *     (single flight) and run on a bounded worker pool (global cap on
@@ -53,6 +55,9 @@ struct sts_cache_config {
     unsigned refresh_interval_s; /* refresher period, default 60; 0 = no refresher */
     unsigned refresh_window_s;   /* renew when expiring within, default 86400 */
     unsigned recent_use_s;       /* "recently used", default 7 days */
+    size_t max_entries;          /* domains kept in memory (least recently
+                                    used evicted; the store keeps them),
+                                    default 65536 */
     int64_t (*now)(void *arg);   /* clock (Unix seconds); NULL = time() */
     void *now_arg;
     sts_cache_log_fn *log; /* NULL = silent */
@@ -98,6 +103,16 @@ void sts_cache_free(struct sts_cache *cache);
  */
 enum sts_status sts_cache_lookup(struct sts_cache *cache, const char *domain, unsigned deadline_ms,
                                  struct sts_cache_result *out);
+
+/**
+ * The front cache's current answer for a domain, if it has one (a policy,
+ * or a remembered "no policy" or DNS failure): never waits, never reads
+ * the store or the network, so an event loop may call it (the socketmap
+ * server's I/O thread, for warm keys).  Thread-safe.
+ * @return true with out filled (source STS_SOURCE_FRONT); false with out
+ *         zeroed: call sts_cache_lookup() where waiting is allowed
+ */
+bool sts_cache_peek(struct sts_cache *cache, const char *domain, struct sts_cache_result *out);
 
 /** Release the result's policy reference; safe on a zeroed result. */
 void sts_cache_result_clear(struct sts_cache_result *res);

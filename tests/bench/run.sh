@@ -1,8 +1,10 @@
 #!/bin/sh
-# run.sh - the benchmarks of issue 7, parts 1, 2 and 5: milter throughput
-# and added RCPT latency of mtasts-milter (warm cache) against a no-op
-# libmilter filter, driven by the same load generator in the same run,
-# alternating A/B; then SQLite store growth and front-cache memory.
+# run.sh - the benchmarks of issue 7: milter throughput and added RCPT
+# latency of mtasts-milter (warm cache) against a no-op libmilter filter,
+# driven by the same load generator in the same run, alternating A/B
+# (parts 1, 2); the socketmap policy map and cold discovery of generated
+# domains against postfix-mta-sts-resolver (parts 3, 4: peer_part.sh);
+# then SQLite store growth and front-cache memory (part 5).
 # Prints tables of figures, ratios and targets (goals, not assertions).
 #
 # Run from the build directory (make bench does), as root for the milter
@@ -15,6 +17,10 @@
 #                         the issue, and 4: one session at a time, the
 #                         latency a recipient pays without queueing for CPU
 #   BENCH_STORE_SIZES="10000 100000 1000000"  store growth sizes ("" skips)
+#   BENCH_COLD_SIZES="1000 10000"  cold discovery sizes ("" skips parts 3, 4)
+#   BENCH_QUICK=1         a quick pass: 1 round of 2 s, scenarios 1 and 4,
+#                         cold 1000, store 10000 and 100000
+#   BENCH_PARTS="milter peer store"  which parts to run
 #   NOOP_PROTOCOL=312     SMFIP_* bits the noop filter asks for (hex): by
 #                         default the ones mtasts-milter asks for (NOHELO,
 #                         NOBODY, NOUNKNOWN, NODATA), so both see the same
@@ -27,6 +33,11 @@ LC_ALL=C
 export LC_ALL
 here=$(cd "$(dirname "$0")" && pwd)
 : "${srcdir:=$(cd "$here/../.." && pwd)}"
+if [ -n "${BENCH_QUICK:-}" ]; then
+    : "${BENCH_ROUNDS:=1}" "${BENCH_SECONDS:=2}" "${BENCH_SCENARIOS:=1 4}"
+    : "${BENCH_COLD_SIZES=1000}" "${BENCH_STORE_SIZES=10000 100000}"
+fi
+PARTS=${BENCH_PARTS:-milter peer store}
 ROUNDS=${BENCH_ROUNDS:-3}
 SECS=${BENCH_SECONDS:-3}
 WARM=${BENCH_WARMUP:-0.5}
@@ -38,8 +49,12 @@ STORE_GROWTH=${STORE_GROWTH:-tests/bench/store_growth}
 NOOP_FILTER=${NOOP_FILTER:-tests/milter/noop_filter}
 MTASTS_MILTER=${MTASTS_MILTER:-milter/mtasts-milter}
 MTASTS=${MTASTS:-milter/mtasts}
-DOMAINS=good.test,testing.test,charset.test
-for v in MILTERLOAD STORE_GROWTH NOOP_FILTER MTASTS_MILTER MTASTS; do
+SMAPLOAD=${SMAPLOAD:-tests/bench/smapload}
+# enforce, enforce, testing: the bench world's domains (bench_world.sh),
+# whose one-hour TTLs let the caches work as with real ones (the test
+# world's are 1 s, which libunbound reports as 0 or 1)
+DOMAINS=b1.test,b2.test,t1.test
+for v in MILTERLOAD STORE_GROWTH NOOP_FILTER MTASTS_MILTER MTASTS SMAPLOAD; do
     eval "p=\$$v"
     case $p in /*) ;; *) p=$(pwd)/$p ;; esac
     eval "$v=\$p"
@@ -49,6 +64,7 @@ dir=$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXXXX") || exit 1
 noop_pid=
 milter_pid=
 world_up=
+bw_up=
 bench_stop() { # stop PID-VARIABLE: TERM, wait, forget
     eval "p=\$$1"
     [ -n "$p" ] || return 0
@@ -60,6 +76,9 @@ bench_stop() { # stop PID-VARIABLE: TERM, wait, forget
 cleanup() {
     bench_stop noop_pid
     bench_stop milter_pid
+    bench_stop ours_pid
+    bench_stop peer_pid
+    [ -z "$bw_up" ] || bench_world_stop
     [ -z "$world_up" ] || world_stop >/dev/null 2>&1
     if [ -n "${BENCH_KEEP:-}" ]; then echo "bench: kept $dir"; else rm -rf "$dir"; fi
 }
@@ -109,6 +128,14 @@ milter_part() {
         return 1
     fi
     world_up=1
+    # shellcheck source=tests/bench/bench_world.sh
+    . "$srcdir/tests/bench/bench_world.sh"
+    bench_world_start "$dir/mbw" 100 >"$dir/bw.log" 2>&1 || {
+        say "bench: bench world failed:"
+        sed 's/^/  /' "$dir/bw.log"
+        return 1
+    }
+    bw_up=1
 
     "$NOOP_FILTER" -p "unix:$dir/noop.sock" -P "$NOOP_PROTOCOL" 2>"$dir/noop.stderr" &
     noop_pid=$!
@@ -118,8 +145,8 @@ milter_part() {
 Socket unix:$dir/milter.sock
 Mode enforce
 Store sqlite:$dir/cache.db
-Resolver $WORLD_DNS
-CAFile $WORLD_CA
+Resolver $BW_DNS
+CAFile $BW_CA
 AllowPrivateTargets yes
 LookupDeadline 5s
 Syslog no
@@ -220,6 +247,8 @@ EOF
         say "milter log (warnings and above), first lines:"
         head -5 "$dir/milter.log" | sed 's/^/  /'
     fi
+    bench_world_stop
+    bw_up=
     world_stop >/dev/null 2>&1
     world_up=
 }
@@ -236,7 +265,18 @@ store_part() {
     "$STORE_GROWTH" -d "$dir" $STORE_SIZES
 }
 
+# shellcheck source=tests/bench/peer_part.sh
+. "$srcdir/tests/bench/peer_part.sh"
+
+say "mtasts-milter benchmarks on $(nproc 2>/dev/null || echo '?') CPUs" \
+    "($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), $(date -u '+%Y-%m-%d %H:%M UTC')"
 rc=0
-milter_part || rc=1
-store_part || rc=1
+for part in $PARTS; do
+    case $part in
+    milter) milter_part || rc=1 ;;
+    peer) peer_part || rc=1 ;;
+    store) store_part || rc=1 ;;
+    *) say "bench: unknown part $part" ;;
+    esac
+done
 exit $rc
