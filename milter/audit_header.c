@@ -56,7 +56,13 @@ bool sts_audit_header_entry_equal(const struct sts_audit_entry *a, const struct 
     return strcmp(a->domain, b->domain) == 0 && strcmp(a->mode, b->mode) == 0 &&
            strcmp(a->id, b->id) == 0 && strcmp(a->override, b->override) == 0 &&
            strcmp(a->verdict, b->verdict) == 0 && strcmp(a->reason, b->reason) == 0 &&
-           strcmp(a->mx, b->mx) == 0 && strcmp(a->relay, b->relay) == 0;
+           strcmp(a->mx, b->mx) == 0 && strcmp(a->relay, b->relay) == 0 &&
+           strcmp(a->tls, b->tls) == 0;
+}
+
+void sts_audit_header_entry_set_tls(struct sts_audit_entry *e, const char *summary)
+{
+    copy_field(e->tls, sizeof(e->tls), summary);
 }
 
 /* The keys, in output order, with their field in an entry. */
@@ -74,7 +80,7 @@ struct key_def {
 
 static const struct key_def keys[] = {
     KEY("mode", mode),     KEY("id", id), KEY("override", override), KEY("verdict", verdict),
-    KEY("reason", reason), KEY("mx", mx), KEY("relay", relay),
+    KEY("reason", reason), KEY("mx", mx), KEY("relay", relay),       KEY("tls", tls),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

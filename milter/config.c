@@ -37,7 +37,7 @@ _Static_assert(sizeof(enum sts_config_mode) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum sts_config_action) == sizeof(int), "enum size");
 
 static sts_config_check_fn check_socket, check_store, check_resolver, check_path, check_log_file,
-    check_header, check_user, check_relay;
+    check_helo, check_header, check_user, check_relay;
 
 static const char *const mode_words[] = {"enforce", "audit", NULL};
 static const char *const action_words[] = {"accept", "tempfail", NULL};
@@ -85,7 +85,7 @@ static const struct sts_config_key keys[] = {
      .desc = "DNSSEC root trust anchor file; empty: no DNSSEC validation"},
     {.name = "CAFile", .type = STS_CONFIG_STRING, .def = "",
      .empty_ok = true, .check_ = check_path, .offset_ = OFF(ca_file),
-     .desc = "CA certificates for policy HTTPS fetches; empty: the system store"},
+     .desc = "CA certificates for policy fetches and MX certificates; empty: the system store"},
     {.name = "DNSTimeout", .type = STS_CONFIG_DURATION, .def = "5s",
      .millis = true, .min = 100, .max = SECS(60) * 1000, .offset_ = OFF(dns_timeout_ms),
      .desc = "deadline of one DNS query"},
@@ -149,6 +149,32 @@ static const struct sts_config_key keys[] = {
     {.name = "OnInternalError", .type = STS_CONFIG_ENUM, .def = "accept",
      .reloadable = true, .choices = action_words, .offset_ = OFF(on_internal_error),
      .desc = "action on any other local failure (memory, bugs)"},
+    {.name = "OnTLSUnknown", .type = STS_CONFIG_ENUM, .def = "accept",
+     .reloadable = true, .choices = action_words, .offset_ = OFF(on_tls_unknown),
+     .desc = "action when no permitted MX host has a TLS result yet or none could be reached"},
+    /* route verification */
+    {.name = "TLSChecks", .type = STS_CONFIG_BOOL, .def = "yes",
+     .reloadable = true, .offset_ = OFF(tls_checks),
+     .desc = "probe STARTTLS, certificates and DANE of the MX hosts; no: judge MX names only"},
+    {.name = "ProbeTimeout", .type = STS_CONFIG_DURATION, .def = "10s",
+     .millis = true, .min = SECS(1) * 1000, .max = SECS(60) * 1000,
+     .offset_ = OFF(probe_timeout_ms),
+     .desc = "deadline of one STARTTLS probe, connection to QUIT"},
+    {.name = "ProbeTTL", .type = STS_CONFIG_DURATION, .def = "1h",
+     .min = MINS(1), .max = DAYS(1), .offset_ = OFF(probe_ttl_s),
+     .desc = "how long a passing probe result is trusted"},
+    {.name = "ProbeFailureTTL", .type = STS_CONFIG_DURATION, .def = "5m",
+     .min = SECS(10), .max = HOURS(1), .offset_ = OFF(probe_failure_ttl_s),
+     .desc = "how long a failing or unreachable probe result is kept before probing again"},
+    {.name = "MaxConcurrentProbes", .type = STS_CONFIG_UINT, .def = "8",
+     .min = 1, .max = 256, .offset_ = OFF(max_concurrent_probes),
+     .desc = "STARTTLS probes run at once"},
+    {.name = "ProbePort", .type = STS_CONFIG_UINT, .def = "25",
+     .min = 1, .max = 65535, .offset_ = OFF(probe_port),
+     .desc = "TCP port of STARTTLS probes and of the TLSA name _PORT._tcp (tests only)"},
+    {.name = "HeloName", .type = STS_CONFIG_STRING, .def = "",
+     .empty_ok = true, .check_ = check_helo, .offset_ = OFF(helo_name),
+     .desc = "EHLO name of STARTTLS probes; empty: the host name"},
     {.name = "AuditHeader", .type = STS_CONFIG_STRING, .def = "MTA-STS-Audit",
      .reloadable = true, .check_ = check_header, .offset_ = OFF(audit_header),
      .desc = "name of the header field that reports the verdicts"},
@@ -339,6 +365,28 @@ static enum sts_status check_path(const char *v, char *out, size_t outlen, char 
 {
     if (v[0] != '/')
         return sts_status_set(STS_EINVAL, err, errlen, "must be an absolute path");
+    return copy_out(v, out, outlen, err, errlen);
+}
+
+/* An EHLO argument: a host name (RFC 5321 §4.1.1.1 Domain), LDH labels. */
+static enum sts_status check_helo(const char *v, char *out, size_t outlen, char *err, size_t errlen)
+{
+    size_t len = strlen(v), label = 0;
+    if (len > 253)
+        return sts_status_set(STS_EINVAL, err, errlen, "host name over 253 characters");
+    for (size_t i = 0; i < len; i++) {
+        char c = v[i];
+        bool ldh = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-';
+        if (c == '.' && label > 0)
+            label = 0;
+        else if (ldh && ++label <= 63)
+            continue;
+        else
+            return sts_status_set(STS_EINVAL, err, errlen,
+                                  "not a host name (letters, digits, '-' and '.' labels)");
+    }
+    if (label == 0)
+        return sts_status_set(STS_EINVAL, err, errlen, "not a host name (empty label)");
     return copy_out(v, out, outlen, err, errlen);
 }
 

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "mtasts/log.h"
+#include "mtasts/probe_cache.h"
 
 #define JUDGE_MX_MAX 32
 
@@ -24,65 +25,73 @@ static enum sts_verdict_action action_of(enum sts_config_action a)
     return a == STS_CONFIG_TEMPFAIL ? STS_VERDICT_TEMPFAIL : STS_VERDICT_PASS;
 }
 
-/* Does the name have an address record?  -1: the lookup failed. */
-static int has_address(struct sts_runtime *rt, const char *name, unsigned budget_ms)
-{
-    static const enum sts_dns_type types[] = {STS_DNS_A, STS_DNS_AAAA};
-    int failed = 0;
-    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-        struct sts_dns_answer *ans = NULL;
-        if (sts_dns_query_within(rt->dns, name, types[i], budget_ms, &ans) != STS_OK) {
-            failed = 1;
-            continue;
-        }
-        enum sts_dns_result r = ans->result;
-        sts_dns_answer_free(ans);
-        if (r == STS_DNS_ANSWER)
-            return 1;
-        if (r != STS_DNS_NXDOMAIN && r != STS_DNS_NODATA)
-            failed = 1;
-    }
-    return failed ? -1 : 0;
-}
-
 /*
- * The domain's MX hosts.  RFC 5321 §5.1: without MX records the domain
- * itself is the MX host, if it has an address; without either there is
- * nowhere to deliver (an empty list).  deadline_ms is on mono_ms()'s clock.
+ * The domain's MX hosts, from the MX memo (mx_cache.h): RFC 5321 §5.1
+ * implicit MX included; an empty list means nowhere to deliver.
+ * deadline_ms is on mono_ms()'s clock.
  */
 static void gather_mx(struct sts_runtime *rt, const char *domain, double deadline_ms,
                       char hosts[][STS_DOMAIN_MAX + 1], const char **list, size_t *count,
-                      bool *dns_error)
+                      bool *dns_error, enum sts_dnssec *dnssec)
 {
-    *count = 0;
-    *dns_error = false;
+    struct sts_mx_result mx;
     double left = deadline_ms - mono_ms();
-    struct sts_dns_answer *ans = NULL;
-    if (left < 1.0 ||
-        sts_dns_query_within(rt->dns, domain, STS_DNS_MX, (unsigned)left, &ans) != STS_OK) {
-        *dns_error = true;
-        return;
-    }
-    enum sts_dns_result result = ans->result;
-    for (size_t i = 0; result == STS_DNS_ANSWER && i < ans->count && *count < JUDGE_MX_MAX; i++) {
-        snprintf(hosts[*count], STS_DOMAIN_MAX + 1, "%.253s", ans->mx[i].host);
-        list[*count] = hosts[*count];
+    sts_mx_cache_get(rt->mx, domain, left >= 1.0 ? (unsigned)left : 0, &mx);
+    *dns_error = mx.dns_error;
+    *dnssec = mx.dnssec;
+    *count = 0;
+    for (size_t i = 0; i < mx.count && i < JUDGE_MX_MAX; i++) {
+        memcpy(hosts[i], mx.hosts[i].name, sizeof(mx.hosts[i].name));
+        list[i] = hosts[i];
         (*count)++;
     }
-    sts_dns_answer_free(ans);
+}
 
-    if (result == STS_DNS_NODATA) {
-        left = deadline_ms - mono_ms();
-        int addr = left >= 1.0 ? has_address(rt, domain, (unsigned)left) : -1;
-        if (addr < 0) {
-            *dns_error = true;
-        } else if (addr > 0) {
-            snprintf(hosts[0], STS_DOMAIN_MAX + 1, "%s", domain);
-            list[0] = hosts[0];
-            *count = 1;
-        }
-    } else if (result != STS_DNS_ANSWER && result != STS_DNS_NXDOMAIN) {
-        *dns_error = true;
+/*
+ * The TLS state of each MX host (probe_cache.h).  All probes are started
+ * first without waiting, so that the hosts are probed in parallel; then
+ * the ones still pending are waited for within what is left of the
+ * deadline.  Null MX entries are skipped (known = false, never judged).
+ */
+static void gather_tls(struct sts_runtime *rt, const char *const *mx, size_t n,
+                       enum sts_dnssec dnssec, bool require_dane, bool mark_used,
+                       double deadline_ms, struct sts_mx_tls *tls, struct sts_verdict_tls *vtls)
+{
+    for (size_t i = 0; i < n; i++) {
+        memset(&tls[i], 0, sizeof(tls[i]));
+        if (mx[i][0] != '\0')
+            sts_probe_cache_get(rt->probes, mx[i], dnssec, require_dane, 0, mark_used, &tls[i]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        double left = deadline_ms - mono_ms();
+        if (mx[i][0] != '\0' && !tls[i].known && left >= 1.0)
+            sts_probe_cache_get(rt->probes, mx[i], dnssec, require_dane, (unsigned)left, false,
+                                &tls[i]);
+        vtls[i] = (struct sts_verdict_tls){
+            .known = tls[i].known,
+            .result = tls[i].result,
+            .dane = tls[i].dane,
+            .detail = tls[i].detail,
+        };
+    }
+}
+
+/* "host[result]..." for the audit header and the log (audit_header.h). */
+static void tls_summary(const char *const *mx, size_t n, const struct sts_mx_tls *tls, char *out,
+                        size_t outlen)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        if (mx[i][0] == '\0')
+            continue;
+        char one[STS_DOMAIN_MAX + 40];
+        int len = snprintf(one, sizeof(one), "%s[%s%s]", mx[i], tls[i].dane ? "dane:" : "",
+                           tls[i].known ? sts_tls_result_name(tls[i].result) : "pending");
+        if (len < 0 || o + (size_t)len >= outlen)
+            break; /* keep whole entries only */
+        memcpy(out + o, one, (size_t)len + 1);
+        o += (size_t)len;
     }
 }
 
@@ -108,7 +117,9 @@ void sts_judge_rcpt(struct sts_runtime *rt, const struct sts_snapshot *snap, con
     const struct sts_override *o =
         have_domain && snap->ov ? sts_overrides_lookup(snap->ov, out->domain) : NULL;
     if (o != NULL) {
-        ovr.kind = o->kind == STS_OVERRIDE_KIND_SKIP ? STS_OVERRIDE_SKIP : STS_OVERRIDE_ENFORCE;
+        ovr.kind = o->kind == STS_OVERRIDE_KIND_SKIP   ? STS_OVERRIDE_SKIP
+                   : o->kind == STS_OVERRIDE_KIND_DANE ? STS_OVERRIDE_DANE
+                                                       : STS_OVERRIDE_ENFORCE;
         ovr.patterns = o->patterns;
         ovr.count = o->npatterns;
     }
@@ -117,6 +128,7 @@ void sts_judge_rcpt(struct sts_runtime *rt, const struct sts_snapshot *snap, con
         .discovery_timeout = action_of(cfg->on_discovery_timeout),
         .store_error = action_of(cfg->on_store_error),
         .internal_error = action_of(cfg->on_internal_error),
+        .tls_unknown = action_of(cfg->on_tls_unknown),
     };
     struct sts_verdict_input in = {
         .mode = cfg->mode == STS_CONFIG_MODE_ENFORCE ? STS_MILTER_ENFORCE : STS_MILTER_AUDIT,
@@ -145,11 +157,24 @@ void sts_judge_rcpt(struct sts_runtime *rt, const struct sts_snapshot *snap, con
 
     char hosts[JUDGE_MX_MAX][STS_DOMAIN_MAX + 1];
     const char *list[JUDGE_MX_MAX];
+    struct sts_mx_tls tls[JUDGE_MX_MAX];
+    struct sts_verdict_tls vtls[JUDGE_MX_MAX];
+    double deadline = t0 + (double)cfg->lookup_deadline_ms;
     if (have_domain && sts_verdict_needs_mx(&in)) {
-        gather_mx(rt, out->domain, t0 + (double)cfg->lookup_deadline_ms, hosts, list, &in.mx_count,
-                  &in.mx_dns_error);
+        enum sts_dnssec dnssec = STS_DNSSEC_INSECURE;
+        gather_mx(rt, out->domain, deadline, hosts, list, &in.mx_count, &in.mx_dns_error, &dnssec);
         in.mx = list;
+        in.mx_bogus = in.mx_dns_error && dnssec == STS_DNSSEC_BOGUS;
         out->mx_count = in.mx_count;
+        if (cfg->tls_checks && rt->probes != NULL && !in.mx_dns_error && in.mx_count > 0) {
+            bool dane = o != NULL && o->kind == STS_OVERRIDE_KIND_DANE;
+            /* the refresher keeps enforcing domains' hosts warm */
+            bool enforcing =
+                o != NULL || (in.policy != NULL && in.policy->mode == STS_MODE_ENFORCE);
+            gather_tls(rt, list, in.mx_count, dnssec, dane, enforcing, deadline, tls, vtls);
+            in.mx_tls = vtls;
+            tls_summary(list, in.mx_count, tls, out->tls, sizeof(out->tls));
+        }
     }
 
     sts_verdict_decide(&in, &out->verdict);
@@ -165,12 +190,12 @@ void sts_judge_log(const struct sts_snapshot *snap, const char *queue_id, const 
     sts_status_quote(rcpt ? rcpt : "", rcpt ? strlen(rcpt) : 0, shown, sizeof(shown));
     sts_log(v->would_fail ? LOG_WARNING : LOG_INFO,
             "%s: rcpt=%s domain=%s mode=%s policy=%s id=%s route=%s hop=%s lookup=%s source=%s "
-            "verdict=%s would_fail=%s reason=%s mx=%s ms=%.3f",
+            "verdict=%s would_fail=%s reason=%s mx=%s tls=%s ms=%.3f",
             queue_id, shown, j->domain[0] ? j->domain : "-", sts_config_mode_name(snap->cfg->mode),
             v->mode_known ? sts_mode_name(v->mode) : "-", v->policy_id[0] ? v->policy_id : "-",
             sts_route_kind_name(j->route.kind), j->route.hop[0] ? j->route.hop : "-",
             j->source == STS_SOURCE_NONE ? "-" : sts_lookup_outcome_name(j->lookup),
             sts_lookup_source_name(j->source), sts_verdict_action_name(v->action),
             v->would_fail ? "yes" : "no", sts_verdict_reason_name(v->reason),
-            v->mx[0] ? v->mx : "-", j->ms);
+            v->mx[0] ? v->mx : "-", j->tls[0] ? j->tls : "-", j->ms);
 }

@@ -53,6 +53,7 @@ static void remember(struct message *m, const struct sts_judgement *j)
 {
     struct sts_audit_entry e;
     sts_audit_header_entry_set(&e, j->domain, &j->route, &j->verdict);
+    sts_audit_header_entry_set_tls(&e, j->tls);
     for (size_t i = 0; i < m->n; i++)
         if (sts_audit_header_entry_equal(&m->entries[i], &e))
             return;

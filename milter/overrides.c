@@ -226,17 +226,21 @@ static enum sts_status parse_line(struct sts_overrides *ov, const struct parse *
     if (st != STS_OK)
         return st;
     if (n < 2)
-        return line_error(ps, "%s: no action (want enforce or skip)", lr->domain);
+        return line_error(ps, "%s: no action (want enforce, dane or skip)", lr->domain);
     if (word_eq(tok[1], "skip")) {
         lr->kind = STS_OVERRIDE_KIND_SKIP;
         if (n > 2)
             return line_error(ps, "%s: skip takes no patterns", lr->domain);
+    } else if (word_eq(tok[1], "dane")) {
+        lr->kind = STS_OVERRIDE_KIND_DANE;
+        if (n > 2)
+            return line_error(ps, "%s: dane takes no patterns", lr->domain);
     } else if (word_eq(tok[1], "enforce")) {
         lr->kind = STS_OVERRIDE_KIND_ENFORCE;
         if (n < 3)
             return line_error(ps, "%s: enforce needs at least one mx pattern", lr->domain);
     } else {
-        return line_error(ps, "%s: unknown action \"%s\" (want enforce or skip)", lr->domain,
+        return line_error(ps, "%s: unknown action \"%s\" (want enforce, dane or skip)", lr->domain,
                           sts_status_quote(tok[1], strlen(tok[1]), q, sizeof(q)));
     }
     lr->npatterns = n - 2;
@@ -378,5 +382,7 @@ size_t sts_overrides_count(const struct sts_overrides *ov)
 
 const char *sts_override_kind_name(enum sts_override_kind kind)
 {
-    return kind == STS_OVERRIDE_KIND_SKIP ? "skip" : "enforce";
+    return kind == STS_OVERRIDE_KIND_SKIP   ? "skip"
+           : kind == STS_OVERRIDE_KIND_DANE ? "dane"
+                                            : "enforce";
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "mtasts/fetch.h"
 #include "mtasts/log.h"
@@ -47,6 +48,35 @@ static void cache_config(const struct sts_config *cfg, struct sts_runtime *rt,
     cc->log = sts_log_line;
 }
 
+/* The EHLO name of probes: HeloName, else the host name, else "localhost". */
+static void pick_helo(const struct sts_config *cfg, struct sts_runtime *rt)
+{
+    if (cfg->helo_name != NULL && cfg->helo_name[0] != '\0')
+        snprintf(rt->helo_, sizeof(rt->helo_), "%s", cfg->helo_name);
+    else if (gethostname(rt->helo_, sizeof(rt->helo_) - 1) != 0 || rt->helo_[0] == '\0')
+        snprintf(rt->helo_, sizeof(rt->helo_), "localhost");
+    rt->helo_[sizeof(rt->helo_) - 1] = '\0';
+}
+
+static void probe_cache_config(const struct sts_config *cfg, struct sts_runtime *rt,
+                               struct sts_probe_cache_config *pc)
+{
+    memset(pc, 0, sizeof(*pc));
+    pick_helo(cfg, rt);
+    pc->dns = rt->dns;
+    pc->store = rt->store;
+    pc->probe = rt->probe_ctx;
+    pc->port = cfg->probe_port;
+    pc->helo_name = rt->helo_;
+    pc->probe_timeout_ms = cfg->probe_timeout_ms;
+    pc->ttl_pass_s = cfg->probe_ttl_s;
+    pc->ttl_fail_s = cfg->probe_failure_ttl_s;
+    pc->max_concurrent = cfg->max_concurrent_probes;
+    pc->refresh_interval_s = cfg->refresh_interval_s;
+    pc->recent_use_s = cfg->recent_use_s;
+    pc->log = sts_log_line;
+}
+
 enum sts_status sts_runtime_new(struct sts_config *cfg, const char *path, struct sts_runtime **out,
                                 char *err, size_t errlen)
 {
@@ -74,8 +104,21 @@ enum sts_status sts_runtime_new(struct sts_config *cfg, const char *path, struct
         };
         st = sts_dns_new(&dc, &rt->dns, err, errlen);
     }
+    if (st == STS_OK) {
+        /* Compiled defaults (max TTL 1 h, negative 60 s, 64k domains);
+           candidate keys: MXCacheMaxTTL, MXCacheEntries. */
+        struct sts_mx_cache_config mc = {.dns = rt->dns};
+        st = sts_mx_cache_new(&mc, &rt->mx, err, errlen);
+    }
     if (st == STS_OK)
         st = sts_store_open(cfg->store, &rt->store, err, errlen);
+    if (st == STS_OK)
+        st = sts_probe_ctx_new(cfg->ca_file, NULL, &rt->probe_ctx, err, errlen);
+    if (st == STS_OK) {
+        struct sts_probe_cache_config pc;
+        probe_cache_config(cfg, rt, &pc);
+        st = sts_probe_cache_new(&pc, &rt->probes, err, errlen);
+    }
     if (st == STS_OK) {
         struct sts_cache_config cc;
         cache_config(cfg, rt, &cc);
@@ -94,7 +137,10 @@ void sts_runtime_free(struct sts_runtime *rt)
     if (rt == NULL)
         return;
     sts_cache_free(rt->cache);
+    sts_probe_cache_free(rt->probes);
+    sts_probe_ctx_free(rt->probe_ctx);
     sts_store_close(rt->store);
+    sts_mx_cache_free(rt->mx);
     sts_dns_free(rt->dns);
     sts_overrides_unref(rt->ov_);
     sts_config_unref(rt->cfg_);

@@ -7,6 +7,7 @@
 #include "mtasts/verdict.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,7 +33,48 @@ static const char *const reason_names[STS_REASON_COUNT] = {
     [STS_REASON_DISCOVERY_TIMEOUT] = "discovery-timeout",
     [STS_REASON_STORE_ERROR] = "store-error",
     [STS_REASON_INTERNAL_ERROR] = "internal-error",
+    [STS_REASON_DANE_MATCH] = "dane-match",
+    [STS_REASON_TLS_PENDING] = "tls-pending",
+    [STS_REASON_MX_UNREACHABLE] = "mx-unreachable",
+    [STS_REASON_STARTTLS_NOT_SUPPORTED] = "starttls-not-supported",
+    [STS_REASON_CERT_HOST_MISMATCH] = "certificate-host-mismatch",
+    [STS_REASON_CERT_EXPIRED] = "certificate-expired",
+    [STS_REASON_CERT_NOT_TRUSTED] = "certificate-not-trusted",
+    [STS_REASON_VALIDATION_FAILURE] = "validation-failure",
+    [STS_REASON_TLSA_INVALID] = "tlsa-invalid",
+    [STS_REASON_DNSSEC_INVALID] = "dnssec-invalid",
+    [STS_REASON_DANE_REQUIRED] = "dane-required",
 };
+
+/* The reason for an RFC 8460 failure result; MX_UNREACHABLE for others. */
+static enum sts_verdict_reason reason_of_tls(enum sts_tls_result r)
+{
+    switch (r) {
+    case STS_TLS_STARTTLS_NOT_SUPPORTED:
+        return STS_REASON_STARTTLS_NOT_SUPPORTED;
+    case STS_TLS_CERT_HOST_MISMATCH:
+        return STS_REASON_CERT_HOST_MISMATCH;
+    case STS_TLS_CERT_EXPIRED:
+        return STS_REASON_CERT_EXPIRED;
+    case STS_TLS_CERT_NOT_TRUSTED:
+        return STS_REASON_CERT_NOT_TRUSTED;
+    case STS_TLS_VALIDATION_FAILURE:
+        return STS_REASON_VALIDATION_FAILURE;
+    case STS_TLS_TLSA_INVALID:
+        return STS_REASON_TLSA_INVALID;
+    case STS_TLS_DNSSEC_INVALID:
+        return STS_REASON_DNSSEC_INVALID;
+    case STS_TLS_DANE_REQUIRED:
+        return STS_REASON_DANE_REQUIRED;
+    default:
+        return STS_REASON_MX_UNREACHABLE;
+    }
+}
+
+static bool is_tls_failure_reason(enum sts_verdict_reason r)
+{
+    return r >= STS_REASON_STARTTLS_NOT_SUPPORTED && r <= STS_REASON_DANE_REQUIRED;
+}
 
 /* The enhanced status code of each failing reason (see verdict.h). */
 static const char *xcode_of(enum sts_verdict_reason r)
@@ -49,6 +91,20 @@ static const char *xcode_of(enum sts_verdict_reason r)
     case STS_REASON_DNS_ERROR:
     case STS_REASON_DISCOVERY_TIMEOUT:
         return "4.4.3";
+    case STS_REASON_STARTTLS_NOT_SUPPORTED:
+        return "4.7.4";
+    case STS_REASON_CERT_HOST_MISMATCH:
+    case STS_REASON_CERT_EXPIRED:
+    case STS_REASON_CERT_NOT_TRUSTED:
+    case STS_REASON_VALIDATION_FAILURE:
+    case STS_REASON_TLSA_INVALID:
+    case STS_REASON_DNSSEC_INVALID:
+    case STS_REASON_DANE_REQUIRED:
+        return "4.7.5";
+    case STS_REASON_MX_UNREACHABLE:
+        return "4.4.1";
+    case STS_REASON_TLS_PENDING:
+        return "4.7.0";
     default:
         return "4.3.0";
     }
@@ -81,6 +137,8 @@ static void basis_phrase(const struct sts_verdict *v, char *buf, size_t len)
 {
     if (v->override == STS_OVERRIDE_ENFORCE)
         snprintf(buf, len, "local MTA-STS override");
+    else if (v->override == STS_OVERRIDE_DANE)
+        snprintf(buf, len, "local DANE requirement");
     else if (v->policy_id[0] != '\0')
         snprintf(buf, len, "MTA-STS policy id %s", v->policy_id);
     else
@@ -107,7 +165,8 @@ static void mx_list(const struct sts_verdict_input *in, char *buf, size_t len)
     }
 }
 
-static void fill_reply(const struct sts_verdict_input *in, struct sts_verdict *v)
+static void fill_reply(const struct sts_verdict_input *in, struct sts_verdict *v,
+                       const char *detail)
 {
     struct sts_verdict_reply *r = &v->reply;
     const char *d =
@@ -118,6 +177,12 @@ static void fill_reply(const struct sts_verdict_input *in, struct sts_verdict *v
     memcpy(r->code, "451", 4);
     snprintf(r->xcode, sizeof(r->xcode), "%s", xcode_of(v->reason));
     basis_phrase(v, basis, sizeof(basis));
+    if (is_tls_failure_reason(v->reason)) {
+        reply_text(r, "MTA-STS: %s: MX host %s failed the %s check (%s): %s%s%s", d,
+                   v->mx[0] ? v->mx : "?", v->dane ? "DANE" : "TLS", basis,
+                   sts_verdict_reason_name(v->reason), detail ? ": " : "", detail ? detail : "");
+        return;
+    }
     switch (v->reason) {
     case STS_REASON_MX_MISMATCH:
     case STS_REASON_OVERRIDE_MISMATCH:
@@ -152,6 +217,18 @@ static void fill_reply(const struct sts_verdict_input *in, struct sts_verdict *v
     case STS_REASON_DISCOVERY_TIMEOUT:
         reply_text(r, "MTA-STS: %s: its MTA-STS policy is still being fetched, try again later", d);
         break;
+    case STS_REASON_TLS_PENDING:
+        reply_text(r,
+                   "MTA-STS: %s: the TLS check of its MX hosts (%s) has not finished, try "
+                   "again later",
+                   d, basis);
+        break;
+    case STS_REASON_MX_UNREACHABLE:
+        reply_text(r,
+                   "MTA-STS: %s: none of its permitted MX hosts could be reached for the TLS "
+                   "check (%s), try again later",
+                   d, basis);
+        break;
     case STS_REASON_STORE_ERROR:
         reply_text(r, "MTA-STS: %s: the MTA-STS policy cache is unavailable, try again later", d);
         break;
@@ -176,14 +253,20 @@ static enum sts_verdict_action effective_action(const struct sts_verdict_input *
 }
 
 /* Finish a verdict: action from would_fail, reply when failing. */
-static void conclude(const struct sts_verdict_input *in, struct sts_verdict *v,
-                     enum sts_verdict_reason reason, bool fail)
+static void conclude_detail(const struct sts_verdict_input *in, struct sts_verdict *v,
+                            enum sts_verdict_reason reason, bool fail, const char *detail)
 {
     v->reason = reason;
     v->would_fail = fail;
     v->action = effective_action(in, v);
     if (fail)
-        fill_reply(in, v);
+        fill_reply(in, v, detail);
+}
+
+static void conclude(const struct sts_verdict_input *in, struct sts_verdict *v,
+                     enum sts_verdict_reason reason, bool fail)
+{
+    conclude_detail(in, v, reason, fail, NULL);
 }
 
 /* A failure class: the configured action decides would_fail. */
@@ -203,6 +286,10 @@ static void failure_class(const struct sts_verdict_input *in, struct sts_verdict
         break;
     case STS_REASON_STORE_ERROR:
         a = f->store_error;
+        break;
+    case STS_REASON_TLS_PENDING:
+    case STS_REASON_MX_UNREACHABLE:
+        a = f->tls_unknown;
         break;
     default:
         a = f->internal_error;
@@ -251,6 +338,60 @@ static bool trusted(const struct sts_verdict_input *in)
     return false;
 }
 
+/* Step 8 of verdict.h: the candidates' TLS.  first: the first real MX host. */
+static void judge_tls(const struct sts_verdict_input *in, struct sts_verdict *v,
+                      const struct sts_policy *policy, const struct sts_verdict_override *ov,
+                      const char *first)
+{
+    bool dane_override = ov != NULL && ov->kind == STS_OVERRIDE_DANE;
+    size_t pass = SIZE_MAX, pending = SIZE_MAX, failed = SIZE_MAX, reached = SIZE_MAX;
+    for (size_t i = 0; i < in->mx_count; i++) {
+        const char *h = in->mx[i];
+        const struct sts_verdict_tls *t = &in->mx_tls[i];
+        if (is_null_mx(h) || !(dane_override || t->dane || permits(policy, ov, h)))
+            continue;
+        if (reached == SIZE_MAX)
+            reached = i; /* the first candidate */
+        if (!t->known) {
+            if (pending == SIZE_MAX)
+                pending = i;
+        } else if (t->result == STS_TLS_PASS) {
+            if (pass == SIZE_MAX)
+                pass = i;
+        } else if (t->result != STS_TLS_UNREACHABLE && (unsigned)t->result < STS_TLS_RESULT_COUNT) {
+            if (failed == SIZE_MAX)
+                failed = i;
+        }
+    }
+    size_t at = pass != SIZE_MAX      ? pass
+                : pending != SIZE_MAX ? pending
+                : failed != SIZE_MAX  ? failed
+                                      : reached;
+    if (at == SIZE_MAX) { /* no candidate at all */
+        set_mx(v, first);
+        bool o = ov != NULL;
+        conclude(in, v, o ? STS_REASON_OVERRIDE_MISMATCH : STS_REASON_MX_MISMATCH, true);
+        return;
+    }
+    const struct sts_verdict_tls *t = &in->mx_tls[at];
+    set_mx(v, in->mx[at]);
+    v->dane = t->dane;
+    v->tls_known = t->known;
+    v->tls_result = t->result;
+    if (at == pass)
+        conclude(in, v,
+                 t->dane                                          ? STS_REASON_DANE_MATCH
+                 : ov != NULL && ov->kind == STS_OVERRIDE_ENFORCE ? STS_REASON_OVERRIDE_MATCH
+                                                                  : STS_REASON_MX_MATCH,
+                 false);
+    else if (at == pending)
+        failure_class(in, v, STS_REASON_TLS_PENDING);
+    else if (at == failed)
+        conclude_detail(in, v, reason_of_tls(t->result), true, t->detail);
+    else
+        failure_class(in, v, STS_REASON_MX_UNREACHABLE);
+}
+
 /* Step 7 of verdict.h: the route against the patterns. */
 static void judge(const struct sts_verdict_input *in, struct sts_verdict *v,
                   const struct sts_policy *policy, const struct sts_verdict_override *ov)
@@ -277,6 +418,13 @@ static void judge(const struct sts_verdict_input *in, struct sts_verdict *v,
         return;
     }
 
+    if (in->mx_bogus) {
+        v->tls_known = true;
+        v->tls_result = STS_TLS_DNSSEC_INVALID;
+        conclude_detail(in, v, STS_REASON_DNSSEC_INVALID, true,
+                        "the MX records failed DNSSEC validation");
+        return;
+    }
     if (in->mx_dns_error) {
         failure_class(in, v, STS_REASON_DNS_ERROR);
         return;
@@ -304,6 +452,10 @@ static void judge(const struct sts_verdict_input *in, struct sts_verdict *v,
         conclude(in, v, STS_REASON_NULL_MX, false); /* RFC 7505: no delivery at all */
         return;
     }
+    if (in->mx_tls != NULL) {
+        judge_tls(in, v, policy, ov, first);
+        return;
+    }
     set_mx(v, match != NULL ? match : first);
     if (ov != NULL)
         conclude(in, v, match != NULL ? STS_REASON_OVERRIDE_MATCH : STS_REASON_OVERRIDE_MISMATCH,
@@ -325,6 +477,7 @@ static enum sts_verdict_override_kind override_kind(const struct sts_verdict_inp
     switch (in->override->kind) {
     case STS_OVERRIDE_SKIP:
     case STS_OVERRIDE_ENFORCE:
+    case STS_OVERRIDE_DANE:
         return in->override->kind;
     default:
         return STS_OVERRIDE_NONE;
@@ -362,7 +515,7 @@ void sts_verdict_decide(const struct sts_verdict_input *in, struct sts_verdict *
         failure_class(in, out, STS_REASON_INTERNAL_ERROR);
         return;
     }
-    if (ok == STS_OVERRIDE_ENFORCE) {
+    if (ok == STS_OVERRIDE_ENFORCE || ok == STS_OVERRIDE_DANE) {
         out->override = ok;
         out->mode_known = true;
         out->mode = STS_MODE_ENFORCE;
@@ -424,7 +577,7 @@ bool sts_verdict_needs_mx(const struct sts_verdict_input *in)
     enum sts_verdict_override_kind ok = override_kind(in);
     if (ok == STS_OVERRIDE_SKIP || !has_domain(in) || in->internal_error)
         return false;
-    if (ok == STS_OVERRIDE_ENFORCE)
+    if (ok == STS_OVERRIDE_ENFORCE || ok == STS_OVERRIDE_DANE)
         return true;
     return in->lookup == STS_LOOKUP_POLICY && in->policy != NULL &&
            (in->policy->mode == STS_MODE_TESTING || in->policy->mode == STS_MODE_ENFORCE);
@@ -454,6 +607,8 @@ const char *sts_verdict_override_name(enum sts_verdict_override_kind kind)
         return "skip";
     case STS_OVERRIDE_ENFORCE:
         return "enforce";
+    case STS_OVERRIDE_DANE:
+        return "dane";
     default:
         return "none";
     }

@@ -37,6 +37,12 @@
  *   reason    the verdict's reason word, sts_verdict_reason_name() (required)
  *   mx        the MX host that decided (matched, or first tried on a mismatch)
  *   relay     the normalised next hop, for relayed recipients
+ *   tls       the TLS check of each MX host judged, in MX order, written
+ *             host "[" result "]" (result: pass or an RFC 8460 result type,
+ *             "dane:" before it when DANE governed the host, "pending" when
+ *             not probed yet, "unreachable"), e.g.
+ *             "mx1.example.com[certificate-expired]mx2.example.com[pass]";
+ *             absent when TLS was not checked
  * A parser ignores keys it does not know and rejects repeated ones.
  * Identical entries (every field equal) are written once, in first-seen
  * order; two recipients of one domain with different verdicts give two
@@ -96,6 +102,7 @@ struct sts_audit_entry {
     char reason[STS_AUDIT_WORD_MAX + 1];
     char mx[STS_AUDIT_VALUE_MAX + 1];
     char relay[STS_AUDIT_VALUE_MAX + 1];
+    char tls[STS_AUDIT_VALUE_MAX + 1];
 };
 
 /**
@@ -107,6 +114,9 @@ struct sts_audit_entry {
  */
 void sts_audit_header_entry_set(struct sts_audit_entry *e, const char *domain,
                                 const struct sts_route *route, const struct sts_verdict *v);
+
+/** Set the entry's tls summary (see the key list); NULL or "" removes it. */
+void sts_audit_header_entry_set_tls(struct sts_audit_entry *e, const char *summary);
 
 /**
  * Are two entries the same (every field)?  What the formatter dedupes on.

@@ -124,6 +124,15 @@ struct sts_config {
     enum sts_config_action on_store_error;       /* OnStoreError */
     enum sts_config_action on_internal_error;    /* OnInternalError */
     char *audit_header;                          /* AuditHeader */
+    /* route verification: STARTTLS probes and DANE */
+    bool tls_checks;                       /* TLSChecks */
+    unsigned probe_port;                   /* ProbePort */
+    unsigned probe_timeout_ms;             /* ProbeTimeout */
+    unsigned probe_ttl_s;                  /* ProbeTTL */
+    unsigned probe_failure_ttl_s;          /* ProbeFailureTTL */
+    unsigned max_concurrent_probes;        /* MaxConcurrentProbes */
+    char *helo_name;                       /* HeloName; NULL = the host name */
+    enum sts_config_action on_tls_unknown; /* OnTLSUnknown */
     /* the socketmap policy server */
     char *socketmap;                /* SocketMap; NULL = off */
     unsigned socketmap_deadline_ms; /* SocketMapDeadline */

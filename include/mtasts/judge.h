@@ -5,7 +5,9 @@
  * This is the RCPT-time story of the milter without libmilter in it, so
  * the protocol layer (mlfi.c) stays thin and tests and benchmarks can call
  * it directly.  It blocks at most the snapshot's LookupDeadline in all
- * (policy discovery and MX lookup share that budget).  Thread-safe.
+ * (policy discovery, MX lookup and waiting for STARTTLS probes share that
+ * budget; a probe still running then goes on in the background and its
+ * result serves the next recipient).  Thread-safe.
  */
 #ifndef MTASTS_JUDGE_H
 #define MTASTS_JUDGE_H
@@ -22,7 +24,8 @@ struct sts_judgement {
     char lookup_reason[96];
     size_t mx_count;
     struct sts_verdict verdict;
-    double ms; /* wall time spent judging */
+    char tls[256]; /* per-MX TLS summary "host[result]...", "" when not checked */
+    double ms;     /* wall time spent judging */
 };
 
 /**

@@ -5,11 +5,15 @@
  * File format (OverridesFile in mtasts-milter.conf(5)), one rule a line:
  *
  *     DOMAIN enforce PATTERN [PATTERN...]
+ *     DOMAIN dane
  *     DOMAIN skip
  *
  * "enforce" treats DOMAIN as if it published an MTA-STS policy in mode
  * enforce whose "mx" patterns are the PATTERNs (RFC 8461 §4.1 syntax,
- * "*.example.net" allowed), whether it publishes one or not; "skip"
+ * "*.example.net" allowed), whether it publishes one or not; "dane" requires
+ * DANE (RFC 7672) for every MX host of DOMAIN: a recipient passes only
+ * through an MX host with DNSSEC-secure TLSA records that authenticate it
+ * (RFC 8460 result "dane-required" for hosts without); "skip"
  * exempts DOMAIN from MTA-STS altogether (no lookup, no verdict).  DOMAIN
  * is a domain name ("example.com": that name only) or a dot and a domain
  * name (".example.com": every name strictly below example.com, not
@@ -48,13 +52,14 @@
 enum sts_override_kind {
     STS_OVERRIDE_KIND_ENFORCE = 1, /* as a policy in mode enforce with these patterns */
     STS_OVERRIDE_KIND_SKIP,        /* no MTA-STS for this domain */
+    STS_OVERRIDE_KIND_DANE,        /* DANE required for every MX host */
 };
 
 struct sts_override {
     const char *domain; /* normalised, with the leading "." of a subdomain rule */
     bool subdomains;    /* written ".domain": names strictly below it */
     enum sts_override_kind kind;
-    size_t npatterns;            /* ENFORCE: at least 1; SKIP: 0 */
+    size_t npatterns;            /* ENFORCE: at least 1; SKIP, DANE: 0 */
     const char *const *patterns; /* normalised mx patterns (mx_match.h) */
     unsigned line;               /* where it was written, for logs */
 };
@@ -102,7 +107,7 @@ const struct sts_override *sts_overrides_lookup(const struct sts_overrides *ov, 
 /** The number of rules in the set (0 for NULL). */
 size_t sts_overrides_count(const struct sts_overrides *ov);
 
-/** "enforce" or "skip". */
+/** "enforce", "dane" or "skip". */
 const char *sts_override_kind_name(enum sts_override_kind kind);
 
 #endif

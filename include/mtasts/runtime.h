@@ -19,7 +19,10 @@
 #include "mtasts/cache.h"
 #include "mtasts/config.h"
 #include "mtasts/dns.h"
+#include "mtasts/mx_cache.h"
 #include "mtasts/overrides.h"
+#include "mtasts/probe.h"
+#include "mtasts/probe_cache.h"
 #include "mtasts/status.h"
 #include "mtasts/store.h"
 
@@ -27,11 +30,15 @@ struct sts_runtime {
     struct sts_dns *dns;
     struct sts_store *store;
     struct sts_cache *cache;
+    struct sts_mx_cache *mx;         /* MX answers memo in front of dns */
+    struct sts_probe_ctx *probe_ctx; /* OpenSSL context of STARTTLS probes */
+    struct sts_probe_cache *probes;  /* MX TLS results */
     /* private */
     void *mu_;
     const struct sts_config *cfg_;
     const struct sts_overrides *ov_;
     char path_[4096];
+    char helo_[256];
 };
 
 /** A connection's view: references on the snapshots current at acquire. */

@@ -15,9 +15,12 @@
  *  3. recipient without a domain ("<>", literal) pass  no-domain
  *  4. the caller could not gather the facts    on-failure internal-error
  *  5. site override "enforce" with patterns: judged as an enforce policy
- *     with those patterns (steps 7a-7c), whatever MTA-STS the domain
+ *     with those patterns (steps 7a-8), whatever MTA-STS the domain
  *     publishes (the override wins over the published policy, and needs
- *     no lookup, so lookup failures do not matter)
+ *     no lookup, so lookup failures do not matter); site override "dane":
+ *     judged as an enforce policy that permits no MX host by name, so that
+ *     only DANE-authenticated hosts pass (steps 7a-8; without TLS checks
+ *     every recipient of it fails mx-mismatch)
  *  6. policy lookup outcome:
  *       TEMPFAIL (DNS failure, nothing cached)  on-failure dns-error
  *       PENDING  (discovery past its deadline)  on-failure discovery-timeout
@@ -30,13 +33,33 @@
  *     b. route RELAY: next hop in the trusted list   pass trusted-relay
  *                     "[host]" the patterns permit   pass relay-mx-match
  *                     otherwise                      fail untrusted-relay
- *     c. route DIRECT: MX lookup failed          on-failure dns-error
+ *     c. route DIRECT: MX RRset DNSSEC-bogus     fail   dnssec-invalid
+ *                      MX lookup failed          on-failure dns-error
  *                      no MX host at all         fail   no-mx
  *                      only null MX (RFC 7505)   pass   null-mx
- *                      some MX host permitted    pass   mx-match
- *                        (override: override-enforce-match)
- *                      none permitted            fail   mx-mismatch
+ *                      no MX host permitted by the patterns nor
+ *                        authenticated by DANE   fail   mx-mismatch
  *                        (override: override-enforce-mismatch)
+ *                      TLS not checked (mx_tls NULL): some MX host
+ *                        permitted               pass   mx-match
+ *                        (override: override-enforce-match)
+ *                      TLS checked (step 8)
+ *  8. the candidates are the MX hosts the patterns permit and those DANE
+ *     governs (RFC 8461 §2: where an MX host has DNSSEC-secure usable
+ *     TLSA records, DANE decides, whatever the patterns say; under a
+ *     "dane" override every MX host is a candidate), in MX order:
+ *       some candidate's probe passed           pass   mx-match, or
+ *                                                      dane-match (DANE)
+ *       some candidate not probed yet           on-failure tls-pending
+ *       some candidate failed a TLS check       fail   the first such
+ *         candidate's RFC 8460 result type: starttls-not-supported,
+ *         certificate-host-mismatch, certificate-expired,
+ *         certificate-not-trusted, validation-failure, tlsa-invalid,
+ *         dnssec-invalid, dane-required
+ *       every candidate unreachable             on-failure mx-unreachable
+ *     A TLS failure is not an MX mismatch: the MTA would try the host and
+ *     refuse to deliver, so enforce fails the recipient; a host that is
+ *     down or not yet probed says nothing either way (OnTLSUnknown).
  *
  * "fail" sets would_fail; the action is TEMPFAIL only when the milter runs
  * in ENFORCE mode and the mode is enforce: a testing policy never fails
@@ -59,6 +82,14 @@
  *   no-mx               451 4.4.4  unable to route: no MX host to check
  *   route-unknown       451 4.3.5  system incorrectly configured (the MTA
  *                                  sent no {rcpt_mailer}/{rcpt_host})
+ *   starttls-not-supported
+ *                       451 4.7.4  security features not supported (what
+ *                                  Postfix's SMTP client says)
+ *   certificate-*, validation-failure, tlsa-invalid, dane-required,
+ *   dnssec-invalid      451 4.7.5  cryptographic failure (Postfix's code
+ *                                  for a certificate that does not verify)
+ *   mx-unreachable      451 4.4.1  no answer from host
+ *   tls-pending         451 4.7.0  the TLS check has not finished
  *   dns-error           451 4.4.3  directory server (DNS) failure
  *   discovery-timeout   451 4.4.3  the policy lookup (DNS, then HTTPS) did
  *                                  not finish: a directory lookup too
@@ -76,6 +107,7 @@
 #include "mtasts/cache.h"
 #include "mtasts/domain.h"
 #include "mtasts/policy.h"
+#include "mtasts/probe.h"
 #include "mtasts/route.h"
 #include "mtasts/txt.h"
 
@@ -113,13 +145,26 @@ enum sts_verdict_reason {
     STS_REASON_DISCOVERY_TIMEOUT,
     STS_REASON_STORE_ERROR,
     STS_REASON_INTERNAL_ERROR,
+    STS_REASON_DANE_MATCH,
+    STS_REASON_TLS_PENDING,
+    STS_REASON_MX_UNREACHABLE,
+    /* the RFC 8460 result types, in sts_tls_result order */
+    STS_REASON_STARTTLS_NOT_SUPPORTED,
+    STS_REASON_CERT_HOST_MISMATCH,
+    STS_REASON_CERT_EXPIRED,
+    STS_REASON_CERT_NOT_TRUSTED,
+    STS_REASON_VALIDATION_FAILURE,
+    STS_REASON_TLSA_INVALID,
+    STS_REASON_DNSSEC_INVALID,
+    STS_REASON_DANE_REQUIRED,
 };
-#define STS_REASON_COUNT (STS_REASON_INTERNAL_ERROR + 1)
+#define STS_REASON_COUNT (STS_REASON_DANE_REQUIRED + 1)
 
 enum sts_verdict_override_kind {
     STS_OVERRIDE_NONE = 0,
     STS_OVERRIDE_SKIP,    /* never judge this domain */
     STS_OVERRIDE_ENFORCE, /* judge it as an enforce policy with these patterns */
+    STS_OVERRIDE_DANE,    /* every MX host must pass DANE (RFC 8460 dane-required) */
 };
 
 /**
@@ -140,13 +185,23 @@ struct sts_verdict_on_failure {
     enum sts_verdict_action discovery_timeout; /* lookup PENDING */
     enum sts_verdict_action store_error;       /* lookup ERROR */
     enum sts_verdict_action internal_error;    /* the caller's own failure */
+    enum sts_verdict_action tls_unknown;       /* tls-pending, mx-unreachable */
 };
 
 /** The defaults named above, as an initializer. */
 #define STS_VERDICT_ON_FAILURE_DEFAULT                                                             \
     {                                                                                              \
-        STS_VERDICT_PASS, STS_VERDICT_PASS, STS_VERDICT_PASS, STS_VERDICT_TEMPFAIL                 \
+        STS_VERDICT_PASS, STS_VERDICT_PASS, STS_VERDICT_PASS, STS_VERDICT_TEMPFAIL,                \
+            STS_VERDICT_PASS                                                                       \
     }
+
+/** What is known of one MX host's TLS (probe_cache.h), for step 8. */
+struct sts_verdict_tls {
+    bool known;                 /* false: not probed yet */
+    enum sts_tls_result result; /* when known */
+    bool dane;                  /* DANE governs this host (secure usable TLSA) */
+    const char *detail;         /* for the reply text; may be NULL */
+};
 
 /** Everything the verdict depends on; all pointers borrowed for the call. */
 struct sts_verdict_input {
@@ -166,6 +221,10 @@ struct sts_verdict_input {
     const char *const *mx;
     size_t mx_count;
     bool mx_dns_error; /* the MX lookup failed (SERVFAIL, timeout, bogus) */
+    bool mx_bogus;     /* ... because its DNSSEC validation failed */
+    /* The TLS state of each MX host, parallel to mx; NULL when the route's
+     * TLS is not checked (TLSChecks no): the patterns alone decide. */
+    const struct sts_verdict_tls *mx_tls;
     /* The policy lookup (sts_cache_lookup()); ignored under an override. */
     enum sts_lookup_outcome lookup;
     const struct sts_policy *policy; /* for STS_LOOKUP_POLICY */
@@ -199,6 +258,9 @@ struct sts_verdict {
      * first candidate on a mismatch; the relay host for relay-mx-match. */
     char mx[STS_DOMAIN_MAX + 1];
     size_t mx_mismatched;           /* MX hosts (not null MX) the patterns do not permit */
+    bool tls_known;                 /* tls_result below is the deciding host's */
+    enum sts_tls_result tls_result; /* of the MX host in mx (step 8) */
+    bool dane;                      /* DANE decided (step 8) */
     struct sts_verdict_reply reply; /* filled when would_fail, else all "" */
 };
 
@@ -234,7 +296,7 @@ const char *sts_verdict_action_name(enum sts_verdict_action action);
 /** "enforce" or "audit". */
 const char *sts_milter_mode_name(enum sts_milter_mode mode);
 
-/** "none", "skip" or "enforce". */
+/** "none", "skip", "enforce" or "dane". */
 const char *sts_verdict_override_name(enum sts_verdict_override_kind kind);
 
 #endif

@@ -78,6 +78,7 @@ CAFile $WORLD_CA
 AllowPrivateTargets yes
 LookupDeadline $2
 OnDiscoveryTimeout $3
+TLSChecks no
 TrustedRelays [relay.trusted.test]
 SocketMap unix:$dir/socketmap.sock
 Syslog no

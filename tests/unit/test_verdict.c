@@ -53,6 +53,9 @@ struct verdict_case {
     enum fail_cfg cfg;
     bool internal;
     int bad_lookup; /* nonzero: use this raw value as the lookup outcome */
+    bool with_tls;  /* pass tls[] as mx_tls (TLS checks on) */
+    struct sts_verdict_tls tls[4];
+    bool mx_bogus;
 
     enum sts_verdict_action want_action;
     bool want_fail;
@@ -77,6 +80,21 @@ struct verdict_case {
 #define PASS(r) .want_action = STS_VERDICT_PASS, .want_fail = false, .want_reason = (r)
 #define WOULD(r, x)                                                                                \
     .want_action = STS_VERDICT_PASS, .want_fail = true, .want_reason = (r), .want_xcode = (x)
+/* TLS states of an MX host: probed with a result, DANE-governed, not yet */
+#define T(r)                                                                                       \
+    {                                                                                              \
+        .known = true, .result = STS_TLS_##r, .detail = "detail"                                   \
+    }
+#define TD(r)                                                                                      \
+    {                                                                                              \
+        .known = true, .result = STS_TLS_##r, .dane = true                                         \
+    }
+#define TPEND                                                                                      \
+    {                                                                                              \
+        .known = false                                                                             \
+    }
+#define TLS(...) .with_tls = true, .tls = {__VA_ARGS__}
+#define MX_MIX .mx = {"mx1.example.com", "a.mail.example.com"}, .nmx = 2
 #define TEMP(r, x)                                                                                 \
     .want_action = STS_VERDICT_TEMPFAIL, .want_fail = true, .want_reason = (r), .want_xcode = (x)
 
@@ -277,6 +295,62 @@ static const struct verdict_case verdict_cases[] = {
     {"audit_local", AUD, DOM, LOCALR, POL(P_ENFORCE), PASS(STS_REASON_NOT_OUTBOUND)},
     {"audit_override_skip", AUD, DOM, DIRECT, MX_BAD, POL(P_ENFORCE), .ov = STS_OVERRIDE_SKIP,
      PASS(STS_REASON_OVERRIDE_SKIP)},
+
+    /* Step 8: the TLS of the candidates (RFC 8461 §4.2, RFC 7672, RFC 8460 types). */
+    {"tls_pass", ENF, DOM, DIRECT, MX_OK, POL(P_ENFORCE), TLS(T(PASS), T(PASS)),
+     PASS(STS_REASON_MX_MATCH), .want_mx = "mx1.example.com"},
+    {"tls_expired_only_candidate", ENF, DOM, DIRECT, MX_OK, POL(P_ENFORCE),
+     TLS(T(CERT_EXPIRED), T(PASS)), TEMP(STS_REASON_CERT_EXPIRED, "4.7.5"),
+     .want_mx = "mx1.example.com"},
+    {"tls_second_candidate_passes", ENF, DOM, DIRECT, MX_MIX, POL(P_ENFORCE),
+     TLS(T(CERT_EXPIRED), T(PASS)), PASS(STS_REASON_MX_MATCH), .want_mx = "a.mail.example.com"},
+    {"tls_host_mismatch", ENF, DOM, DIRECT, MX_OK, POL(P_ENFORCE), TLS(T(CERT_HOST_MISMATCH)),
+     TEMP(STS_REASON_CERT_HOST_MISMATCH, "4.7.5")},
+    {"tls_not_trusted", ENF, DOM, DIRECT, MX_OK, POL(P_ENFORCE), TLS(T(CERT_NOT_TRUSTED)),
+     TEMP(STS_REASON_CERT_NOT_TRUSTED, "4.7.5")},
+    {"tls_validation_failure", ENF, DOM, DIRECT, MX_OK, POL(P_ENFORCE), TLS(T(VALIDATION_FAILURE)),
+     TEMP(STS_REASON_VALIDATION_FAILURE, "4.7.5")},
+    {"tls_starttls_missing", ENF, DOM, DIRECT, MX_OK, POL(P_ENFORCE),
+     TLS(T(STARTTLS_NOT_SUPPORTED)), TEMP(STS_REASON_STARTTLS_NOT_SUPPORTED, "4.7.4")},
+    {"tls_testing_never_fails", ENF, DOM, DIRECT, MX_OK, POL(P_TESTING), TLS(T(CERT_EXPIRED)),
+     WOULD(STS_REASON_CERT_EXPIRED, "4.7.5")},
+    {"tls_audit_never_fails", AUD, DOM, DIRECT, MX_OK, POL(P_ENFORCE), TLS(T(CERT_EXPIRED)),
+     WOULD(STS_REASON_CERT_EXPIRED, "4.7.5")},
+    {"tls_pending_default_accept", ENF, DOM, DIRECT, MX_OK, POL(P_ENFORCE), TLS(TPEND),
+     PASS(STS_REASON_TLS_PENDING)},
+    {"tls_pending_tempfail", ENF, DOM, DIRECT, MX_OK, POL(P_ENFORCE), TLS(TPEND),
+     .cfg = CFG_ALL_TEMPFAIL, TEMP(STS_REASON_TLS_PENDING, "4.7.0")},
+    {"tls_pending_beats_failure", ENF, DOM, DIRECT, MX_MIX, POL(P_ENFORCE),
+     TLS(T(CERT_EXPIRED), TPEND), PASS(STS_REASON_TLS_PENDING), .want_mx = "a.mail.example.com"},
+    {"tls_unreachable_default_accept", ENF, DOM, DIRECT, MX_OK, POL(P_ENFORCE), TLS(T(UNREACHABLE)),
+     PASS(STS_REASON_MX_UNREACHABLE)},
+    {"tls_unreachable_tempfail", ENF, DOM, DIRECT, MX_OK, POL(P_ENFORCE), TLS(T(UNREACHABLE)),
+     .cfg = CFG_ALL_TEMPFAIL, TEMP(STS_REASON_MX_UNREACHABLE, "4.4.1")},
+    {"tls_failure_beats_unreachable", ENF, DOM, DIRECT, MX_MIX, POL(P_ENFORCE),
+     TLS(T(UNREACHABLE), T(CERT_NOT_TRUSTED)), TEMP(STS_REASON_CERT_NOT_TRUSTED, "4.7.5"),
+     .want_mx = "a.mail.example.com"},
+    {"tls_mismatch_still_mismatch", ENF, DOM, DIRECT, MX_BAD, POL(P_ENFORCE), TLS(T(PASS), T(PASS)),
+     TEMP(STS_REASON_MX_MISMATCH, "4.7.0")},
+    {"dane_pass_beats_patterns", ENF, DOM, DIRECT, MX_BAD, POL(P_ENFORCE), TLS(TD(PASS)),
+     PASS(STS_REASON_DANE_MATCH), .want_mx = "mx.evil.example"},
+    {"dane_failure_beats_policy", ENF, DOM, DIRECT, MX_OK, POL(P_ENFORCE),
+     TLS(TD(TLSA_INVALID), T(CERT_EXPIRED)), TEMP(STS_REASON_TLSA_INVALID, "4.7.5"),
+     .want_mx = "mx1.example.com"},
+    {"dane_tlsa_bogus", ENF, DOM, DIRECT, MX_OK, POL(P_ENFORCE), TLS(TD(DNSSEC_INVALID)),
+     TEMP(STS_REASON_DNSSEC_INVALID, "4.7.5")},
+    {"mx_bogus", ENF, DOM, DIRECT, MX_OK, .mx_dns_error = true, .mx_bogus = true, POL(P_ENFORCE),
+     TLS(T(PASS)), TEMP(STS_REASON_DNSSEC_INVALID, "4.7.5")},
+    {"override_dane_required", ENF, DOM, DIRECT, MX_OK, NOPOL, .ov = STS_OVERRIDE_DANE,
+     TLS(T(DANE_REQUIRED), T(DANE_REQUIRED)), TEMP(STS_REASON_DANE_REQUIRED, "4.7.5")},
+    {"override_dane_pass", ENF, DOM, DIRECT, MX_BAD, NOPOL, .ov = STS_OVERRIDE_DANE,
+     TLS(T(DANE_REQUIRED), TD(PASS)), PASS(STS_REASON_DANE_MATCH),
+     .want_mx = "backup.evil.example"},
+    {"override_dane_without_tls", ENF, DOM, DIRECT, MX_OK, NOPOL, .ov = STS_OVERRIDE_DANE,
+     TEMP(STS_REASON_OVERRIDE_MISMATCH, "4.7.0")},
+    {"override_enforce_tls", ENF, DOM, DIRECT, MX_OK, NOPOL, OVE("mx1.example.com"), TLS(T(PASS)),
+     PASS(STS_REASON_OVERRIDE_MATCH)},
+    {"override_enforce_tls_fail", ENF, DOM, DIRECT, MX_OK, NOPOL, OVE("mx1.example.com"),
+     TLS(T(CERT_EXPIRED)), TEMP(STS_REASON_CERT_EXPIRED, "4.7.5")},
 };
 
 struct built {
@@ -303,6 +377,8 @@ static void build(const struct verdict_case *c, struct built *b)
     b->in.mx = c->mx;
     b->in.mx_count = c->nmx;
     b->in.mx_dns_error = c->mx_dns_error;
+    b->in.mx_bogus = c->mx_bogus;
+    b->in.mx_tls = c->with_tls ? c->tls : NULL;
     b->in.lookup = c->bad_lookup != 0 ? (enum sts_lookup_outcome)c->bad_lookup : c->lookup;
     b->in.policy = b->policy;
     b->in.policy_id = b->policy != NULL ? "20240101T000000" : NULL;
@@ -317,7 +393,8 @@ static void build(const struct verdict_case *c, struct built *b)
     if (c->cfg != CFG_DEFAULT) {
         enum sts_verdict_action a =
             c->cfg == CFG_ALL_TEMPFAIL ? STS_VERDICT_TEMPFAIL : STS_VERDICT_PASS;
-        b->of.dns_error = b->of.discovery_timeout = b->of.store_error = b->of.internal_error = a;
+        b->of.dns_error = b->of.discovery_timeout = b->of.store_error = b->of.internal_error =
+            b->of.tls_unknown = a;
         b->in.on_failure = &b->of;
     }
     b->in.internal_error = c->internal;
@@ -520,6 +597,17 @@ START_TEST(test_reason_names)
         "discovery-timeout",
         "store-error",
         "internal-error",
+        "dane-match",
+        "tls-pending",
+        "mx-unreachable",
+        "starttls-not-supported",
+        "certificate-host-mismatch",
+        "certificate-expired",
+        "certificate-not-trusted",
+        "validation-failure",
+        "tlsa-invalid",
+        "dnssec-invalid",
+        "dane-required",
     };
     for (int i = 0; i < STS_REASON_COUNT; i++)
         ck_assert_msg(strcmp(sts_verdict_reason_name((enum sts_verdict_reason)i), want[i]) == 0,
@@ -534,6 +622,7 @@ START_TEST(test_reason_names)
     ck_assert_str_eq(sts_verdict_override_name(STS_OVERRIDE_NONE), "none");
     ck_assert_str_eq(sts_verdict_override_name(STS_OVERRIDE_SKIP), "skip");
     ck_assert_str_eq(sts_verdict_override_name(STS_OVERRIDE_ENFORCE), "enforce");
+    ck_assert_str_eq(sts_verdict_override_name(STS_OVERRIDE_DANE), "dane");
 }
 END_TEST
 
