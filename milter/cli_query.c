@@ -10,6 +10,8 @@
 #include "cli.h"
 #include "cli_common.h"
 #include "mtasts/cache.h"
+#include "mtasts/dane_check.h"
+#include "mtasts/mx_cache.h"
 #include "mtasts/policy_map.h"
 #include "mtasts/store.h"
 
@@ -59,16 +61,32 @@ int cli_query(int argc, char **argv)
         sts_store_close(store);
         return CLI_ERROR;
     }
-    struct sts_cache_result res;
-    sts_cache_lookup(cache, domain, o.timeout_s * 4000u + 2000u, &res);
+    /* DANE first, as the server does (dane_check.h) */
+    struct sts_mx_cache *mx = NULL;
+    struct sts_mx_cache_config mc = {.dns = net.dns};
+    enum sts_policy_map_dane dane = STS_POLICY_MAP_DANE_UNCHECKED;
+    if (sts_mx_cache_new(&mc, &mx, err, sizeof(err)) == STS_OK) {
+        char why[96];
+        enum sts_dane_state ds =
+            sts_dane_check_domain(mx, net.dns, domain, 25, o.timeout_s * 1000u, why, sizeof(why));
+        dane = ds == STS_DANE_ONLY   ? STS_POLICY_MAP_DANE_ONLY
+               : ds == STS_DANE_SOME ? STS_POLICY_MAP_DANE_SOME
+                                     : STS_POLICY_MAP_DANE_NONE;
+    }
+    struct sts_cache_result res = {0};
+    if (dane == STS_POLICY_MAP_DANE_ONLY || dane == STS_POLICY_MAP_DANE_SOME)
+        res.outcome = STS_LOOKUP_NO_POLICY; /* DANE wins: the policy is not looked at */
+    else
+        sts_cache_lookup(cache, domain, o.timeout_s * 4000u + 2000u, &res);
     struct sts_policy_map_options opts = {0};
-    struct sts_policy_map_input in = {.domain = domain, .res = &res};
+    struct sts_policy_map_input in = {.domain = domain, .res = &res, .dane = dane};
     sts_policy_map_reply(&opts, &in, reply, sizeof(reply));
     puts(reply);
     rc = strncmp(reply, "OK", 2) == 0         ? CLI_OK
          : strncmp(reply, "NOTFOUND", 8) == 0 ? CLI_FAIL
                                               : CLI_ERROR;
     sts_cache_result_clear(&res);
+    sts_mx_cache_free(mx);
     sts_cache_free(cache);
     cli_net_close(&net);
     sts_store_close(store);

@@ -398,6 +398,9 @@ int main(int argc, char **argv)
         struct sts_socketmap_config sc = {
             .socket = keep->socketmap,
             .cache = rt->cache,
+            .mx = rt->mx,
+            .dns = rt->dns,
+            .dane_port = keep->probe_port,
             .deadline_ms = keep->socketmap_deadline_ms,
             .map = {.tlsrpt = keep->socketmap_tlsrpt,
                     .strict_testing = keep->socketmap_strict_testing},

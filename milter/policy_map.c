@@ -145,9 +145,9 @@ size_t sts_policy_map_reply(const struct sts_policy_map_options *opts,
 
     if (outlen > 0)
         out[0] = '\0';
-    /* RFC 8461 §2: DANE wins over MTA-STS.  The DANE check is a later issue. */
-    if (in->dane == STS_POLICY_MAP_DANE_ONLY) {
-        puts_(&o, "OK dane-only");
+    /* RFC 8461 §2: DANE wins over MTA-STS. */
+    if (in->dane == STS_POLICY_MAP_DANE_ONLY || in->dane == STS_POLICY_MAP_DANE_SOME) {
+        puts_(&o, in->dane == STS_POLICY_MAP_DANE_ONLY ? "OK dane-only" : "OK dane");
         return finish(&o);
     }
     switch (res->outcome) {

@@ -20,8 +20,10 @@
  *   discovery still running       "TEMP discovery-pending"
  *   internal error                "TEMP internal-error <reason>"
  *   a malformed request           "PERM <reason>"
- *   DANE (hook, not wired yet): input.dane == STS_POLICY_MAP_DANE_ONLY
- *   answers "OK dane-only" whatever the MTA-STS policy (RFC 8461 §2).
+ *   DANE (dane_check.h) wins over MTA-STS whatever its policy (RFC 8461
+ *   §2): every MX host with usable secure TLSA: "OK dane-only"; some of
+ *   them: "OK dane" (Postfix: DANE where published, opportunistic TLS for
+ *   the others).
  * Replies are the netstring payload, without the framing.
  */
 #ifndef MTASTS_POLICY_MAP_H
@@ -38,11 +40,12 @@ struct sts_policy_map_options {
     bool strict_testing; /* answer "testing" policies as enforce */
 };
 
-/** What the DANE check (a later issue) found for the MX set. */
+/** What the DANE check (dane_check.h) found for the MX set. */
 enum sts_policy_map_dane {
     STS_POLICY_MAP_DANE_UNCHECKED = 0, /* no DANE check done: MTA-STS decides */
     STS_POLICY_MAP_DANE_NONE,          /* no usable secure TLSA records */
-    STS_POLICY_MAP_DANE_ONLY,          /* usable secure TLSA for the MX set */
+    STS_POLICY_MAP_DANE_ONLY,          /* usable secure TLSA for every MX host */
+    STS_POLICY_MAP_DANE_SOME,          /* ... for some of them */
 };
 
 enum sts_policy_map_key {
@@ -55,7 +58,7 @@ enum sts_policy_map_key {
 struct sts_policy_map_input {
     const char *domain;                 /* normalised, from sts_policy_map_parse() */
     const struct sts_cache_result *res; /* the cache's answer */
-    enum sts_policy_map_dane dane;      /* STS_POLICY_MAP_DANE_UNCHECKED for now */
+    enum sts_policy_map_dane dane;      /* UNCHECKED: MTA-STS decides */
 };
 
 /**

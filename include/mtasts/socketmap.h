@@ -27,6 +27,7 @@
 #include <stddef.h>
 
 #include "mtasts/cache.h"
+#include "mtasts/mx_cache.h"
 #include "mtasts/policy_map.h"
 #include "mtasts/status.h"
 
@@ -39,6 +40,10 @@ struct sts_socketmap_config {
     const char *socket; /* inet:PORT[@HOST] (HOST default 127.0.0.1; PORT 0 = any, tests),
                            inet6:PORT[@HOST] (default ::1), unix:PATH or local:PATH */
     struct sts_cache *cache;
+    /* DANE first (dane_check.h); mx NULL: no DANE check, MTA-STS only */
+    struct sts_mx_cache *mx;
+    struct sts_dns *dns;
+    unsigned dane_port;       /* 0 = 25 */
     unsigned deadline_ms;     /* lookup deadline; 0 = STS_SOCKETMAP_DEADLINE_MS */
     unsigned idle_timeout_ms; /* 0 = STS_SOCKETMAP_IDLE_MS */
     unsigned max_clients;     /* 0 = STS_SOCKETMAP_CLIENTS */
