@@ -13,6 +13,7 @@ LIBS="libmilter-dev libssl-dev libunbound-dev libevent-dev libcurl4-openssl-dev 
 TOOLS="groff-base man-db valgrind"
 WORLD=$(grep -v '^#' "$here/tests/world/packages.txt" | tr '\n' ' ')
 E2E=$(grep -v '^#' "$here/tests/e2e/packages.txt" | tr '\n' ' ')
+BENCH=$(grep -v '^#' "$here/tests/bench/packages.txt" | tr '\n' ' ')
 
 if [ "$(id -u)" != 0 ]; then
     echo "install-deps: run as root (sudo $0)" >&2
@@ -34,4 +35,4 @@ export DEBIAN_FRONTEND=noninteractive
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 apt-get update -q
 # shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends $BUILD $LIBS $TOOLS $WORLD $E2E
+apt-get install -y -q --no-install-recommends $BUILD $LIBS $TOOLS $WORLD $E2E $BENCH

@@ -22,7 +22,8 @@ int cli_mx_match(int argc, char **argv);
 
 /** "mtasts fetch DOMAIN": live discovery, no cache (cli_fetch.c). */
 int cli_fetch(int argc, char **argv);
-/** "mtasts check DOMAIN": deployment report for the domain's owner (cli_fetch.c). */
+/** "mtasts check DOMAIN": deployment report for the domain's owner, MX TLS included (cli_check.c).
+ */
 int cli_check(int argc, char **argv);
 /** "mtasts cache list|show|purge|prewarm" (cli_cache.c). */
 int cli_cache(int argc, char **argv);

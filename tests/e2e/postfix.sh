@@ -40,7 +40,7 @@
 #
 # Nothing touches /etc/postfix: the instance runs from its own
 # config_directory and queue_directory in a scratch directory, listens on
-# $WORLD_NET.40:25 (an address of this script's world slot), logs to a file
+# $WORLD_NET.60:25 (an address of this script's world slot), logs to a file
 # (maillog_file, postlogd), never looks up DNS (smtp_dns_support_level =
 # disabled, smtpd_peername_lookup = no) and never delivers (defer_transports
 # = smtp: accepted mail stays in the queue, where postcat reads it).
@@ -221,12 +221,17 @@ bail() {
 
 # ---- the milter ----
 NET=$WORLD_NET
-PFX_ADDR=$NET.40          # Postfix's smtpd listens here, port 25
+PFX_ADDR=$NET.60          # Postfix's smtpd listens here, port 25 (.30-.45: world_start_mx)
 TRUSTED=$NET.99           # a relay listed in TrustedRelays (nothing listens)
 UNTRUSTED=$NET.98         # a relay that is not
 mkdir -p "$mdir" && chown postfix: "$mdir" || bail "cannot prepare $mdir"
 # The milter reads the CA at each fetch, after it became the postfix user.
 cp "$WORLD_CA" "$mdir/ca.pem" && chmod 644 "$mdir/ca.pem" || bail "cannot copy the CA"
+
+# The MX-name tests run without STARTTLS probes (their MX hosts are
+# addresses where nothing listens); the route verification block at the
+# end turns them on.
+tls_checks=no
 
 # milter_conf MODE [KEY VALUE]...: write the milter's configuration.
 milter_conf() {
@@ -246,6 +251,7 @@ milter_conf() {
         echo "FetchConnectTimeout 2s"
         echo "FetchTimeout        3s"
         echo "RefreshInterval     0"
+        echo "TLSChecks           $tls_checks"
         echo "TrustedRelays       [$TRUSTED]:2525"
         echo "LogFile             $mlog"
         echo "LogLevel            debug"
@@ -700,6 +706,33 @@ lapse=$(rcpt_ms w@slow.test)
 [ -n "$lapse" ] && [ "$lapse" -le 2000 ] ||
     fail "RCPT answered in '$lapse' ms: want at most the 1 s deadline + 1 s"
 ok "cold lookup past LookupDeadline, OnDiscoveryTimeout accept (reloaded): 250 after ${lapse:-?} ms"
+
+# ==== route verification (RFC 8461 4.2): the world's real STARTTLS MX hosts ====
+world_start_mx >"$tmp/mx.log" 2>&1 || bail "world_start_mx failed: $(tail -n 3 "$tmp/mx.log")"
+tls_checks=yes
+milter_conf enforce LookupDeadline 3s
+milter_reload || bail "no reload line in the milter log 10 s after SIGHUP"
+send x@mxexpired.test,g@mxgood.test
+want_reply x@mxexpired.test '451 4\.7\.5 MTA-STS: mxexpired\.test: MX host mx1\.mxexpired\.test failed the TLS check .*certificate-expired'
+want_reply g@mxgood.test '250 '
+want_log x@mxexpired.test verdict=tempfail would_fail=yes reason=certificate-expired 'tls=mx1\.mxexpired\.test\[certificate-expired\]'
+want_log g@mxgood.test verdict=pass reason=mx-match 'tls=mx1\.mxgood\.test\[pass\]'
+ok "enforce: the only permitted MX has an expired certificate: 451 4.7.5 certificate-expired; a good MX passes"
+
+milter_conf audit LookupDeadline 3s
+milter_reload || bail "no reload line in the milter log 10 s after SIGHUP"
+send y@mxexpired.test
+want_reply y@mxexpired.test '250 '
+want_log y@mxexpired.test mode=audit verdict=pass would_fail=yes reason=certificate-expired
+qid=$(queued_id)
+if [ -z "$qid" ]; then
+    fail "want the message queued"
+else
+    AUDIT_HEADER=MTA-STS-Audit
+    audit "$qid"
+    want_entry "mxexpired\\.test mode=enforce id=mxexpired1 verdict=fail reason=certificate-expired mx=mx1\\.mxexpired\\.test tls=mx1\\.mxexpired\\.test\\[certificate-expired\\]"
+fi
+ok "audit: the expired MX certificate is accepted and the header says certificate-expired"
 
 # ==== stop ====
 milter_stop TERM
