@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "cli_common.h"
+#include "mtasts/dane_check.h"
 #include "mtasts/status.h"
 
 static const struct {
@@ -77,12 +78,6 @@ static void resolve_host(struct cli_mx_tls *mx, struct sts_dns *dns)
         snprintf(mx->addr_why, sizeof(mx->addr_why), "%s; %s", why[0], why[1]);
 }
 
-/* Usable for SMTP (RFC 7672 §3.1.3): DANE-TA(2) or DANE-EE(3), known selector and type. */
-static bool tlsa_usable(const struct sts_dns_tlsa *t)
-{
-    return (t->usage == 2 || t->usage == 3) && t->selector <= 1 && t->mtype <= 2;
-}
-
 static void lookup_tlsa(struct cli_mx_tls *mx, struct sts_dns *dns, bool mx_secure)
 {
     if (!mx_secure) {
@@ -110,7 +105,7 @@ static void lookup_tlsa(struct cli_mx_tls *mx, struct sts_dns *dns, bool mx_secu
             r->cut = t->len > sizeof(r->data);
             r->len = r->cut ? sizeof(r->data) : t->len;
             memcpy(r->data, t->data, r->len);
-            r->usable = tlsa_usable(t) && !r->cut;
+            r->usable = sts_dane_tlsa_usable(t) && !r->cut;
             mx->tlsa_usable += r->usable;
         }
         if (a->dnssec != STS_DNSSEC_SECURE) {

@@ -17,7 +17,10 @@ static double mono_ms(void)
 
 bool sts_dane_tlsa_usable(const struct sts_dns_tlsa *t)
 {
-    return (t->usage == 2 || t->usage == 3) && t->selector <= 1 && t->mtype <= 2 && t->len > 0;
+    /* a digest of the wrong length can never match: as unusable as an unknown type */
+    bool len_ok = (t->mtype == 0 && t->len > 0) || (t->mtype == 1 && t->len == 32) ||
+                  (t->mtype == 2 && t->len == 64);
+    return (t->usage == 2 || t->usage == 3) && t->selector <= 1 && len_ok && t->data != NULL;
 }
 
 /* 1: secure usable TLSA (or bogus), 0: none, -1: unknown. */

@@ -27,24 +27,18 @@ static enum sts_verdict_action action_of(enum sts_config_action a)
 
 /*
  * The domain's MX hosts, from the MX memo (mx_cache.h): RFC 5321 §5.1
- * implicit MX included; an empty list means nowhere to deliver.
- * deadline_ms is on mono_ms()'s clock.
+ * implicit MX included; an empty list means nowhere to deliver.  list
+ * points into *mx.  deadline_ms is on mono_ms()'s clock.
  */
-static void gather_mx(struct sts_runtime *rt, const char *domain, double deadline_ms,
-                      char hosts[][STS_DOMAIN_MAX + 1], const char **list, size_t *count,
-                      bool *dns_error, enum sts_dnssec *dnssec)
+static size_t gather_mx(struct sts_runtime *rt, const char *domain, double deadline_ms,
+                        struct sts_mx_result *mx, const char **list)
 {
-    struct sts_mx_result mx;
     double left = deadline_ms - mono_ms();
-    sts_mx_cache_get(rt->mx, domain, left >= 1.0 ? (unsigned)left : 0, &mx);
-    *dns_error = mx.dns_error;
-    *dnssec = mx.dnssec;
-    *count = 0;
-    for (size_t i = 0; i < mx.count && i < JUDGE_MX_MAX; i++) {
-        memcpy(hosts[i], mx.hosts[i].name, sizeof(mx.hosts[i].name));
-        list[i] = hosts[i];
-        (*count)++;
-    }
+    sts_mx_cache_get(rt->mx, domain, left >= 1.0 ? (unsigned)left : 0, mx);
+    size_t n = mx->count < JUDGE_MX_MAX ? mx->count : JUDGE_MX_MAX;
+    for (size_t i = 0; i < n; i++)
+        list[i] = mx->hosts[i].name;
+    return n;
 }
 
 /*
@@ -155,23 +149,23 @@ void sts_judge_rcpt(struct sts_runtime *rt, const struct sts_snapshot *snap, con
         snprintf(out->lookup_reason, sizeof(out->lookup_reason), "%s", res.reason);
     }
 
-    char hosts[JUDGE_MX_MAX][STS_DOMAIN_MAX + 1];
+    struct sts_mx_result mx;
     const char *list[JUDGE_MX_MAX];
     struct sts_mx_tls tls[JUDGE_MX_MAX];
     struct sts_verdict_tls vtls[JUDGE_MX_MAX];
     double deadline = t0 + (double)cfg->lookup_deadline_ms;
     if (have_domain && sts_verdict_needs_mx(&in)) {
-        enum sts_dnssec dnssec = STS_DNSSEC_INSECURE;
-        gather_mx(rt, out->domain, deadline, hosts, list, &in.mx_count, &in.mx_dns_error, &dnssec);
+        in.mx_count = gather_mx(rt, out->domain, deadline, &mx, list);
         in.mx = list;
-        in.mx_bogus = in.mx_dns_error && dnssec == STS_DNSSEC_BOGUS;
+        in.mx_dns_error = mx.dns_error;
+        in.mx_bogus = mx.dns_error && mx.dnssec == STS_DNSSEC_BOGUS;
         out->mx_count = in.mx_count;
         if (cfg->tls_checks && rt->probes != NULL && !in.mx_dns_error && in.mx_count > 0) {
             bool dane = o != NULL && o->kind == STS_OVERRIDE_KIND_DANE;
             /* the refresher keeps enforcing domains' hosts warm */
             bool enforcing =
                 o != NULL || (in.policy != NULL && in.policy->mode == STS_MODE_ENFORCE);
-            gather_tls(rt, list, in.mx_count, dnssec, dane, enforcing, deadline, tls, vtls);
+            gather_tls(rt, list, in.mx_count, mx.dnssec, dane, enforcing, deadline, tls, vtls);
             in.mx_tls = vtls;
             tls_summary(list, in.mx_count, tls, out->tls, sizeof(out->tls));
         }

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mtasts/dane_check.h"
+
 /* The addresses of a host, and what their lookups said. */
 struct mx_addrs {
     char addr[STS_PROBE_CACHE_ADDRS][46];
@@ -66,9 +68,7 @@ size_t mx_tls_usable(const struct sts_dns_tlsa *in, size_t n, struct sts_probe_t
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         const struct sts_dns_tlsa *t = &in[i];
-        bool len_ok = (t->mtype == 0 && t->len > 0) || (t->mtype == 1 && t->len == 32) ||
-                      (t->mtype == 2 && t->len == 64);
-        if ((t->usage != 2 && t->usage != 3) || t->selector > 1 || !len_ok || t->data == NULL)
+        if (!sts_dane_tlsa_usable(t))
             continue; /* §3.1.3: PKIX-TA/PKIX-EE unusable; unknown parameters too */
         out[k++] = (struct sts_probe_tlsa){.usage = t->usage,
                                            .selector = t->selector,

@@ -7,7 +7,8 @@
  * denial) is DNSSEC-secure (RFC 7672 §2.2.1) and at least one MX host has
  * a secure TLSA RRset at _PORT._tcp.HOST with a usable record: usage
  * DANE-TA(2) or DANE-EE(3), selector 0 or 1, matching type 0, 1 or 2
- * (§3.1.3: PKIX-TA(0)/PKIX-EE(1) are not usable for SMTP).  A host whose
+ * (§3.1.3: PKIX-TA(0)/PKIX-EE(1) are not usable for SMTP), with a digest
+ * of the matching type's length.  A host whose
  * TLSA answer is bogus counts as a DANE host: an MTA doing DANE refuses to
  * deliver to it, which is what must happen (§2.2).
  *
@@ -37,7 +38,12 @@ enum sts_dane_state {
     STS_DANE_UNKNOWN,
 };
 
-/** Is a TLSA record usable for SMTP (RFC 7672 §3.1)? */
+/**
+ * Is a TLSA record usable for SMTP (RFC 7672 §3.1)?  Usage DANE-TA(2) or
+ * DANE-EE(3), selector 0 or 1, matching type 0 (any length), 1 (a 32-byte
+ * digest) or 2 (64 bytes).  The one rule the milter's probes, the
+ * socketmap and "mtasts check" all apply.
+ */
 bool sts_dane_tlsa_usable(const struct sts_dns_tlsa *t);
 
 /**
