@@ -2,7 +2,7 @@
  * store.h - the persistent policy cache, on SQLite.
  *
  * Only store.c and store_probe.c (the probe rows, below, sharing the
- * connection pool through milter/store_int.h) include <sqlite3.h>.
+ * connection pool through milter/engine/store_int.h) include <sqlite3.h>.
  * The store is opened from a spec string:
  * "sqlite:/var/lib/mtasts/cache.db" (or a bare path, same thing); other
  * backends can be added behind the same functions later.  A spec

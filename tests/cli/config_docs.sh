@@ -1,6 +1,6 @@
 #!/bin/sh
 # config_docs.sh - the configuration documentation keeps up with the key
-# table: every key of the table in milter/config.c is described in
+# table: every key of the table in milter/core/config.c is described in
 # mtasts-milter.conf(5) with its default and its reloadability, and listed
 # in contrib/mtasts-milter.conf as "#Name default" (marked "(reload)" when
 # reloadable); neither document names a key the table does not have; the
@@ -13,7 +13,7 @@
 # keeps that layout under "clang-format off").
 set -u
 : "${srcdir:?}"
-src="$srcdir/milter/config.c"
+src="$srcdir/milter/core/config.c"
 man="$srcdir/docs/mtasts-milter.conf.5"
 sample="$srcdir/contrib/mtasts-milter.conf"
 n=0; failed=0
@@ -39,9 +39,9 @@ table=$(awk '
 nkeys=$(printf '%s\n' "$table" | grep -c .)
 nrows=$(grep -c '\.offset_ = OFF(' "$src")
 if [ "$nkeys" -gt 0 ] && [ "$nkeys" = "$nrows" ]; then
-    ok "the key table of milter/config.c reads as $nkeys keys"
+    ok "the key table of milter/core/config.c reads as $nkeys keys"
 else
-    nok "the key table of milter/config.c reads as $nkeys keys, want $nrows (one per .offset_)"
+    nok "the key table of milter/core/config.c reads as $nkeys keys, want $nrows (one per .offset_)"
 fi
 
 # The KEYS section with roff's escapes made plain.

@@ -1,6 +1,6 @@
 /*
  * test_mx_tls.c - which TLSA records DANE for SMTP may use (RFC 7672
- * §3.1, milter/mx_tls.c: mx_tls_usable()).  Only DANE-TA(2) and
+ * §3.1, milter/engine/mx_tls.c: mx_tls_usable()).  Only DANE-TA(2) and
  * DANE-EE(3) are usable; PKIX-TA(0) and PKIX-EE(1) are not (§3.1.3);
  * selectors 0/1 and matching types 0/1/2 only, with digests of the
  * right length (SHA-256 32 bytes, SHA-512 64 bytes).  A host whose

@@ -1,6 +1,6 @@
 /*
  * test_store_probe.c - unit tests of the store's probe rows (store.h,
- * milter/store_probe.c): the persistent half of the probe cache, which
+ * milter/engine/store_probe.c): the persistent half of the probe cache, which
  * keeps RFC 8460 result types per MX host across restarts so that a
  * fresh milter does not re-probe (and RFC 7672 §2.2.1's secure/insecure
  * MX distinction, part of the key).

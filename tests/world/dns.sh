@@ -1,5 +1,5 @@
 #!/bin/sh
-# Guards the resolver module (milter/dns.c) against a real authoritative
+# Guards the resolver module (milter/engine/dns.c) against a real authoritative
 # server: RFC 8461 sections 3.1 and 5 need NXDOMAIN, NODATA, SERVFAIL and a
 # timeout told apart and a TXT RRset returned whole; RFC 1035 section 3.3
 # (TXT character-strings, MX names) and RFC 7505 (null MX) fix the parsing;

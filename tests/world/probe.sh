@@ -1,5 +1,5 @@
 #!/bin/sh
-# Guards the STARTTLS probe (milter/probe.c) against real MX hosts of the
+# Guards the STARTTLS probe (milter/engine/probe.c) against real MX hosts of the
 # test world (a private Postfix per scenario address, tests/world/mx.sh):
 # RFC 8461 §4.2 (STARTTLS, TLS 1.2 or later, a certificate chaining to a
 # trusted root, valid now, naming the MX host, a wildcard only as the whole

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Guards the MX probe cache (milter/probe_cache.c, milter/mx_tls.c) against
+# Guards the MX probe cache (milter/engine/probe_cache.c, milter/engine/mx_tls.c) against
 # the test world's real MX hosts and DNSSEC-signed zones: the DANE decision
 # of RFC 7672 §2.2 (DANE only through a secure MX RRset, bogus MX or TLSA
 # RRsets are dnssec-invalid, §3.1 usable records decide) and the RFC 8460

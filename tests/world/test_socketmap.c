@@ -23,7 +23,7 @@
 
 #include "mtasts/cache.h"
 #include "mtasts/netstring.h"
-#include "mtasts/socketmap.h"
+#include "socketmap.h"
 
 static int test_no;
 static int failures;

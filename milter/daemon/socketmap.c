@@ -2,7 +2,7 @@
  * socketmap.c - the socketmap policy server (see socketmap.h for the
  * threads, the locking protocol and the caps).
  */
-#include "mtasts/socketmap.h"
+#include "socketmap.h"
 
 #include <errno.h>
 #include <fcntl.h>

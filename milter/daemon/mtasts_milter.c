@@ -39,9 +39,9 @@
 
 #include "mtasts/config.h"
 #include "mtasts/log.h"
-#include "mtasts/mlfi.h"
+#include "mlfi.h"
 #include "mtasts/runtime.h"
-#include "mtasts/socketmap.h"
+#include "socketmap.h"
 
 #define DEFAULT_CONFIG "/etc/mtasts-milter/mtasts-milter.conf"
 #define EXIT_CONFIG 78 /* sysexits EX_CONFIG */

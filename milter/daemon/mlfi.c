@@ -9,7 +9,7 @@
  *   eom      remove those, add ours
  *   abort    forget the message;  close  forget the connection
  */
-#include "mtasts/mlfi.h"
+#include "mlfi.h"
 
 #include <libmilter/mfapi.h>
 #include <stdio.h>
