@@ -39,6 +39,7 @@
 #include "mtasts/policy.h"
 #include "mtasts/status.h"
 #include "mtasts/store.h"
+#include "mtasts/vocab.h"
 
 /** Log sink: one line, key=value form, no newline. */
 typedef void sts_cache_log_fn(void *arg, int priority, const char *line);
@@ -64,29 +65,15 @@ struct sts_cache_config {
     void *log_arg;
 };
 
-enum sts_lookup_outcome {
-    STS_LOOKUP_POLICY = 0, /* a valid policy applies (any mode) */
-    STS_LOOKUP_NO_POLICY,  /* no indicator, or fetch failed with nothing cached */
-    STS_LOOKUP_TEMPFAIL,   /* DNS failure (SERVFAIL/timeout/bogus), nothing cached */
-    STS_LOOKUP_PENDING,    /* discovery still running at the deadline */
-    STS_LOOKUP_ERROR,      /* internal error (store, memory) */
-};
-
-enum sts_lookup_source {
-    STS_SOURCE_NONE = 0,
-    STS_SOURCE_FRONT,     /* in-memory cache */
-    STS_SOURCE_STORE,     /* loaded from the store */
-    STS_SOURCE_DISCOVERY, /* discovered during this lookup */
-};
-
 struct sts_cache_result {
     enum sts_lookup_outcome outcome;
     enum sts_lookup_source source;
     const struct sts_policy *policy; /* referenced when outcome is POLICY */
     char id[STS_TXT_ID_MAX + 1];
     int64_t expires_at;
-    char reason[96]; /* stable word(s) for logs: "no-indicator", "fetch-failed:tls", ... */
-    void *ref_;      /* private */
+    enum sts_lookup_reason reason; /* why (vocab.h); spelled by sts_lookup_reason_format() */
+    enum sts_fetch_result fetch;   /* for reason FETCH_FAILED: how the fetch failed */
+    void *ref_;                    /* private */
 };
 
 struct sts_cache;
@@ -126,8 +113,5 @@ enum sts_status sts_cache_wait_idle(struct sts_cache *cache, unsigned timeout_ms
 
 /** Forget a domain in memory (after "mtasts cache purge" or reload). */
 void sts_cache_forget(struct sts_cache *cache, const char *domain);
-
-const char *sts_lookup_outcome_name(enum sts_lookup_outcome o);
-const char *sts_lookup_source_name(enum sts_lookup_source s);
 
 #endif

@@ -55,6 +55,7 @@
 #include <stdio.h>
 
 #include "mtasts/status.h"
+#include "mtasts/vocab.h"
 
 /* Refuse configuration files and lines larger than these. */
 #define STS_CONFIG_FILE_MAX (1024 * 1024)
@@ -63,18 +64,6 @@
 #define STS_CONFIG_LIST_MAX 256
 /* The longest AuditHeader field name accepted. */
 #define STS_CONFIG_HEADER_MAX 64
-
-/** Mode: what the milter does with a recipient it cannot protect. */
-enum sts_config_mode {
-    STS_CONFIG_MODE_ENFORCE = 0, /* temporarily refuse the recipient */
-    STS_CONFIG_MODE_AUDIT,       /* accept, tag the message */
-};
-
-/** The action of a failure class (OnDNSError, OnStoreError, ...). */
-enum sts_config_action {
-    STS_CONFIG_ACCEPT = 0, /* go on as if the domain had no policy */
-    STS_CONFIG_TEMPFAIL,   /* temporarily refuse the recipient (enforce mode) */
-};
 
 /** A list value: count items, each NUL-terminated, owned by the snapshot. */
 struct sts_config_list {
@@ -92,7 +81,7 @@ struct sts_config {
 
     /* the milter */
     char *socket;              /* Socket: unix:PATH | inet:PORT[@HOST] | inet6:PORT[@HOST] */
-    enum sts_config_mode mode; /* Mode */
+    enum sts_milter_mode mode; /* Mode */
     char *user_id;             /* UserID: "user" or "user:group"; NULL = keep */
     char *pid_file;            /* PidFile */
 
@@ -116,23 +105,23 @@ struct sts_config {
     unsigned policy_port;              /* PolicyPort */
 
     /* the verdict */
-    unsigned lookup_deadline_ms;                 /* LookupDeadline */
-    struct sts_config_list trusted_relays;       /* TrustedRelays, normalised */
-    char *overrides_file;                        /* OverridesFile */
-    enum sts_config_action on_dns_error;         /* OnDNSError */
-    enum sts_config_action on_discovery_timeout; /* OnDiscoveryTimeout */
-    enum sts_config_action on_store_error;       /* OnStoreError */
-    enum sts_config_action on_internal_error;    /* OnInternalError */
-    char *audit_header;                          /* AuditHeader */
+    unsigned lookup_deadline_ms;           /* LookupDeadline */
+    struct sts_config_list trusted_relays; /* TrustedRelays, normalised */
+    char *overrides_file;                  /* OverridesFile */
+    enum sts_action on_dns_error;          /* OnDNSError */
+    enum sts_action on_discovery_timeout;  /* OnDiscoveryTimeout */
+    enum sts_action on_store_error;        /* OnStoreError */
+    enum sts_action on_internal_error;     /* OnInternalError */
+    char *audit_header;                    /* AuditHeader */
     /* route verification: STARTTLS probes and DANE */
-    bool tls_checks;                       /* TLSChecks */
-    unsigned probe_port;                   /* ProbePort */
-    unsigned probe_timeout_ms;             /* ProbeTimeout */
-    unsigned probe_ttl_s;                  /* ProbeTTL */
-    unsigned probe_failure_ttl_s;          /* ProbeFailureTTL */
-    unsigned max_concurrent_probes;        /* MaxConcurrentProbes */
-    char *helo_name;                       /* HeloName; NULL = the host name */
-    enum sts_config_action on_tls_unknown; /* OnTLSUnknown */
+    bool tls_checks;                /* TLSChecks */
+    unsigned probe_port;            /* ProbePort */
+    unsigned probe_timeout_ms;      /* ProbeTimeout */
+    unsigned probe_ttl_s;           /* ProbeTTL */
+    unsigned probe_failure_ttl_s;   /* ProbeFailureTTL */
+    unsigned max_concurrent_probes; /* MaxConcurrentProbes */
+    char *helo_name;                /* HeloName; NULL = the host name */
+    enum sts_action on_tls_unknown; /* OnTLSUnknown */
     /* the socketmap policy server */
     char *socketmap;                /* SocketMap; NULL = off */
     unsigned socketmap_deadline_ms; /* SocketMapDeadline */
@@ -244,11 +233,5 @@ const struct sts_config_key *sts_config_key_at(size_t i);
 
 /** The row of a key, by ASCII case-insensitive name, or NULL. */
 const struct sts_config_key *sts_config_key_find(const char *name);
-
-/** "enforce" or "audit". */
-const char *sts_config_mode_name(enum sts_config_mode mode);
-
-/** "accept" or "tempfail". */
-const char *sts_config_action_name(enum sts_config_action action);
 
 #endif

@@ -31,13 +31,6 @@
 #include "mtasts/dns.h"
 #include "mtasts/mx_cache.h"
 
-enum sts_dane_state {
-    STS_DANE_NONE = 0,
-    STS_DANE_ONLY,
-    STS_DANE_SOME,
-    STS_DANE_UNKNOWN,
-};
-
 /**
  * Is a TLSA record usable for SMTP (RFC 7672 §3.1)?  Usage DANE-TA(2) or
  * DANE-EE(3), selector 0 or 1, matching type 0 (any length), 1 (a 32-byte
@@ -51,11 +44,8 @@ bool sts_dane_tlsa_usable(const struct sts_dns_tlsa *t);
  * @param port the SMTP port of the TLSA name (25)
  * @param why  receives a short reason for logs ("mx-insecure", "3/3 hosts")
  */
-enum sts_dane_state sts_dane_check_domain(struct sts_mx_cache *mx, struct sts_dns *dns,
-                                          const char *domain, unsigned port, unsigned budget_ms,
-                                          char *why, size_t whylen);
-
-/** "none", "dane-only", "dane", "unknown". */
-const char *sts_dane_state_name(enum sts_dane_state s);
+enum sts_dane_summary sts_dane_check_domain(struct sts_mx_cache *mx, struct sts_dns *dns,
+                                            const char *domain, unsigned port, unsigned budget_ms,
+                                            char *why, size_t whylen);
 
 #endif

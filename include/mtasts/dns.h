@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "mtasts/status.h"
+#include "mtasts/vocab.h"
 
 enum sts_dns_type {
     STS_DNS_TXT = 16,
@@ -54,12 +55,6 @@ enum sts_dns_result {
     STS_DNS_SERVFAIL,   /* SERVFAIL, REFUSED, other rcodes, or bogus DNSSEC */
     STS_DNS_TIMEOUT,    /* no answer before the deadline */
     STS_DNS_ERROR,      /* local failure (memory, resolver setup) */
-};
-
-enum sts_dnssec {
-    STS_DNSSEC_INSECURE = 0,
-    STS_DNSSEC_SECURE,
-    STS_DNSSEC_BOGUS,
 };
 
 struct sts_dns_mx {
@@ -142,7 +137,5 @@ void sts_dns_answer_free(struct sts_dns_answer *ans);
 
 /** "answer", "nxdomain", "nodata", "servfail", "timeout", "error". */
 const char *sts_dns_result_name(enum sts_dns_result r);
-/** "insecure", "secure", "bogus". */
-const char *sts_dnssec_name(enum sts_dnssec s);
 
 #endif

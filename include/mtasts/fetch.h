@@ -35,19 +35,7 @@
 
 #include "mtasts/dns.h"
 #include "mtasts/status.h"
-
-enum sts_fetch_result {
-    STS_FETCH_OK = 0,
-    STS_FETCH_DNS,        /* mta-sts.<domain> did not resolve */
-    STS_FETCH_REFUSED,    /* the SSRF guard refused every address */
-    STS_FETCH_CONNECT,    /* TCP connect failed or timed out */
-    STS_FETCH_TLS,        /* handshake or certificate verification failed */
-    STS_FETCH_TIMEOUT,    /* total deadline exceeded */
-    STS_FETCH_HTTP,       /* status other than 200 (3xx included) */
-    STS_FETCH_MEDIA_TYPE, /* Content-Type not text/plain */
-    STS_FETCH_TOO_BIG,    /* body over STS_POLICY_BODY_MAX */
-    STS_FETCH_ERROR,      /* anything else */
-};
+#include "mtasts/vocab.h"
 
 struct sts_fetch_config {
     const char *ca_file;         /* NULL = system store */
@@ -93,9 +81,5 @@ enum sts_status sts_fetch_policy(const struct sts_fetch_config *cfg, struct sts_
 
 /** Free out->body and reset it to NULL; NULL resp is a no-op. */
 void sts_fetch_response_clear(struct sts_fetch_response *resp);
-
-/** "ok", "dns", "refused", "connect", "tls", "timeout", "http", "media-type", "too-big", "error".
- */
-const char *sts_fetch_result_name(enum sts_fetch_result r);
 
 #endif

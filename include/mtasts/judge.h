@@ -21,7 +21,8 @@ struct sts_judgement {
     struct sts_route route;
     enum sts_lookup_outcome lookup;
     enum sts_lookup_source source;
-    char lookup_reason[96];
+    enum sts_lookup_reason lookup_reason; /* why the lookup came out so */
+    enum sts_fetch_result lookup_fetch;   /* ... for a failed fetch */
     size_t mx_count;
     struct sts_verdict verdict;
     char tls[256]; /* per-MX TLS summary "host[result]...", "" when not checked */

@@ -44,16 +44,11 @@
 #include <stddef.h>
 
 #include "mtasts/status.h"
+#include "mtasts/vocab.h"
 
 /* Refuse files and lines larger than these. */
 #define STS_OVERRIDES_FILE_MAX (16 * 1024 * 1024)
 #define STS_OVERRIDES_LINE_MAX 4096
-
-enum sts_override_kind {
-    STS_OVERRIDE_KIND_ENFORCE = 1, /* as a policy in mode enforce with these patterns */
-    STS_OVERRIDE_KIND_SKIP,        /* no MTA-STS for this domain */
-    STS_OVERRIDE_KIND_DANE,        /* DANE required for every MX host */
-};
 
 struct sts_override {
     const char *domain; /* normalised, with the leading "." of a subdomain rule */
@@ -106,8 +101,5 @@ const struct sts_override *sts_overrides_lookup(const struct sts_overrides *ov, 
 
 /** The number of rules in the set (0 for NULL). */
 size_t sts_overrides_count(const struct sts_overrides *ov);
-
-/** "enforce", "dane" or "skip". */
-const char *sts_override_kind_name(enum sts_override_kind kind);
 
 #endif

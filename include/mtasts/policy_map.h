@@ -32,20 +32,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "mtasts/cache.h"
 #include "mtasts/domain.h"
+#include "mtasts/policy.h"
+#include "mtasts/vocab.h"
 
 struct sts_policy_map_options {
     bool tlsrpt;         /* add the TLSRPT attributes (Postfix >= 3.10 only) */
     bool strict_testing; /* answer "testing" policies as enforce */
-};
-
-/** What the DANE check (dane_check.h) found for the MX set. */
-enum sts_policy_map_dane {
-    STS_POLICY_MAP_DANE_UNCHECKED = 0, /* no DANE check done: MTA-STS decides */
-    STS_POLICY_MAP_DANE_NONE,          /* no usable secure TLSA records */
-    STS_POLICY_MAP_DANE_ONLY,          /* usable secure TLSA for every MX host */
-    STS_POLICY_MAP_DANE_SOME,          /* ... for some of them */
 };
 
 enum sts_policy_map_key {
@@ -56,9 +49,12 @@ enum sts_policy_map_key {
 
 /** The inputs of one reply. */
 struct sts_policy_map_input {
-    const char *domain;                 /* normalised, from sts_policy_map_parse() */
-    const struct sts_cache_result *res; /* the cache's answer */
-    enum sts_policy_map_dane dane;      /* UNCHECKED: MTA-STS decides */
+    const char *domain;              /* normalised, from sts_policy_map_parse() */
+    enum sts_lookup_outcome outcome; /* the policy lookup (cache.h) */
+    const struct sts_policy *policy; /* for STS_LOOKUP_POLICY */
+    enum sts_lookup_reason reason;   /* for TEMP replies */
+    enum sts_fetch_result fetch;
+    enum sts_dane_summary dane; /* NONE or UNKNOWN: MTA-STS decides */
 };
 
 /**

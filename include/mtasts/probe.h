@@ -33,38 +33,7 @@
 #include <stdint.h>
 
 #include "mtasts/status.h"
-
-/*
- * The outcome of a probe.  The failure kinds carry the RFC 8460 §4.3
- * result-type names (sts_tls_result_name()); UNREACHABLE is not a TLS
- * failure (no TCP connection, no or a non-220 greeting, the deadline
- * passed before STARTTLS was answered): it says nothing about the
- * route's security.
- */
-enum sts_tls_result {
-    STS_TLS_PASS = 0,               /* "pass" */
-    STS_TLS_STARTTLS_NOT_SUPPORTED, /* "starttls-not-supported" */
-    STS_TLS_CERT_HOST_MISMATCH,     /* "certificate-host-mismatch" */
-    STS_TLS_CERT_EXPIRED,           /* "certificate-expired" (also not yet valid) */
-    STS_TLS_CERT_NOT_TRUSTED,       /* "certificate-not-trusted" */
-    STS_TLS_VALIDATION_FAILURE,     /* "validation-failure": anything else, e.g.
-                                       only TLS 1.0/1.1, handshake failure */
-    STS_TLS_TLSA_INVALID,           /* "tlsa-invalid": no usable TLSA matched */
-    STS_TLS_DNSSEC_INVALID,         /* "dnssec-invalid": bogus MX or TLSA */
-    STS_TLS_DANE_REQUIRED,          /* "dane-required": DANE demanded locally,
-                                       no secure TLSA */
-    STS_TLS_UNREACHABLE,            /* "unreachable" (not an RFC 8460 type) */
-};
-#define STS_TLS_RESULT_COUNT (STS_TLS_UNREACHABLE + 1)
-
-/** The stable word above; "unknown" for values out of range. */
-const char *sts_tls_result_name(enum sts_tls_result r);
-
-/** Parse a word back (for the store); false when it is none of them. */
-bool sts_tls_result_parse(const char *word, enum sts_tls_result *out);
-
-/** Is r one of the RFC 8460 failure result types (everything but PASS and UNREACHABLE)? */
-bool sts_tls_result_is_failure(enum sts_tls_result r);
+#include "mtasts/vocab.h"
 
 /** One TLSA record (RFC 6698 §2.1), borrowed for the call. */
 struct sts_probe_tlsa {
@@ -105,7 +74,7 @@ struct sts_probe_request {
     int tls_version;
 };
 
-#define STS_PROBE_DETAIL_MAX 200
+#define STS_PROBE_DETAIL_MAX STS_TLS_DETAIL_MAX
 
 struct sts_probe_result {
     enum sts_tls_result result;

@@ -78,7 +78,7 @@
  *
  * Ownership: the cache borrows dns, store and probe; they must outlive it
  * (sts_probe_cache_free() first).  Results are copied into the caller's
- * struct sts_mx_tls.
+ * struct sts_tls_verdict (vocab.h).
  */
 #ifndef MTASTS_PROBE_CACHE_H
 #define MTASTS_PROBE_CACHE_H
@@ -127,18 +127,6 @@ enum sts_mx_tls_source {
     STS_MX_TLS_PROBE,    /* a probe this get waited for */
 };
 
-struct sts_mx_tls {
-    bool known; /* false: pending (probe queued or running, or dropped) */
-    enum sts_tls_result result;
-    bool dane; /* judged by DANE (secure, usable TLSA) */
-    char detail[STS_PROBE_DETAIL_MAX + 1];
-    char addr[46]; /* address probed, "" if none */
-    char tls_version[16];
-    char cipher[64];
-    int64_t checked_at, expires_at;
-    enum sts_mx_tls_source source;
-};
-
 struct sts_probe_cache;
 
 /**
@@ -173,10 +161,13 @@ void sts_probe_cache_free(struct sts_probe_cache *pc);
  *                  on the first get of a host since start).
  * @param mark_used note the host for the background refresher (the
  *                  milter marks the MX hosts of enforce-mode domains)
+ * @param out       receives the verdict (known false: pending, with the
+ *                  reason in detail)
+ * @param source    receives where it came from; may be NULL
  */
 void sts_probe_cache_get(struct sts_probe_cache *pc, const char *mx_host, enum sts_dnssec mx_dnssec,
                          bool require_dane, unsigned wait_ms, bool mark_used,
-                         struct sts_mx_tls *out);
+                         struct sts_tls_verdict *out, enum sts_mx_tls_source *source);
 
 /**
  * Wait until no probe job is queued or running, at most timeout_ms.

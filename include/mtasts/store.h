@@ -47,6 +47,7 @@
 #include "mtasts/policy.h"
 #include "mtasts/status.h"
 #include "mtasts/txt.h"
+#include "mtasts/vocab.h"
 
 /** One cached policy of one domain. Times are Unix seconds. */
 struct sts_store_entry {
@@ -160,26 +161,17 @@ enum sts_status sts_store_backoff_put(struct sts_store *store, const char *domai
  * mx_secure is whether the MX RRset the host came from was DNSSEC-secure,
  * since that decides whether DANE applies (RFC 7672 §2.2.1), so one host
  * can have two rows.  host is used as given (1 to STS_DOMAIN_MAX bytes,
- * normalised by the caller), port 1 to 65535.  The store does not
- * interpret result: it keeps the word (sts_tls_result_name(), probe.h)
- * and hands it back; a reader that cannot parse it treats the row as
- * absent.  Text fields are kept up to their NUL or the end of the array.
+ * normalised by the caller), port 1 to 65535.  The verdict's result is
+ * kept as its word (sts_tls_result_name(), vocab.h); a row whose word this
+ * build does not know is treated as absent.  Text fields are kept up to
+ * their NUL or the end of the array.
  */
-#define STS_STORE_PROBE_DETAIL_MAX 200 /* = STS_PROBE_DETAIL_MAX (probe.h) */
-
 struct sts_store_probe {
     char host[STS_DOMAIN_MAX + 1];
     unsigned port;
     bool mx_secure;
-    char result[32]; /* "pass", "tlsa-invalid", ... (1 to 31 bytes) */
-    bool dane;       /* judged by DANE (secure, usable TLSA records) */
-    char detail[STS_STORE_PROBE_DETAIL_MAX + 1];
-    char addr[46];        /* the address probed, "" if none */
-    char tls_version[16]; /* "TLSv1.3", "" without a handshake */
-    char cipher[64];      /* OpenSSL's name, "" without a handshake */
-    int64_t checked_at;   /* when the probe ran */
-    int64_t expires_at;   /* checked_at + the pass or fail TTL */
-    int64_t last_used;    /* last use by the milter (for the refresher) */
+    struct sts_tls_verdict tls; /* known is always true in a row read back */
+    int64_t last_used;          /* last use by the milter (for the refresher) */
 };
 
 /**
@@ -194,7 +186,7 @@ enum sts_status sts_store_probe_get(struct sts_store *store, const char *host, u
 /**
  * Insert or replace a probe row; last_used becomes the later of the
  * stored one and row->last_used, so a re-probe does not lose a use.
- * @return STS_OK, STS_EINVAL (bad key or empty result word) or STS_EIO
+ * @return STS_OK, STS_EINVAL (bad key or a result out of range) or STS_EIO
  */
 enum sts_status sts_store_probe_put(struct sts_store *store, const struct sts_store_probe *row,
                                     char *err, size_t errlen);

@@ -67,11 +67,11 @@
  * AUDIT mode never fails, both tagged with what enforce would have done.
  * "on-failure X" takes the configured action for class X (accept or
  * tempfail); would_fail is set when that action is tempfail, and the same
- * testing/AUDIT downgrade applies.  Defaults: accept for dns-error,
- * discovery-timeout and store-error, since RFC 8461 §3.3 says a policy
- * that cannot be fetched, with none cached, is treated as absent; tempfail
- * for internal-error (our own fault: retrying costs the client nothing,
- * accepting would silently drop protection).
+ * testing/AUDIT downgrade applies.  The verdict has no defaults of its
+ * own: the caller passes the configured actions (the configuration table,
+ * config.c, documents them: accept for every class, since RFC 8461 §3.3
+ * says a policy that cannot be fetched, with none cached, is treated as
+ * absent).
  *
  * Replies (RFC 5321 §4.2 code 451, RFC 3463 enhanced status codes):
  *   mx-mismatch, override-enforce-mismatch, untrusted-relay
@@ -104,25 +104,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "mtasts/cache.h"
 #include "mtasts/domain.h"
 #include "mtasts/policy.h"
-#include "mtasts/probe.h"
 #include "mtasts/route.h"
 #include "mtasts/txt.h"
+#include "mtasts/vocab.h"
 
 #define STS_VERDICT_TEXT_MAX 400 /* reply text; SMTP allows 512 per line */
-
-/** How the milter runs. */
-enum sts_milter_mode {
-    STS_MILTER_ENFORCE = 0, /* tempfail recipients that fail */
-    STS_MILTER_AUDIT,       /* never tempfail; tag what enforce would do */
-};
-
-enum sts_verdict_action {
-    STS_VERDICT_PASS = 0, /* "accept" in configuration */
-    STS_VERDICT_TEMPFAIL,
-};
 
 /** Stable reason words: sts_verdict_reason_name(). */
 enum sts_verdict_reason {
@@ -160,13 +148,6 @@ enum sts_verdict_reason {
 };
 #define STS_REASON_COUNT (STS_REASON_DANE_REQUIRED + 1)
 
-enum sts_verdict_override_kind {
-    STS_OVERRIDE_NONE = 0,
-    STS_OVERRIDE_SKIP,    /* never judge this domain */
-    STS_OVERRIDE_ENFORCE, /* judge it as an enforce policy with these patterns */
-    STS_OVERRIDE_DANE,    /* every MX host must pass DANE (RFC 8460 dane-required) */
-};
-
 /**
  * A site override for one domain, found by the caller in its
  * configuration.  patterns are policy "mx" patterns, normalised with
@@ -174,33 +155,18 @@ enum sts_verdict_override_kind {
  * no patterns permits only trusted relays.
  */
 struct sts_verdict_override {
-    enum sts_verdict_override_kind kind;
+    enum sts_override_kind kind;
     const char *const *patterns;
     size_t count;
 };
 
 /** The configured action per failure class (OpenDKIM's On-DNSError, ...). */
 struct sts_verdict_on_failure {
-    enum sts_verdict_action dns_error;         /* lookup TEMPFAIL, MX lookup failure */
-    enum sts_verdict_action discovery_timeout; /* lookup PENDING */
-    enum sts_verdict_action store_error;       /* lookup ERROR */
-    enum sts_verdict_action internal_error;    /* the caller's own failure */
-    enum sts_verdict_action tls_unknown;       /* tls-pending, mx-unreachable */
-};
-
-/** The defaults named above, as an initializer. */
-#define STS_VERDICT_ON_FAILURE_DEFAULT                                                             \
-    {                                                                                              \
-        STS_VERDICT_PASS, STS_VERDICT_PASS, STS_VERDICT_PASS, STS_VERDICT_TEMPFAIL,                \
-            STS_VERDICT_PASS                                                                       \
-    }
-
-/** What is known of one MX host's TLS (probe_cache.h), for step 8. */
-struct sts_verdict_tls {
-    bool known;                 /* false: not probed yet */
-    enum sts_tls_result result; /* when known */
-    bool dane;                  /* DANE governs this host (secure usable TLSA) */
-    const char *detail;         /* for the reply text; may be NULL */
+    enum sts_action dns_error;         /* lookup TEMPFAIL, MX lookup failure */
+    enum sts_action discovery_timeout; /* lookup PENDING */
+    enum sts_action store_error;       /* lookup ERROR */
+    enum sts_action internal_error;    /* the caller's own failure */
+    enum sts_action tls_unknown;       /* tls-pending, mx-unreachable */
 };
 
 /** Everything the verdict depends on; all pointers borrowed for the call. */
@@ -224,7 +190,7 @@ struct sts_verdict_input {
     bool mx_bogus;     /* ... because its DNSSEC validation failed */
     /* The TLS state of each MX host, parallel to mx; NULL when the route's
      * TLS is not checked (TLSChecks no): the patterns alone decide. */
-    const struct sts_verdict_tls *mx_tls;
+    const struct sts_tls_verdict *mx_tls;
     /* The policy lookup (sts_cache_lookup()); ignored under an override. */
     enum sts_lookup_outcome lookup;
     const struct sts_policy *policy; /* for STS_LOOKUP_POLICY */
@@ -232,8 +198,10 @@ struct sts_verdict_input {
     /* Trusted relays: next hops compared with sts_route_hop_equal(). */
     const char *const *trusted_relays;
     size_t trusted_count;
-    const struct sts_verdict_override *override;     /* NULL: none */
-    const struct sts_verdict_on_failure *on_failure; /* NULL: the defaults */
+    const struct sts_verdict_override *override; /* NULL: none */
+    /* The configured action per failure class; the configuration table
+     * holds the defaults (all accept), the verdict has none of its own. */
+    struct sts_verdict_on_failure on_failure;
     /* The caller failed to gather the facts (memory, unreadable address,
      * a cache error it knows to be internal). */
     bool internal_error;
@@ -246,14 +214,14 @@ struct sts_verdict_reply {
 };
 
 struct sts_verdict {
-    enum sts_verdict_action action;
+    enum sts_action action;
     bool would_fail; /* tempfail if both milter and policy were enforcing */
     enum sts_verdict_reason reason;
-    enum sts_verdict_override_kind override; /* the override applied, if any */
-    bool mode_known;                         /* mode below means something */
-    enum sts_mode mode;                      /* policy mode, ENFORCE for an override,
-                                                NONE for no policy */
-    char policy_id[STS_TXT_ID_MAX + 1];      /* "" unless a policy was applied */
+    enum sts_override_kind override;    /* the override applied, if any */
+    bool mode_known;                    /* mode below means something */
+    enum sts_mode mode;                 /* policy mode, ENFORCE for an override,
+                                           NONE for no policy */
+    char policy_id[STS_TXT_ID_MAX + 1]; /* "" unless a policy was applied */
     /* The MX host that decided: the first permitted one on a match, the
      * first candidate on a mismatch; the relay host for relay-mx-match. */
     char mx[STS_DOMAIN_MAX + 1];
@@ -268,7 +236,7 @@ struct sts_verdict {
  * Decide.  Total: any input, however inconsistent (a POLICY outcome
  * without a policy, an unknown enum value), gives a verdict; nonsense is
  * an internal-error.
- * @param in  the facts (NULL: internal-error with the default action)
+ * @param in  the facts (NULL, a caller bug: internal-error, tempfail)
  * @param out always filled
  */
 void sts_verdict_decide(const struct sts_verdict_input *in, struct sts_verdict *out);
@@ -289,14 +257,5 @@ bool sts_verdict_needs_mx(const struct sts_verdict_input *in);
 
 /** "not-outbound", "mx-mismatch", ...: stable, for logs and headers. */
 const char *sts_verdict_reason_name(enum sts_verdict_reason reason);
-
-/** "pass" or "tempfail". */
-const char *sts_verdict_action_name(enum sts_verdict_action action);
-
-/** "enforce" or "audit". */
-const char *sts_milter_mode_name(enum sts_milter_mode mode);
-
-/** "none", "skip", "enforce" or "dane". */
-const char *sts_verdict_override_name(enum sts_verdict_override_kind kind);
 
 #endif

@@ -226,16 +226,18 @@ static json_object *probe_json(const struct sts_store_probe *r, int64_t now)
     json_object_object_add(o, "port", json_object_new_int64(r->port));
     json_object_object_add(o, "mx_dnssec",
                            json_object_new_string(r->mx_secure ? "secure" : "insecure"));
-    json_object_object_add(o, "result", json_object_new_string(r->result));
-    json_object_object_add(o, "dane", json_object_new_boolean(r->dane));
-    json_object_object_add(o, "addr", r->addr[0] ? json_object_new_string(r->addr) : NULL);
+    json_object_object_add(o, "result", json_object_new_string(sts_tls_result_name(r->tls.result)));
+    json_object_object_add(o, "dane", json_object_new_boolean(r->tls.dane));
+    json_object_object_add(o, "addr", r->tls.addr[0] ? json_object_new_string(r->tls.addr) : NULL);
     json_object_object_add(o, "tls_version",
-                           r->tls_version[0] ? json_object_new_string(r->tls_version) : NULL);
-    json_object_object_add(o, "cipher", r->cipher[0] ? json_object_new_string(r->cipher) : NULL);
-    json_object_object_add(o, "detail", cli_json_quoted(r->detail, strlen(r->detail)));
-    json_object_object_add(o, "checked_at", json_object_new_int64(r->checked_at));
-    json_object_object_add(o, "expires_at", json_object_new_int64(r->expires_at));
-    json_object_object_add(o, "expires_in", json_object_new_int64(r->expires_at - now));
+                           r->tls.tls_version[0] ? json_object_new_string(r->tls.tls_version)
+                                                 : NULL);
+    json_object_object_add(o, "cipher",
+                           r->tls.cipher[0] ? json_object_new_string(r->tls.cipher) : NULL);
+    json_object_object_add(o, "detail", cli_json_quoted(r->tls.detail, strlen(r->tls.detail)));
+    json_object_object_add(o, "checked_at", json_object_new_int64(r->tls.checked_at));
+    json_object_object_add(o, "expires_at", json_object_new_int64(r->tls.expires_at));
+    json_object_object_add(o, "expires_in", json_object_new_int64(r->tls.expires_at - now));
     json_object_object_add(o, "last_used", json_object_new_int64(r->last_used));
     return o;
 }
@@ -247,20 +249,21 @@ static int probes_one(const struct sts_store_probe *r, void *arg)
         json_object_array_add(c->arr, probe_json(r, c->now));
         return 0;
     }
-    char exp[32] = "expired", used[32] = "never", detail[STS_STORE_PROBE_DETAIL_MAX + 1];
-    if (r->expires_at > c->now)
-        cli_duration(r->expires_at - c->now, exp, sizeof(exp));
+    char exp[32] = "expired", used[32] = "never", detail[STS_TLS_DETAIL_MAX + 1];
+    if (r->tls.expires_at > c->now)
+        cli_duration(r->tls.expires_at - c->now, exp, sizeof(exp));
     if (r->last_used > 0) {
         char d[24];
         cli_duration(c->now - r->last_used, d, sizeof(d));
         snprintf(used, sizeof(used), "%s-ago", d);
     }
-    cli_sanitize(r->detail, sizeof(r->detail), detail, sizeof(detail));
+    cli_sanitize(r->tls.detail, sizeof(r->tls.detail), detail, sizeof(detail));
     printf("%s port=%u mx=%s result=%s dane=%s addr=%s tls=%s expires-in=%s last-used=%s "
            "detail=\"%s\"\n",
-           r->host, r->port, r->mx_secure ? "secure" : "insecure", r->result,
-           r->dane ? "yes" : "no", r->addr[0] ? r->addr : "-",
-           r->tls_version[0] ? r->tls_version : "-", exp, used, detail);
+           r->host, r->port, r->mx_secure ? "secure" : "insecure",
+           sts_tls_result_name(r->tls.result), r->tls.dane ? "yes" : "no",
+           r->tls.addr[0] ? r->tls.addr : "-", r->tls.tls_version[0] ? r->tls.tls_version : "-",
+           exp, used, detail);
     return 0;
 }
 
@@ -437,7 +440,7 @@ struct warm_job {
  */
 static void warm_classify(const struct sts_cache_result *res, struct warm_item *it)
 {
-    snprintf(it->reason, sizeof(it->reason), "%s", res->reason);
+    sts_lookup_reason_format(res->reason, res->fetch, it->reason, sizeof(it->reason));
     switch (res->outcome) {
     case STS_LOOKUP_POLICY:
         it->kind = WARM_POLICY;
@@ -445,12 +448,12 @@ static void warm_classify(const struct sts_cache_result *res, struct warm_item *
         it->mode = res->policy != NULL ? res->policy->mode : STS_MODE_NONE;
         break;
     case STS_LOOKUP_NO_POLICY:
-        /* cache.c's words: no-indicator, txt-invalid | fetch-failed:*, fetch-backoff,
-         * policy-invalid */
-        it->kind =
-            strncmp(res->reason, "fetch-", 6) == 0 || strcmp(res->reason, "policy-invalid") == 0
-                ? WARM_FAILED
-                : WARM_NONE;
+        /* no indicator (or an invalid one) vs a policy that could not be had */
+        it->kind = res->reason == STS_LOOKUP_REASON_FETCH_FAILED ||
+                           res->reason == STS_LOOKUP_REASON_FETCH_BACKOFF ||
+                           res->reason == STS_LOOKUP_REASON_POLICY_INVALID
+                       ? WARM_FAILED
+                       : WARM_NONE;
         break;
     case STS_LOOKUP_PENDING:
         it->kind = WARM_FAILED;

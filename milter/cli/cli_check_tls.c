@@ -32,13 +32,6 @@ const char *cli_tls_version_label(int i)
     return i >= 0 && i < CLI_TLS_VERSIONS ? versions[i].label : "?";
 }
 
-const char *cli_dane_state_name(enum cli_dane_state s)
-{
-    static const char *const names[] = {"not-applicable", "none",  "unusable",
-                                        "usable",         "bogus", "failed"};
-    return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
-}
-
 /* The least secure of two statuses: bogus < insecure < secure. */
 static enum sts_dnssec dnssec_min(enum sts_dnssec a, enum sts_dnssec b)
 {
@@ -81,7 +74,7 @@ static void resolve_host(struct cli_mx_tls *mx, struct sts_dns *dns)
 static void lookup_tlsa(struct cli_mx_tls *mx, struct sts_dns *dns, bool mx_secure)
 {
     if (!mx_secure) {
-        mx->dane = CLI_DANE_NOT_APPLICABLE;
+        mx->dane = STS_DANE_NOT_APPLICABLE;
         snprintf(mx->tlsa_why, sizeof(mx->tlsa_why),
                  "not applicable: the MX records are not DNSSEC-signed (RFC 7672 section 2.2.1)");
         return;
@@ -90,7 +83,7 @@ static void lookup_tlsa(struct cli_mx_tls *mx, struct sts_dns *dns, bool mx_secu
     snprintf(name, sizeof(name), "_25._tcp.%s", mx->host);
     struct sts_dns_answer *a = NULL;
     if (sts_dns_query(dns, name, STS_DNS_TLSA, &a) != STS_OK) {
-        mx->dane = CLI_DANE_FAILED;
+        mx->dane = STS_DANE_FAILED;
         snprintf(mx->tlsa_why, sizeof(mx->tlsa_why), "the TLSA lookup of %s could not be made",
                  name);
         return;
@@ -109,33 +102,33 @@ static void lookup_tlsa(struct cli_mx_tls *mx, struct sts_dns *dns, bool mx_secu
             mx->tlsa_usable += r->usable;
         }
         if (a->dnssec != STS_DNSSEC_SECURE) {
-            mx->dane = CLI_DANE_NONE;
+            mx->dane = STS_DANE_NONE;
             snprintf(mx->tlsa_why, sizeof(mx->tlsa_why),
                      "none: %s has TLSA records but they are not DNSSEC-signed (ignored)", name);
         } else if (mx->tlsa_usable == 0) {
-            mx->dane = CLI_DANE_UNUSABLE;
+            mx->dane = STS_DANE_UNUSABLE;
             snprintf(mx->tlsa_why, sizeof(mx->tlsa_why),
                      "no usable TLSA record at %s (only PKIX-TA/PKIX-EE or unknown parameters, "
                      "RFC 7672 section 3.1.3)",
                      name);
         } else {
-            mx->dane = CLI_DANE_USABLE;
+            mx->dane = STS_DANE_USABLE;
             snprintf(mx->tlsa_why, sizeof(mx->tlsa_why), "%zu usable TLSA record%s at %s (secure)",
                      mx->tlsa_usable, mx->tlsa_usable == 1 ? "" : "s", name);
         }
         break;
     case STS_DNS_NXDOMAIN:
     case STS_DNS_NODATA:
-        mx->dane = a->dnssec == STS_DNSSEC_BOGUS ? CLI_DANE_BOGUS : CLI_DANE_NONE;
+        mx->dane = a->dnssec == STS_DNSSEC_BOGUS ? STS_DANE_BOGUS : STS_DANE_NONE;
         snprintf(mx->tlsa_why, sizeof(mx->tlsa_why), "none: no TLSA records at %s (%s)", name,
                  sts_dnssec_name(a->dnssec));
         break;
     default: {
         char why[400];
-        mx->dane = a->dnssec == STS_DNSSEC_BOGUS ? CLI_DANE_BOGUS : CLI_DANE_FAILED;
+        mx->dane = a->dnssec == STS_DNSSEC_BOGUS ? STS_DANE_BOGUS : STS_DANE_FAILED;
         cli_explain_dns(a, name, "TLSA", why, sizeof(why));
         snprintf(mx->tlsa_why, sizeof(mx->tlsa_why), "%s: %s",
-                 mx->dane == CLI_DANE_BOGUS ? "bogus" : "lookup failed", why);
+                 mx->dane == STS_DANE_BOGUS ? "bogus" : "lookup failed", why);
         break;
     }
     }
@@ -256,14 +249,14 @@ static void check_host(struct cli_mx_tls *mx, const struct cli_tls_config *cfg)
     }
     if (mx->web_done && mx->web.starttls_offered)
         scan_versions(mx, cfg);
-    if (mx->dane == CLI_DANE_USABLE && mx->web_done && mx->web.result != STS_TLS_UNREACHABLE)
+    if (mx->dane == STS_DANE_USABLE && mx->web_done && mx->web.result != STS_TLS_UNREACHABLE)
         probe_dane(mx, cfg);
 
     if (mx->naddrs == 0)
         set_result(
             mx, mx->addr_dnssec == STS_DNSSEC_BOGUS ? STS_TLS_DNSSEC_INVALID : STS_TLS_UNREACHABLE,
             mx->addr_why);
-    else if (mx->dane == CLI_DANE_BOGUS || mx->dane == CLI_DANE_FAILED)
+    else if (mx->dane == STS_DANE_BOGUS || mx->dane == STS_DANE_FAILED)
         set_result(mx, STS_TLS_DNSSEC_INVALID, mx->tlsa_why);
     else if (mx->dane_done)
         set_result(mx, mx->dane_probe.result, mx->dane_probe.detail);
@@ -314,7 +307,7 @@ int cli_check_tls_run(struct cli_mx_tls *mx, size_t n, const struct cli_tls_conf
 
 bool cli_check_tls_candidate(const struct cli_mx_tls *mx)
 {
-    return mx->permitted || mx->dane == CLI_DANE_USABLE;
+    return mx->permitted || mx->dane == STS_DANE_USABLE;
 }
 
 const struct sts_probe_result *cli_check_tls_cert(const struct cli_mx_tls *mx)
@@ -477,9 +470,9 @@ static json_object *dane_json(const struct cli_mx_tls *mx)
 {
     json_object *o = json_object_new_object();
     json_object *recs = json_object_new_array();
-    json_object_object_add(o, "status", json_object_new_string(cli_dane_state_name(mx->dane)));
+    json_object_object_add(o, "status", json_object_new_string(sts_dane_state_name(mx->dane)));
     json_object_object_add(o, "dnssec",
-                           mx->dane == CLI_DANE_NOT_APPLICABLE
+                           mx->dane == STS_DANE_NOT_APPLICABLE
                                ? NULL
                                : json_object_new_string(sts_dnssec_name(mx->tlsa_dnssec)));
     json_object_object_add(o, "detail", json_object_new_string(mx->tlsa_why));

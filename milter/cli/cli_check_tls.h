@@ -37,16 +37,6 @@ enum cli_tls_scan {
     CLI_SCAN_REFUSED,      /* the server would not complete it */
 };
 
-/* What the TLSA lookup means for the host (RFC 7672 §2.2). */
-enum cli_dane_state {
-    CLI_DANE_NOT_APPLICABLE = 0, /* the MX RRset is not DNSSEC-secure: no lookup */
-    CLI_DANE_NONE,               /* no TLSA records, or an insecure answer */
-    CLI_DANE_UNUSABLE,           /* secure, but only unusable records (§3.1.3) */
-    CLI_DANE_USABLE,             /* secure usable records: DANE decides */
-    CLI_DANE_BOGUS,              /* the TLSA answer failed validation */
-    CLI_DANE_FAILED,             /* the lookup failed (SERVFAIL, timeout) */
-};
-
 struct cli_tlsa_rec {
     uint8_t usage, selector, mtype;
     bool usable;
@@ -78,21 +68,18 @@ struct cli_mx_tls {
                                      0 the default probe, 1 + i the scan of version i */
     struct sts_probe_result cert; /* a copy of that probe */
 
-    enum cli_dane_state dane;
+    enum sts_dane_state dane;
     enum sts_dnssec tlsa_dnssec;
     char tlsa_why[640];
     size_t ntlsa, tlsa_usable;
     struct cli_tlsa_rec tlsa[CLI_TLS_TLSA];
-    struct sts_probe_result dane_probe; /* only with CLI_DANE_USABLE */
+    struct sts_probe_result dane_probe; /* only with STS_DANE_USABLE */
     bool dane_done;
 
     enum sts_tls_result result; /* the host's RFC 8460 result type */
     char detail[700];
     double ms;
 };
-
-/** "not-applicable", "none", "unusable", "usable", "bogus", "failed". */
-const char *cli_dane_state_name(enum cli_dane_state s);
 
 struct cli_tls_config {
     const struct sts_probe_ctx *ctx;

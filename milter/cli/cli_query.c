@@ -64,22 +64,27 @@ int cli_query(int argc, char **argv)
     /* DANE first, as the server does (dane_check.h) */
     struct sts_mx_cache *mx = NULL;
     struct sts_mx_cache_config mc = {.dns = net.dns};
-    enum sts_policy_map_dane dane = STS_POLICY_MAP_DANE_UNCHECKED;
+    enum sts_dane_summary dane = STS_DANE_SUMMARY_NONE;
     if (sts_mx_cache_new(&mc, &mx, err, sizeof(err)) == STS_OK) {
         char why[96];
-        enum sts_dane_state ds =
+        enum sts_dane_summary ds =
             sts_dane_check_domain(mx, net.dns, domain, 25, o.timeout_s * 1000u, why, sizeof(why));
-        dane = ds == STS_DANE_ONLY   ? STS_POLICY_MAP_DANE_ONLY
-               : ds == STS_DANE_SOME ? STS_POLICY_MAP_DANE_SOME
-                                     : STS_POLICY_MAP_DANE_NONE;
+        dane = ds == STS_DANE_SUMMARY_ONLY   ? STS_DANE_SUMMARY_ONLY
+               : ds == STS_DANE_SUMMARY_SOME ? STS_DANE_SUMMARY_SOME
+                                             : STS_DANE_SUMMARY_NONE;
     }
     struct sts_cache_result res = {0};
-    if (dane == STS_POLICY_MAP_DANE_ONLY || dane == STS_POLICY_MAP_DANE_SOME)
+    if (dane == STS_DANE_SUMMARY_ONLY || dane == STS_DANE_SUMMARY_SOME)
         res.outcome = STS_LOOKUP_NO_POLICY; /* DANE wins: the policy is not looked at */
     else
         sts_cache_lookup(cache, domain, o.timeout_s * 4000u + 2000u, &res);
     struct sts_policy_map_options opts = {0};
-    struct sts_policy_map_input in = {.domain = domain, .res = &res, .dane = dane};
+    struct sts_policy_map_input in = {.domain = domain,
+                                      .outcome = res.outcome,
+                                      .policy = res.policy,
+                                      .reason = res.reason,
+                                      .fetch = res.fetch,
+                                      .dane = dane};
     sts_policy_map_reply(&opts, &in, reply, sizeof(reply));
     puts(reply);
     rc = strncmp(reply, "OK", 2) == 0         ? CLI_OK

@@ -43,7 +43,7 @@ void sts_audit_header_entry_set(struct sts_audit_entry *e, const char *domain,
         copy_field(e->mode, sizeof(e->mode), sts_mode_name(v->mode));
     copy_field(e->id, sizeof(e->id), v->policy_id);
     if (v->override != STS_OVERRIDE_NONE)
-        copy_field(e->override, sizeof(e->override), sts_verdict_override_name(v->override));
+        copy_field(e->override, sizeof(e->override), sts_override_kind_name(v->override));
     copy_field(e->verdict, sizeof(e->verdict), v->would_fail ? "fail" : "pass");
     copy_field(e->reason, sizeof(e->reason), sts_verdict_reason_name(v->reason));
     copy_field(e->mx, sizeof(e->mx), v->mx);

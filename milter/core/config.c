@@ -33,8 +33,8 @@ struct config_box {
 #define VALUE_MAX (STS_CONFIG_LINE_MAX + 256)
 
 /* Enum keys are stored through an int: the enums must be int-sized. */
-_Static_assert(sizeof(enum sts_config_mode) == sizeof(int), "enum size");
-_Static_assert(sizeof(enum sts_config_action) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum sts_milter_mode) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum sts_action) == sizeof(int), "enum size");
 
 static sts_config_check_fn check_socket, check_store, check_resolver, check_path, check_log_file,
     check_helo, check_header, check_user, check_relay;
@@ -1039,14 +1039,4 @@ const struct sts_config_key *sts_config_key_find(const char *name)
         if (word_eq(name, strlen(name), keys[i].name))
             return &keys[i];
     return NULL;
-}
-
-const char *sts_config_mode_name(enum sts_config_mode mode)
-{
-    return mode == STS_CONFIG_MODE_ENFORCE ? "enforce" : "audit";
-}
-
-const char *sts_config_action_name(enum sts_config_action action)
-{
-    return action == STS_CONFIG_TEMPFAIL ? "tempfail" : "accept";
 }

@@ -228,15 +228,15 @@ static enum sts_status parse_line(struct sts_overrides *ov, const struct parse *
     if (n < 2)
         return line_error(ps, "%s: no action (want enforce, dane or skip)", lr->domain);
     if (word_eq(tok[1], "skip")) {
-        lr->kind = STS_OVERRIDE_KIND_SKIP;
+        lr->kind = STS_OVERRIDE_SKIP;
         if (n > 2)
             return line_error(ps, "%s: skip takes no patterns", lr->domain);
     } else if (word_eq(tok[1], "dane")) {
-        lr->kind = STS_OVERRIDE_KIND_DANE;
+        lr->kind = STS_OVERRIDE_DANE;
         if (n > 2)
             return line_error(ps, "%s: dane takes no patterns", lr->domain);
     } else if (word_eq(tok[1], "enforce")) {
-        lr->kind = STS_OVERRIDE_KIND_ENFORCE;
+        lr->kind = STS_OVERRIDE_ENFORCE;
         if (n < 3)
             return line_error(ps, "%s: enforce needs at least one mx pattern", lr->domain);
     } else {
@@ -378,11 +378,4 @@ const struct sts_override *sts_overrides_lookup(const struct sts_overrides *ov, 
 size_t sts_overrides_count(const struct sts_overrides *ov)
 {
     return ov != NULL ? ov->count : 0;
-}
-
-const char *sts_override_kind_name(enum sts_override_kind kind)
-{
-    return kind == STS_OVERRIDE_KIND_SKIP   ? "skip"
-           : kind == STS_OVERRIDE_KIND_DANE ? "dane"
-                                            : "enforce";
 }

@@ -141,21 +141,22 @@ size_t sts_policy_map_reply(const struct sts_policy_map_options *opts,
                             const struct sts_policy_map_input *in, char *out, size_t outlen)
 {
     struct out o = {.buf = out, .size = outlen};
-    const struct sts_cache_result *res = in->res;
 
     if (outlen > 0)
         out[0] = '\0';
     /* RFC 8461 §2: DANE wins over MTA-STS. */
-    if (in->dane == STS_POLICY_MAP_DANE_ONLY || in->dane == STS_POLICY_MAP_DANE_SOME) {
-        puts_(&o, in->dane == STS_POLICY_MAP_DANE_ONLY ? "OK dane-only" : "OK dane");
+    if (in->dane == STS_DANE_SUMMARY_ONLY || in->dane == STS_DANE_SUMMARY_SOME) {
+        puts_(&o, in->dane == STS_DANE_SUMMARY_ONLY ? "OK dane-only" : "OK dane");
         return finish(&o);
     }
-    switch (res->outcome) {
+    char reason[64];
+    sts_lookup_reason_format(in->reason, in->fetch, reason, sizeof(reason));
+    switch (in->outcome) {
     case STS_LOOKUP_POLICY:
-        if (res->policy != NULL && res->policy->mx_count > 0 &&
-            (res->policy->mode == STS_MODE_ENFORCE ||
-             (res->policy->mode == STS_MODE_TESTING && opts->strict_testing))) {
-            put_secure(&o, opts, in->domain, res->policy);
+        if (in->policy != NULL && in->policy->mx_count > 0 &&
+            (in->policy->mode == STS_MODE_ENFORCE ||
+             (in->policy->mode == STS_MODE_TESTING && opts->strict_testing))) {
+            put_secure(&o, opts, in->domain, in->policy);
             break;
         }
         puts_(&o, "NOTFOUND ");
@@ -165,9 +166,9 @@ size_t sts_policy_map_reply(const struct sts_policy_map_options *opts,
         break;
     case STS_LOOKUP_TEMPFAIL:
         puts_(&o, "TEMP dns-failure");
-        if (res->reason[0] != '\0') {
+        if (reason[0] != '\0') {
             puts_(&o, " ");
-            put_reason(&o, res->reason);
+            put_reason(&o, reason);
         }
         break;
     case STS_LOOKUP_PENDING:
@@ -176,9 +177,9 @@ size_t sts_policy_map_reply(const struct sts_policy_map_options *opts,
     case STS_LOOKUP_ERROR:
     default:
         puts_(&o, "TEMP internal-error");
-        if (res->reason[0] != '\0') {
+        if (reason[0] != '\0') {
             puts_(&o, " ");
-            put_reason(&o, res->reason);
+            put_reason(&o, reason);
         }
         break;
     }

@@ -238,18 +238,18 @@ static void fill_reply(const struct sts_verdict_input *in, struct sts_verdict *v
     }
 }
 
-static enum sts_verdict_action effective_action(const struct sts_verdict_input *in,
-                                                const struct sts_verdict *v)
+static enum sts_action effective_action(const struct sts_verdict_input *in,
+                                        const struct sts_verdict *v)
 {
     if (!v->would_fail)
-        return STS_VERDICT_PASS;
+        return STS_ACTION_PASS;
     if (in == NULL)
-        return STS_VERDICT_TEMPFAIL; /* no input: the internal-error default */
+        return STS_ACTION_TEMPFAIL; /* no input: the internal-error default */
     if (in->mode != STS_MILTER_ENFORCE)
-        return STS_VERDICT_PASS;
+        return STS_ACTION_PASS;
     if (v->mode_known && v->mode != STS_MODE_ENFORCE)
-        return STS_VERDICT_PASS; /* a testing policy never fails (§5) */
-    return STS_VERDICT_TEMPFAIL;
+        return STS_ACTION_PASS; /* a testing policy never fails (§5) */
+    return STS_ACTION_TEMPFAIL;
 }
 
 /* Finish a verdict: action from would_fail, reply when failing. */
@@ -273,10 +273,10 @@ static void conclude(const struct sts_verdict_input *in, struct sts_verdict *v,
 static void failure_class(const struct sts_verdict_input *in, struct sts_verdict *v,
                           enum sts_verdict_reason reason)
 {
-    static const struct sts_verdict_on_failure defaults = STS_VERDICT_ON_FAILURE_DEFAULT;
-    const struct sts_verdict_on_failure *f =
-        in != NULL && in->on_failure != NULL ? in->on_failure : &defaults;
-    enum sts_verdict_action a;
+    /* No facts at all is a caller bug: never accept silently. */
+    static const struct sts_verdict_on_failure no_input = {.internal_error = STS_ACTION_TEMPFAIL};
+    const struct sts_verdict_on_failure *f = in != NULL ? &in->on_failure : &no_input;
+    enum sts_action a;
     switch (reason) {
     case STS_REASON_DNS_ERROR:
         a = f->dns_error;
@@ -295,7 +295,7 @@ static void failure_class(const struct sts_verdict_input *in, struct sts_verdict
         a = f->internal_error;
         break;
     }
-    conclude(in, v, reason, a == STS_VERDICT_TEMPFAIL);
+    conclude(in, v, reason, a == STS_ACTION_TEMPFAIL);
 }
 
 /* Does a list of patterns (the policy's or the override's) permit host? */
@@ -347,7 +347,7 @@ static void judge_tls(const struct sts_verdict_input *in, struct sts_verdict *v,
     size_t pass = SIZE_MAX, pending = SIZE_MAX, failed = SIZE_MAX, reached = SIZE_MAX;
     for (size_t i = 0; i < in->mx_count; i++) {
         const char *h = in->mx[i];
-        const struct sts_verdict_tls *t = &in->mx_tls[i];
+        const struct sts_tls_verdict *t = &in->mx_tls[i];
         if (is_null_mx(h) || !(dane_override || t->dane || permits(policy, ov, h)))
             continue;
         if (reached == SIZE_MAX)
@@ -373,7 +373,7 @@ static void judge_tls(const struct sts_verdict_input *in, struct sts_verdict *v,
         conclude(in, v, o ? STS_REASON_OVERRIDE_MISMATCH : STS_REASON_MX_MISMATCH, true);
         return;
     }
-    const struct sts_verdict_tls *t = &in->mx_tls[at];
+    const struct sts_tls_verdict *t = &in->mx_tls[at];
     set_mx(v, in->mx[at]);
     v->dane = t->dane;
     v->tls_known = t->known;
@@ -387,7 +387,8 @@ static void judge_tls(const struct sts_verdict_input *in, struct sts_verdict *v,
     else if (at == pending)
         failure_class(in, v, STS_REASON_TLS_PENDING);
     else if (at == failed)
-        conclude_detail(in, v, reason_of_tls(t->result), true, t->detail);
+        conclude_detail(in, v, reason_of_tls(t->result), true,
+                        t->detail[0] != '\0' ? t->detail : NULL);
     else
         failure_class(in, v, STS_REASON_MX_UNREACHABLE);
 }
@@ -470,7 +471,7 @@ static bool has_domain(const struct sts_verdict_input *in)
     return in->domain != NULL && in->domain[0] != '\0';
 }
 
-static enum sts_verdict_override_kind override_kind(const struct sts_verdict_input *in)
+static enum sts_override_kind override_kind(const struct sts_verdict_input *in)
 {
     if (in->override == NULL)
         return STS_OVERRIDE_NONE;
@@ -497,7 +498,7 @@ void sts_verdict_decide(const struct sts_verdict_input *in, struct sts_verdict *
         return;
     }
 
-    enum sts_verdict_override_kind ok = override_kind(in);
+    enum sts_override_kind ok = override_kind(in);
     if (ok == STS_OVERRIDE_SKIP) {
         out->override = ok;
         conclude(in, out, STS_REASON_OVERRIDE_SKIP, false);
@@ -574,7 +575,7 @@ bool sts_verdict_needs_mx(const struct sts_verdict_input *in)
 {
     if (in == NULL || in->route == NULL || in->route->kind != STS_ROUTE_DIRECT)
         return false;
-    enum sts_verdict_override_kind ok = override_kind(in);
+    enum sts_override_kind ok = override_kind(in);
     if (ok == STS_OVERRIDE_SKIP || !has_domain(in) || in->internal_error)
         return false;
     if (ok == STS_OVERRIDE_ENFORCE || ok == STS_OVERRIDE_DANE)
@@ -588,28 +589,4 @@ const char *sts_verdict_reason_name(enum sts_verdict_reason reason)
     if ((unsigned)reason >= STS_REASON_COUNT)
         return "internal-error";
     return reason_names[reason];
-}
-
-const char *sts_verdict_action_name(enum sts_verdict_action action)
-{
-    return action == STS_VERDICT_TEMPFAIL ? "tempfail" : "pass";
-}
-
-const char *sts_milter_mode_name(enum sts_milter_mode mode)
-{
-    return mode == STS_MILTER_AUDIT ? "audit" : "enforce";
-}
-
-const char *sts_verdict_override_name(enum sts_verdict_override_kind kind)
-{
-    switch (kind) {
-    case STS_OVERRIDE_SKIP:
-        return "skip";
-    case STS_OVERRIDE_ENFORCE:
-        return "enforce";
-    case STS_OVERRIDE_DANE:
-        return "dane";
-    default:
-        return "none";
-    }
 }

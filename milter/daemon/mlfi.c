@@ -106,13 +106,13 @@ static sfsistat mlfi_envrcpt(SMFICTX *ctx, char **argv)
     sts_judge_log(&c->snap, queue_id(ctx), argv[0], &j);
 
     const struct sts_verdict *v = &j.verdict;
-    if (v->action == STS_VERDICT_TEMPFAIL) {
+    if (v->action == STS_ACTION_TEMPFAIL) {
         if (smfi_setreply(ctx, (char *)v->reply.code, (char *)v->reply.xcode,
                           (char *)v->reply.text) != MI_SUCCESS)
             sts_log(LOG_WARNING, "%s: event=setreply-failed", queue_id(ctx));
         return SMFIS_TEMPFAIL;
     }
-    if (c->snap.cfg->mode == STS_CONFIG_MODE_AUDIT || c->snap.cfg->header_in_enforce)
+    if (c->snap.cfg->mode == STS_MILTER_AUDIT || c->snap.cfg->header_in_enforce)
         remember(&c->msg, &j);
     return SMFIS_CONTINUE;
 }

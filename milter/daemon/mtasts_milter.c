@@ -424,7 +424,7 @@ int main(int argc, char **argv)
         goto out;
     milter_started = true;
     sts_log(LOG_INFO, "event=start status=ok version=%s socket=%s mode=%s store=%s",
-            PACKAGE_VERSION, socket, sts_config_mode_name(keep->mode), keep->store);
+            PACKAGE_VERSION, socket, sts_milter_mode_name(keep->mode), keep->store);
     report_started(0);
 
     for (;;) {

@@ -221,31 +221,36 @@ static void answer(struct sts_socketmap *sm, struct job *j, char *buf, size_t bu
     const char *outcome = reason;
     if (kind == STS_POLICY_MAP_LOOKUP) {
         struct sts_cache_result res = {0};
-        enum sts_policy_map_dane dane = STS_POLICY_MAP_DANE_UNCHECKED;
+        enum sts_dane_summary dane = STS_DANE_SUMMARY_NONE;
         unsigned left = sm->cfg.deadline_ms;
         if (sm->cfg.mx != NULL && sm->cfg.dns != NULL) {
             char why[96];
             struct timespec t0, t1;
             clock_gettime(CLOCK_MONOTONIC, &t0);
             unsigned port = sm->cfg.dane_port ? sm->cfg.dane_port : 25;
-            enum sts_dane_state ds = sts_dane_check_domain(sm->cfg.mx, sm->cfg.dns, domain, port,
-                                                           sm->cfg.deadline_ms, why, sizeof(why));
-            dane = ds == STS_DANE_ONLY   ? STS_POLICY_MAP_DANE_ONLY
-                   : ds == STS_DANE_SOME ? STS_POLICY_MAP_DANE_SOME
-                                         : STS_POLICY_MAP_DANE_NONE;
+            enum sts_dane_summary ds = sts_dane_check_domain(sm->cfg.mx, sm->cfg.dns, domain, port,
+                                                             sm->cfg.deadline_ms, why, sizeof(why));
+            dane = ds == STS_DANE_SUMMARY_ONLY   ? STS_DANE_SUMMARY_ONLY
+                   : ds == STS_DANE_SUMMARY_SOME ? STS_DANE_SUMMARY_SOME
+                                                 : STS_DANE_SUMMARY_NONE;
             clock_gettime(CLOCK_MONOTONIC, &t1);
             long spent = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
             left = spent >= (long)left ? 1 : left - (unsigned)spent; /* one shared deadline */
         }
-        if (dane != STS_POLICY_MAP_DANE_ONLY && dane != STS_POLICY_MAP_DANE_SOME)
+        if (dane != STS_DANE_SUMMARY_ONLY && dane != STS_DANE_SUMMARY_SOME)
             sts_cache_lookup(sm->cfg.cache, domain, left, &res);
         else
             res.outcome = STS_LOOKUP_NO_POLICY; /* not looked at */
-        struct sts_policy_map_input in = {.domain = domain, .res = &res, .dane = dane};
+        struct sts_policy_map_input in = {.domain = domain,
+                                          .outcome = res.outcome,
+                                          .policy = res.policy,
+                                          .reason = res.reason,
+                                          .fetch = res.fetch,
+                                          .dane = dane};
         n = sts_policy_map_reply(&sm->cfg.map, &in, buf, buflen);
-        outcome = dane == STS_POLICY_MAP_DANE_ONLY   ? "dane-only"
-                  : dane == STS_POLICY_MAP_DANE_SOME ? "dane"
-                                                     : sts_lookup_outcome_name(res.outcome);
+        outcome = dane == STS_DANE_SUMMARY_ONLY   ? "dane-only"
+                  : dane == STS_DANE_SUMMARY_SOME ? "dane"
+                                                  : sts_lookup_outcome_name(res.outcome);
         sts_cache_result_clear(&res);
     } else if (kind == STS_POLICY_MAP_NOTFOUND) {
         n = (size_t)snprintf(buf, buflen, "NOTFOUND ");

@@ -53,10 +53,11 @@ struct entry {
     char id[STS_TXT_ID_MAX + 1];
     int64_t expires_at, checked_at, fetched_at, last_used;
     int64_t negative_until, tempfail_until;
-    char reason[96];     /* why negative/tempfail */
-    unsigned generation; /* bumped at the end of every discovery */
-    bool loaded;         /* the store has been consulted */
-    bool inflight;       /* a discovery is queued or running */
+    enum sts_lookup_reason reason; /* why negative/tempfail */
+    enum sts_fetch_result fetch;   /* ... for FETCH_FAILED */
+    unsigned generation;           /* bumped at the end of every discovery */
+    bool loaded;                   /* the store has been consulted */
+    bool inflight;                 /* a discovery is queued or running */
     char domain[];
 };
 
@@ -350,7 +351,8 @@ static void load_from_store(struct sts_cache *c, struct entry *e, int64_t now)
         }
         if (have_neg && e->pol == NULL) {
             e->negative_until = neg.until;
-            snprintf(e->reason, sizeof(e->reason), "%s", neg.reason);
+            if (!sts_lookup_reason_parse(neg.reason, &e->reason, &e->fetch))
+                e->reason = STS_LOOKUP_REASON_NO_POLICY; /* a word of another build */
         }
         e->loaded = true;
     }
@@ -375,8 +377,11 @@ static void take_snapshot(struct sts_cache *c, struct entry *e, int64_t now, str
 
 /* No usable indicator (or an invalid one): §5 keeps an unexpired policy. */
 static void on_no_indicator(struct sts_cache *c, struct entry *e, const struct snapshot *sn,
-                            int64_t now, int64_t until, const char *reason)
+                            int64_t now, int64_t until, enum sts_lookup_reason why,
+                            enum sts_fetch_result fetch)
 {
+    char reason[64];
+    sts_lookup_reason_format(why, fetch, reason, sizeof(reason));
     if (sn->pol != NULL) {
         logf_(c, LOG_WARNING,
               "domain=%s event=txt-missing reason=%s action=keep-cached id=%s expires_in=%lld",
@@ -388,7 +393,8 @@ static void on_no_indicator(struct sts_cache *c, struct entry *e, const struct s
     pthread_mutex_lock(&s->mu);
     e->negative_until = until;
     e->tempfail_until = 0;
-    snprintf(e->reason, sizeof(e->reason), "%s", reason);
+    e->reason = why;
+    e->fetch = fetch;
     pthread_mutex_unlock(&s->mu);
     if (c->cfg.store != NULL) {
         struct sts_store_negative neg = {.until = until};
@@ -404,9 +410,10 @@ static void on_no_indicator(struct sts_cache *c, struct entry *e, const struct s
 static void on_dns_failure(struct sts_cache *c, struct entry *e, const struct snapshot *sn,
                            int64_t now, const struct sts_dns_answer *ans)
 {
-    const char *word = ans->result == STS_DNS_TIMEOUT    ? "dns-timeout"
-                       : ans->dnssec == STS_DNSSEC_BOGUS ? "dns-bogus"
-                                                         : "dns-servfail";
+    enum sts_lookup_reason why = ans->result == STS_DNS_TIMEOUT    ? STS_LOOKUP_REASON_DNS_TIMEOUT
+                                 : ans->dnssec == STS_DNSSEC_BOGUS ? STS_LOOKUP_REASON_DNS_BOGUS
+                                                                   : STS_LOOKUP_REASON_DNS_SERVFAIL;
+    const char *word = sts_lookup_reason_name(why);
     if (sn->pol != NULL) {
         logf_(c, LOG_WARNING, "domain=%s event=txt-lookup-failed reason=%s action=keep-cached",
               e->domain, word);
@@ -416,7 +423,8 @@ static void on_dns_failure(struct sts_cache *c, struct entry *e, const struct sn
     struct shard *s = shard_of(c, e->domain, &b);
     pthread_mutex_lock(&s->mu);
     e->tempfail_until = now + (c->cfg.tempfail_ttl_s ? c->cfg.tempfail_ttl_s : 60);
-    snprintf(e->reason, sizeof(e->reason), "%s", word);
+    e->reason = why;
+    e->fetch = STS_FETCH_OK;
     pthread_mutex_unlock(&s->mu);
     logf_(c, LOG_WARNING, "domain=%s event=txt-lookup-failed reason=%s", e->domain, word);
 }
@@ -449,25 +457,28 @@ static void fetch_new(struct sts_cache *c, struct entry *e, const struct snapsho
     if (c->cfg.store != NULL && sts_store_backoff_get(c->cfg.store, e->domain, id, now, &until, err,
                                                       sizeof(err)) == STS_OK) {
         if (sn->pol == NULL)
-            on_no_indicator(c, e, sn, now, until, "fetch-backoff");
+            on_no_indicator(c, e, sn, now, until, STS_LOOKUP_REASON_FETCH_BACKOFF, STS_FETCH_OK);
         return;
     }
 
     struct sts_fetch_response resp;
     struct sts_policy *p = NULL;
-    const char *why = NULL;
-    char reason[96];
+    enum sts_lookup_reason failed = STS_LOOKUP_REASON_NONE;
+    enum sts_fetch_result fetch = STS_FETCH_OK;
     if (sts_fetch_policy(&c->cfg.fetch, c->cfg.dns, e->domain, &resp) != STS_OK) {
-        why = "fetch-failed:error";
+        failed = STS_LOOKUP_REASON_FETCH_FAILED;
+        fetch = STS_FETCH_ERROR;
         memset(&resp, 0, sizeof(resp));
     } else if (resp.result != STS_FETCH_OK) {
-        snprintf(reason, sizeof(reason), "fetch-failed:%s", sts_fetch_result_name(resp.result));
-        why = reason;
+        failed = STS_LOOKUP_REASON_FETCH_FAILED;
+        fetch = resp.result;
     } else if (sts_policy_parse(resp.body, resp.body_len, &p, err, sizeof(err)) != STS_OK) {
-        why = "policy-invalid";
+        failed = STS_LOOKUP_REASON_POLICY_INVALID;
     }
 
-    if (why != NULL) {
+    if (failed != STS_LOOKUP_REASON_NONE) {
+        char why[64];
+        sts_lookup_reason_format(failed, fetch, why, sizeof(why));
         unsigned backoff = c->cfg.backoff_s < BACKOFF_MIN_S ? BACKOFF_MIN_S : c->cfg.backoff_s;
         if (c->cfg.store != NULL &&
             sts_store_backoff_put(c->cfg.store, e->domain, id, now + backoff, why, err,
@@ -477,7 +488,7 @@ static void fetch_new(struct sts_cache *c, struct entry *e, const struct snapsho
               "domain=%s event=fetch-failed id=%s reason=%s detail=\"%s\" action=%s backoff=%u",
               e->domain, id, why, resp.detail, sn->pol ? "keep-cached" : "no-policy", backoff);
         if (sn->pol == NULL) /* §5: as if no policy, until the back-off ends */
-            on_no_indicator(c, e, sn, now, now + backoff, why);
+            on_no_indicator(c, e, sn, now, now + backoff, failed, fetch);
         sts_fetch_response_clear(&resp);
         return;
     }
@@ -546,17 +557,18 @@ static void discover(struct sts_cache *c, struct entry *e)
             }
             break;
         case STS_ENOTFOUND:
-            on_no_indicator(c, e, &sn, now, neg_until, "no-indicator");
+            on_no_indicator(c, e, &sn, now, neg_until, STS_LOOKUP_REASON_NO_INDICATOR,
+                            STS_FETCH_OK);
             break;
         default:
             logf_(c, LOG_INFO, "domain=%s event=txt-invalid reason=\"%s\"", e->domain, err);
-            on_no_indicator(c, e, &sn, now, neg_until, "txt-invalid");
+            on_no_indicator(c, e, &sn, now, neg_until, STS_LOOKUP_REASON_TXT_INVALID, STS_FETCH_OK);
             break;
         }
         break;
     case STS_DNS_NXDOMAIN:
     case STS_DNS_NODATA:
-        on_no_indicator(c, e, &sn, now, neg_until, "no-indicator");
+        on_no_indicator(c, e, &sn, now, neg_until, STS_LOOKUP_REASON_NO_INDICATOR, STS_FETCH_OK);
         break;
     default:
         on_dns_failure(c, e, &sn, now, ans);
@@ -765,7 +777,7 @@ static bool answer_from(struct sts_cache *c, struct entry *e, int64_t now,
         out->policy = e->pol->policy;
         snprintf(out->id, sizeof(out->id), "%s", e->id);
         out->expires_at = e->expires_at;
-        snprintf(out->reason, sizeof(out->reason), "cached");
+        out->reason = STS_LOOKUP_REASON_CACHED;
         unsigned recheck = c->cfg.recheck_s ? c->cfg.recheck_s : 3600;
         if (now - e->checked_at >= (int64_t)recheck)
             schedule(c, e); /* re-check the TXT id in the background */
@@ -774,7 +786,8 @@ static bool answer_from(struct sts_cache *c, struct entry *e, int64_t now,
     if (e->negative_until > now || e->tempfail_until > now) {
         out->outcome = e->negative_until > now ? STS_LOOKUP_NO_POLICY : STS_LOOKUP_TEMPFAIL;
         out->source = source;
-        snprintf(out->reason, sizeof(out->reason), "%s", e->reason);
+        out->reason = e->reason;
+        out->fetch = e->fetch;
         return true;
     }
     return false;
@@ -793,7 +806,7 @@ enum sts_status sts_cache_lookup(struct sts_cache *c, const char *domain, unsign
     if (e == NULL) {
         pthread_mutex_unlock(&s->mu);
         out->outcome = STS_LOOKUP_ERROR;
-        snprintf(out->reason, sizeof(out->reason), "out-of-memory");
+        out->reason = STS_LOOKUP_REASON_OUT_OF_MEMORY;
         return STS_ENOMEM;
     }
     e->last_used = now;
@@ -830,11 +843,11 @@ enum sts_status sts_cache_lookup(struct sts_cache *c, const char *domain, unsign
         if (!answer_from(c, e, now, STS_SOURCE_DISCOVERY, out)) {
             out->outcome = STS_LOOKUP_NO_POLICY;
             out->source = STS_SOURCE_DISCOVERY;
-            snprintf(out->reason, sizeof(out->reason), "no-policy");
+            out->reason = STS_LOOKUP_REASON_NO_POLICY;
         }
     } else {
         out->outcome = STS_LOOKUP_PENDING;
-        snprintf(out->reason, sizeof(out->reason), "discovery-timeout");
+        out->reason = STS_LOOKUP_REASON_DISCOVERY_TIMEOUT;
     }
     e->pins--;
     pthread_mutex_unlock(&s->mu);
@@ -910,36 +923,4 @@ void sts_cache_forget(struct sts_cache *c, const char *domain)
             e->loaded = false;
         }
     pthread_mutex_unlock(&s->mu);
-}
-
-const char *sts_lookup_outcome_name(enum sts_lookup_outcome o)
-{
-    switch (o) {
-    case STS_LOOKUP_POLICY:
-        return "policy";
-    case STS_LOOKUP_NO_POLICY:
-        return "no-policy";
-    case STS_LOOKUP_TEMPFAIL:
-        return "tempfail";
-    case STS_LOOKUP_PENDING:
-        return "pending";
-    case STS_LOOKUP_ERROR:
-        return "error";
-    }
-    return "unknown";
-}
-
-const char *sts_lookup_source_name(enum sts_lookup_source s)
-{
-    switch (s) {
-    case STS_SOURCE_NONE:
-        return "none";
-    case STS_SOURCE_FRONT:
-        return "front";
-    case STS_SOURCE_STORE:
-        return "store";
-    case STS_SOURCE_DISCOVERY:
-        return "discovery";
-    }
-    return "unknown";
 }

@@ -49,20 +49,20 @@ static int host_has_tlsa(struct sts_dns *dns, const char *host, unsigned port, u
     return r;
 }
 
-enum sts_dane_state sts_dane_check_domain(struct sts_mx_cache *mx, struct sts_dns *dns,
-                                          const char *domain, unsigned port, unsigned budget_ms,
-                                          char *why, size_t whylen)
+enum sts_dane_summary sts_dane_check_domain(struct sts_mx_cache *mx, struct sts_dns *dns,
+                                            const char *domain, unsigned port, unsigned budget_ms,
+                                            char *why, size_t whylen)
 {
     double deadline = mono_ms() + budget_ms;
     struct sts_mx_result res;
     sts_mx_cache_get(mx, domain, budget_ms, &res);
     if (res.dns_error) {
         snprintf(why, whylen, "mx-lookup-failed");
-        return STS_DANE_UNKNOWN; /* also bogus: the MTA's own lookup will fail */
+        return STS_DANE_SUMMARY_UNKNOWN; /* also bogus: the MTA's own lookup will fail */
     }
     if (res.dnssec != STS_DNSSEC_SECURE) {
         snprintf(why, whylen, "mx-insecure");
-        return STS_DANE_NONE;
+        return STS_DANE_SUMMARY_NONE;
     }
     size_t hosts = 0, dane = 0;
     for (size_t i = 0; i < res.count && hosts < DANE_HOSTS_MAX; i++) {
@@ -73,26 +73,12 @@ enum sts_dane_state sts_dane_check_domain(struct sts_mx_cache *mx, struct sts_dn
         int r = left >= 1.0 ? host_has_tlsa(dns, res.hosts[i].name, port, (unsigned)left) : -1;
         if (r < 0) {
             snprintf(why, whylen, "tlsa-lookup-failed host=%s", res.hosts[i].name);
-            return STS_DANE_UNKNOWN;
+            return STS_DANE_SUMMARY_UNKNOWN;
         }
         dane += (size_t)r;
     }
     snprintf(why, whylen, "%zu/%zu-hosts", dane, hosts);
     if (dane == 0)
-        return STS_DANE_NONE;
-    return dane == hosts ? STS_DANE_ONLY : STS_DANE_SOME;
-}
-
-const char *sts_dane_state_name(enum sts_dane_state s)
-{
-    switch (s) {
-    case STS_DANE_ONLY:
-        return "dane-only";
-    case STS_DANE_SOME:
-        return "dane";
-    case STS_DANE_UNKNOWN:
-        return "unknown";
-    default:
-        return "none";
-    }
+        return STS_DANE_SUMMARY_NONE;
+    return dane == hosts ? STS_DANE_SUMMARY_ONLY : STS_DANE_SUMMARY_SOME;
 }

@@ -89,19 +89,12 @@ struct sts_dns {
 
 static const char *const dns_result_names[] = {"answer",   "nxdomain", "nodata",
                                                "servfail", "timeout",  "error"};
-static const char *const dnssec_names[] = {"insecure", "secure", "bogus"};
 static const char *const rcode_names[] = {NULL, "FORMERR", "SERVFAIL", NULL, "NOTIMP", "REFUSED"};
 
 const char *sts_dns_result_name(enum sts_dns_result r)
 {
     return (size_t)r < sizeof(dns_result_names) / sizeof(dns_result_names[0]) ? dns_result_names[r]
                                                                               : "error";
-}
-
-const char *sts_dnssec_name(enum sts_dnssec s)
-{
-    return (size_t)s < sizeof(dnssec_names) / sizeof(dnssec_names[0]) ? dnssec_names[s]
-                                                                      : "insecure";
 }
 
 /* "TXT", ...; NULL for a type we do not ask for. */

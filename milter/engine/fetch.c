@@ -622,30 +622,3 @@ void sts_fetch_response_clear(struct sts_fetch_response *resp)
     resp->body = NULL;
     resp->body_len = 0;
 }
-
-const char *sts_fetch_result_name(enum sts_fetch_result r)
-{
-    switch (r) {
-    case STS_FETCH_OK:
-        return "ok";
-    case STS_FETCH_DNS:
-        return "dns";
-    case STS_FETCH_REFUSED:
-        return "refused";
-    case STS_FETCH_CONNECT:
-        return "connect";
-    case STS_FETCH_TLS:
-        return "tls";
-    case STS_FETCH_TIMEOUT:
-        return "timeout";
-    case STS_FETCH_HTTP:
-        return "http";
-    case STS_FETCH_MEDIA_TYPE:
-        return "media-type";
-    case STS_FETCH_TOO_BIG:
-        return "too-big";
-    case STS_FETCH_ERROR:
-        return "error";
-    }
-    return "error";
-}

@@ -20,11 +20,6 @@ static double mono_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static enum sts_verdict_action action_of(enum sts_config_action a)
-{
-    return a == STS_CONFIG_TEMPFAIL ? STS_VERDICT_TEMPFAIL : STS_VERDICT_PASS;
-}
-
 /*
  * The domain's MX hosts, from the MX memo (mx_cache.h): RFC 5321 §5.1
  * implicit MX included; an empty list means nowhere to deliver.  list
@@ -49,30 +44,25 @@ static size_t gather_mx(struct sts_runtime *rt, const char *domain, double deadl
  */
 static void gather_tls(struct sts_runtime *rt, const char *const *mx, size_t n,
                        enum sts_dnssec dnssec, bool require_dane, bool mark_used,
-                       double deadline_ms, struct sts_mx_tls *tls, struct sts_verdict_tls *vtls)
+                       double deadline_ms, struct sts_tls_verdict *tls)
 {
     for (size_t i = 0; i < n; i++) {
         memset(&tls[i], 0, sizeof(tls[i]));
         if (mx[i][0] != '\0')
-            sts_probe_cache_get(rt->probes, mx[i], dnssec, require_dane, 0, mark_used, &tls[i]);
+            sts_probe_cache_get(rt->probes, mx[i], dnssec, require_dane, 0, mark_used, &tls[i],
+                                NULL);
     }
     for (size_t i = 0; i < n; i++) {
         double left = deadline_ms - mono_ms();
         if (mx[i][0] != '\0' && !tls[i].known && left >= 1.0)
             sts_probe_cache_get(rt->probes, mx[i], dnssec, require_dane, (unsigned)left, false,
-                                &tls[i]);
-        vtls[i] = (struct sts_verdict_tls){
-            .known = tls[i].known,
-            .result = tls[i].result,
-            .dane = tls[i].dane,
-            .detail = tls[i].detail,
-        };
+                                &tls[i], NULL);
     }
 }
 
 /* "host[result]..." for the audit header and the log (audit_header.h). */
-static void tls_summary(const char *const *mx, size_t n, const struct sts_mx_tls *tls, char *out,
-                        size_t outlen)
+static void tls_summary(const char *const *mx, size_t n, const struct sts_tls_verdict *tls,
+                        char *out, size_t outlen)
 {
     size_t o = 0;
     out[0] = '\0';
@@ -111,28 +101,26 @@ void sts_judge_rcpt(struct sts_runtime *rt, const struct sts_snapshot *snap, con
     const struct sts_override *o =
         have_domain && snap->ov ? sts_overrides_lookup(snap->ov, out->domain) : NULL;
     if (o != NULL) {
-        ovr.kind = o->kind == STS_OVERRIDE_KIND_SKIP   ? STS_OVERRIDE_SKIP
-                   : o->kind == STS_OVERRIDE_KIND_DANE ? STS_OVERRIDE_DANE
-                                                       : STS_OVERRIDE_ENFORCE;
+        ovr.kind = o->kind;
         ovr.patterns = o->patterns;
         ovr.count = o->npatterns;
     }
-    struct sts_verdict_on_failure on_failure = {
-        .dns_error = action_of(cfg->on_dns_error),
-        .discovery_timeout = action_of(cfg->on_discovery_timeout),
-        .store_error = action_of(cfg->on_store_error),
-        .internal_error = action_of(cfg->on_internal_error),
-        .tls_unknown = action_of(cfg->on_tls_unknown),
-    };
     struct sts_verdict_input in = {
-        .mode = cfg->mode == STS_CONFIG_MODE_ENFORCE ? STS_MILTER_ENFORCE : STS_MILTER_AUDIT,
+        .mode = cfg->mode,
         .domain = out->domain,
         .route = &out->route,
         .lookup = STS_LOOKUP_NO_POLICY,
         .trusted_relays = (const char *const *)cfg->trusted_relays.items,
         .trusted_count = cfg->trusted_relays.count,
         .override = o ? &ovr : NULL,
-        .on_failure = &on_failure,
+        .on_failure =
+            {
+                .dns_error = cfg->on_dns_error,
+                .discovery_timeout = cfg->on_discovery_timeout,
+                .store_error = cfg->on_store_error,
+                .internal_error = cfg->on_internal_error,
+                .tls_unknown = cfg->on_tls_unknown,
+            },
         /* An address we cannot read is our failure, not "no domain". */
         .internal_error = dst != STS_OK && dst != STS_ENOTFOUND,
     };
@@ -141,18 +129,18 @@ void sts_judge_rcpt(struct sts_runtime *rt, const struct sts_snapshot *snap, con
     if (have_domain && sts_verdict_needs_lookup(&in)) {
         sts_cache_lookup(rt->cache, out->domain, cfg->lookup_deadline_ms, &res);
         in.lookup = res.outcome;
-        in.internal_error = in.internal_error || strcmp(res.reason, "out-of-memory") == 0;
+        in.internal_error = in.internal_error || res.reason == STS_LOOKUP_REASON_OUT_OF_MEMORY;
         in.policy = res.policy;
         in.policy_id = res.id;
         out->lookup = res.outcome;
         out->source = res.source;
-        snprintf(out->lookup_reason, sizeof(out->lookup_reason), "%s", res.reason);
+        out->lookup_reason = res.reason;
+        out->lookup_fetch = res.fetch;
     }
 
     struct sts_mx_result mx;
     const char *list[JUDGE_MX_MAX];
-    struct sts_mx_tls tls[JUDGE_MX_MAX];
-    struct sts_verdict_tls vtls[JUDGE_MX_MAX];
+    struct sts_tls_verdict tls[JUDGE_MX_MAX];
     double deadline = t0 + (double)cfg->lookup_deadline_ms;
     if (have_domain && sts_verdict_needs_mx(&in)) {
         in.mx_count = gather_mx(rt, out->domain, deadline, &mx, list);
@@ -161,12 +149,12 @@ void sts_judge_rcpt(struct sts_runtime *rt, const struct sts_snapshot *snap, con
         in.mx_bogus = mx.dns_error && mx.dnssec == STS_DNSSEC_BOGUS;
         out->mx_count = in.mx_count;
         if (cfg->tls_checks && rt->probes != NULL && !in.mx_dns_error && in.mx_count > 0) {
-            bool dane = o != NULL && o->kind == STS_OVERRIDE_KIND_DANE;
+            bool dane = o != NULL && o->kind == STS_OVERRIDE_DANE;
             /* the refresher keeps enforcing domains' hosts warm */
             bool enforcing =
                 o != NULL || (in.policy != NULL && in.policy->mode == STS_MODE_ENFORCE);
-            gather_tls(rt, list, in.mx_count, mx.dnssec, dane, enforcing, deadline, tls, vtls);
-            in.mx_tls = vtls;
+            gather_tls(rt, list, in.mx_count, mx.dnssec, dane, enforcing, deadline, tls);
+            in.mx_tls = tls;
             tls_summary(list, in.mx_count, tls, out->tls, sizeof(out->tls));
         }
     }
@@ -185,11 +173,11 @@ void sts_judge_log(const struct sts_snapshot *snap, const char *queue_id, const 
     sts_log(v->would_fail ? LOG_WARNING : LOG_INFO,
             "%s: rcpt=%s domain=%s mode=%s policy=%s id=%s route=%s hop=%s lookup=%s source=%s "
             "verdict=%s would_fail=%s reason=%s mx=%s tls=%s ms=%.3f",
-            queue_id, shown, j->domain[0] ? j->domain : "-", sts_config_mode_name(snap->cfg->mode),
+            queue_id, shown, j->domain[0] ? j->domain : "-", sts_milter_mode_name(snap->cfg->mode),
             v->mode_known ? sts_mode_name(v->mode) : "-", v->policy_id[0] ? v->policy_id : "-",
             sts_route_kind_name(j->route.kind), j->route.hop[0] ? j->route.hop : "-",
             j->source == STS_SOURCE_NONE ? "-" : sts_lookup_outcome_name(j->lookup),
-            sts_lookup_source_name(j->source), sts_verdict_action_name(v->action),
+            sts_lookup_source_name(j->source), sts_action_name(v->action),
             v->would_fail ? "yes" : "no", sts_verdict_reason_name(v->reason),
             v->mx[0] ? v->mx : "-", j->tls[0] ? j->tls : "-", j->ms);
 }

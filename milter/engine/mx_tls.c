@@ -21,9 +21,9 @@ struct mx_addrs {
     unsigned failed;  /* lookups that ended in SERVFAIL or timeout */
 };
 
-static void verdict_set(struct mx_tls_verdict *v, enum sts_tls_result r, const char *fmt, ...)
+static void verdict_set(struct sts_tls_verdict *v, enum sts_tls_result r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void verdict_set(struct mx_tls_verdict *v, enum sts_tls_result r, const char *fmt, ...)
+static void verdict_set(struct sts_tls_verdict *v, enum sts_tls_result r, const char *fmt, ...)
 {
     va_list ap;
     v->result = r;
@@ -81,19 +81,19 @@ size_t mx_tls_usable(const struct sts_dns_tlsa *in, size_t n, struct sts_probe_t
 
 /*
  * The TLSA step (§2.2): true when a verdict was reached (dnssec-invalid,
- * or a local failure); otherwise tlsa[0..*ntlsa) hold the usable records
- * (none: WebPKI) and *ans owns their data.
+ * or a local failure: *cacheable false); otherwise tlsa[0..*ntlsa) hold
+ * the usable records (none: WebPKI) and *ans owns their data.
  */
 static bool lookup_tlsa(const struct mx_tls_params *p, const char *host,
                         struct sts_dns_answer **ans, struct sts_probe_tlsa *tlsa, size_t *ntlsa,
-                        struct mx_tls_verdict *v)
+                        struct sts_tls_verdict *v, bool *cacheable)
 {
     char name[STS_DOMAIN_MAX + 32];
 
     *ntlsa = 0;
     snprintf(name, sizeof(name), "_%u._tcp.%s", p->port, host);
     if (sts_dns_query(p->dns, name, STS_DNS_TLSA, ans) != STS_OK || *ans == NULL) {
-        v->cacheable = false;
+        *cacheable = false;
         verdict_set(v, STS_TLS_UNREACHABLE, "TLSA lookup of %s failed locally", name);
         return true;
     }
@@ -121,7 +121,7 @@ static bool lookup_tlsa(const struct mx_tls_params *p, const char *host,
                     sts_dns_result_name(a->result), a->why[0] ? " " : "", a->why);
         return true;
     default:
-        v->cacheable = false;
+        *cacheable = false;
         verdict_set(v, STS_TLS_UNREACHABLE, "TLSA lookup of %s failed locally%s%s", name,
                     a->why[0] ? ": " : "", a->why);
         return true;
@@ -130,7 +130,8 @@ static bool lookup_tlsa(const struct mx_tls_params *p, const char *host,
 
 /* Probe the addresses in order until one says something other than unreachable. */
 static void probe_addrs(const struct mx_tls_params *p, const char *host, const struct mx_addrs *a,
-                        const struct sts_probe_tlsa *tlsa, size_t ntlsa, struct mx_tls_verdict *v)
+                        const struct sts_probe_tlsa *tlsa, size_t ntlsa, struct sts_tls_verdict *v,
+                        bool *cacheable)
 {
     struct sts_probe_result r;
     for (size_t i = 0; i < a->n; i++) {
@@ -146,12 +147,12 @@ static void probe_addrs(const struct mx_tls_params *p, const char *host, const s
         memset(&r, 0, sizeof(r));
         snprintf(v->addr, sizeof(v->addr), "%s", a->addr[i]);
         if (sts_probe_run(p->probe, &req, &r) != STS_OK) {
-            v->cacheable = false;
+            *cacheable = false;
             verdict_set(v, STS_TLS_UNREACHABLE, "probe of %s failed locally: %s", a->addr[i],
                         r.detail[0] ? r.detail : "error");
             continue;
         }
-        v->cacheable = true;
+        *cacheable = true;
         v->result = r.result;
         snprintf(v->detail, sizeof(v->detail), "%s", r.detail);
         snprintf(v->tls_version, sizeof(v->tls_version), "%s", r.tls_version);
@@ -161,39 +162,40 @@ static void probe_addrs(const struct mx_tls_params *p, const char *host, const s
     }
 }
 
-void mx_tls_judge(const struct mx_tls_params *p, const char *host, bool mx_secure,
-                  struct mx_tls_verdict *out)
+bool mx_tls_judge(const struct mx_tls_params *p, const char *host, bool mx_secure,
+                  struct sts_tls_verdict *out)
 {
     struct mx_addrs a = {.all_secure = true};
     struct sts_dns_answer *tans = NULL;
     struct sts_probe_tlsa tlsa[64];
     size_t ntlsa = 0;
+    bool cacheable = true;
 
     memset(out, 0, sizeof(*out));
-    out->cacheable = true;
+    out->known = true;
     lookup_addrs(p, host, STS_DNS_A, &a);
     if (!a.bogus)
         lookup_addrs(p, host, STS_DNS_AAAA, &a);
     if (a.bogus) {
         verdict_set(out, STS_TLS_DNSSEC_INVALID, "%s", a.why);
-        return;
+        return true;
     }
     if (a.n == 0) {
-        out->cacheable = !a.local_error;
         if (a.failed > 0 || a.local_error)
             verdict_set(out, STS_TLS_UNREACHABLE, "no address for %s: %s", host, a.why);
         else
             verdict_set(out, STS_TLS_UNREACHABLE, "%s has no A or AAAA record", host);
-        return;
+        return !a.local_error;
     }
     /* §2.2.1, §2.2.2: DANE only through a secure MX RRset to secure addresses. */
     if (mx_secure && a.all_secure) {
-        if (lookup_tlsa(p, host, &tans, tlsa, &ntlsa, out)) {
+        if (lookup_tlsa(p, host, &tans, tlsa, &ntlsa, out, &cacheable)) {
             sts_dns_answer_free(tans);
-            return;
+            return cacheable;
         }
         out->dane = ntlsa > 0;
     }
-    probe_addrs(p, host, &a, tlsa, ntlsa, out);
+    probe_addrs(p, host, &a, tlsa, ntlsa, out, &cacheable);
     sts_dns_answer_free(tans);
+    return cacheable;
 }

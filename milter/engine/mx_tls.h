@@ -28,19 +28,15 @@ struct mx_tls_params {
     unsigned timeout_ms;
 };
 
-struct mx_tls_verdict {
-    bool cacheable; /* false: a local failure (resolver, memory), no verdict */
-    enum sts_tls_result result;
-    bool dane;
-    char detail[STS_PROBE_DETAIL_MAX + 1];
-    char addr[46];
-    char tls_version[16];
-    char cipher[64];
-};
-
-/** Judge host (reached through an MX RRset that was SECURE or not). */
-void mx_tls_judge(const struct mx_tls_params *p, const char *host, bool mx_secure,
-                  struct mx_tls_verdict *out);
+/**
+ * Judge host (reached through an MX RRset that was SECURE or not).
+ * @param out receives the verdict (known, result, dane, detail, addr,
+ *            version, cipher; the caller sets the times)
+ * @return true when out is a verdict to keep; false for a local failure
+ *         (resolver, memory): no verdict on the host
+ */
+bool mx_tls_judge(const struct mx_tls_params *p, const char *host, bool mx_secure,
+                  struct sts_tls_verdict *out);
 
 /**
  * Keep the TLSA records usable for SMTP (RFC 7672 §3.1): usage 2 or 3,

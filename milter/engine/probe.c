@@ -65,46 +65,7 @@
 
 #include "probe_int.h"
 
-/* ----- result names and the cipher list ----- */
-
-static const char *const result_names[STS_TLS_RESULT_COUNT] = {
-    [STS_TLS_PASS] = "pass",
-    [STS_TLS_STARTTLS_NOT_SUPPORTED] = "starttls-not-supported",
-    [STS_TLS_CERT_HOST_MISMATCH] = "certificate-host-mismatch",
-    [STS_TLS_CERT_EXPIRED] = "certificate-expired",
-    [STS_TLS_CERT_NOT_TRUSTED] = "certificate-not-trusted",
-    [STS_TLS_VALIDATION_FAILURE] = "validation-failure",
-    [STS_TLS_TLSA_INVALID] = "tlsa-invalid",
-    [STS_TLS_DNSSEC_INVALID] = "dnssec-invalid",
-    [STS_TLS_DANE_REQUIRED] = "dane-required",
-    [STS_TLS_UNREACHABLE] = "unreachable",
-};
-
-const char *sts_tls_result_name(enum sts_tls_result r)
-{
-    if ((unsigned)r >= STS_TLS_RESULT_COUNT)
-        return "unknown";
-    return result_names[r];
-}
-
-bool sts_tls_result_parse(const char *word, enum sts_tls_result *out)
-{
-    if (word == NULL)
-        return false;
-    for (unsigned i = 0; i < STS_TLS_RESULT_COUNT; i++) {
-        if (strcmp(word, result_names[i]) == 0) {
-            if (out != NULL)
-                *out = (enum sts_tls_result)i;
-            return true;
-        }
-    }
-    return false;
-}
-
-bool sts_tls_result_is_failure(enum sts_tls_result r)
-{
-    return (unsigned)r < STS_TLS_RESULT_COUNT && r != STS_TLS_PASS && r != STS_TLS_UNREACHABLE;
-}
+/* ----- the cipher list ----- */
 
 /*
  * NIST SP 800-52r2 §3.3.1, restricted to AEAD suites: §3.3.1.2 (TLS 1.3:

@@ -32,22 +32,15 @@
 /* What is known of one (host, mx_secure). */
 struct pentry {
     struct pentry *next;
-    bool secure;         /* the MX RRset was SECURE: DANE may apply */
-    bool have;           /* a verdict is known (it may have expired) */
-    bool loaded;         /* the store has been consulted */
-    bool inflight;       /* a job is queued or running */
-    bool used_dirty;     /* last_used not yet written to the store */
-    unsigned refs;       /* gets holding the entry across an unlock */
-    unsigned generation; /* bumped at the end of every job */
-    enum sts_tls_result result;
-    bool dane;
-    char detail[STS_PROBE_DETAIL_MAX + 1];
-    char addr[46];
-    char tls_version[16];
-    char cipher[64];
-    int64_t checked_at, expires_at;
-    int64_t last_used; /* marked used (refresher) */
-    int64_t last_read; /* any get (eviction order) */
+    bool secure;                /* the MX RRset was SECURE: DANE may apply */
+    bool loaded;                /* the store has been consulted */
+    bool inflight;              /* a job is queued or running */
+    bool used_dirty;            /* last_used not yet written to the store */
+    unsigned refs;              /* gets holding the entry across an unlock */
+    unsigned generation;        /* bumped at the end of every job */
+    struct sts_tls_verdict tls; /* known: a verdict (it may have expired) */
+    int64_t last_used;          /* marked used (refresher) */
+    int64_t last_read;          /* any get (eviction order) */
     char host[];
 };
 
@@ -206,23 +199,12 @@ static struct pentry *entry_get(struct sts_probe_cache *pc, struct shard *s, uin
 }
 
 /* Fill an entry's verdict from a store row (under the shard lock). */
-static bool entry_from_row(struct pentry *e, const struct sts_store_probe *row)
+static void entry_from_row(struct pentry *e, const struct sts_store_probe *row)
 {
-    enum sts_tls_result r;
-    if (!sts_tls_result_parse(row->result, &r))
-        return false;
-    e->have = true;
-    e->result = r;
-    e->dane = row->dane;
-    snprintf(e->detail, sizeof(e->detail), "%s", row->detail);
-    snprintf(e->addr, sizeof(e->addr), "%s", row->addr);
-    snprintf(e->tls_version, sizeof(e->tls_version), "%s", row->tls_version);
-    snprintf(e->cipher, sizeof(e->cipher), "%s", row->cipher);
-    e->checked_at = row->checked_at;
-    e->expires_at = row->expires_at;
+    e->tls = row->tls;
+    e->tls.known = true;
     if (row->last_used > e->last_used)
         e->last_used = row->last_used;
-    return true;
 }
 
 /* Consult the store once for an entry the caller holds (refs or inflight). */
@@ -241,9 +223,8 @@ static void load_from_store(struct sts_probe_cache *pc, struct shard *s, struct 
     }
     pthread_mutex_lock(&s->mu);
     if (!e->loaded) {
-        if (have && !e->have && !entry_from_row(e, &row))
-            logf_(pc, LOG_WARNING, "probe host=%s event=store-row-ignored result=\"%.31s\"",
-                  e->host, row.result);
+        if (have && !e->tls.known)
+            entry_from_row(e, &row);
         e->loaded = true;
     }
     pthread_mutex_unlock(&s->mu);
@@ -284,18 +265,11 @@ static void store_result(struct sts_probe_cache *pc, const struct pentry *snap)
     struct sts_store_probe row = {
         .port = pc->cfg.port,
         .mx_secure = snap->secure,
-        .dane = snap->dane,
-        .checked_at = snap->checked_at,
-        .expires_at = snap->expires_at,
+        .tls = snap->tls,
         .last_used = snap->last_used,
     };
     char err[256];
     snprintf(row.host, sizeof(row.host), "%s", snap->host);
-    snprintf(row.result, sizeof(row.result), "%s", sts_tls_result_name(snap->result));
-    snprintf(row.detail, sizeof(row.detail), "%s", snap->detail);
-    snprintf(row.addr, sizeof(row.addr), "%s", snap->addr);
-    snprintf(row.tls_version, sizeof(row.tls_version), "%s", snap->tls_version);
-    snprintf(row.cipher, sizeof(row.cipher), "%s", snap->cipher);
     if (sts_store_probe_put(pc->cfg.store, &row, err, sizeof(err)) != STS_OK)
         logf_(pc, LOG_ERR, "probe host=%s event=store-error reason=\"%s\"", snap->host, err);
 }
@@ -317,14 +291,14 @@ static void run_job(struct sts_probe_cache *pc, struct pentry *e)
         .helo_name = pc->helo,
         .timeout_ms = pc->cfg.probe_timeout_ms,
     };
-    struct mx_tls_verdict v;
+    struct sts_tls_verdict v;
     double t0 = mono_ms();
-    mx_tls_judge(&params, e->host, e->secure, &v);
+    bool cacheable = mx_tls_judge(&params, e->host, e->secure, &v);
     double ms = mono_ms() - t0;
-    char detail[STS_PROBE_DETAIL_MAX + 64];
+    char detail[STS_TLS_DETAIL_MAX + 64];
     sts_status_quote(v.detail, strlen(v.detail), detail, sizeof(detail));
 
-    if (!v.cacheable) {
+    if (!cacheable) {
         logf_(pc, LOG_WARNING,
               "probe host=%s addr=%s result=none dane=%s ms=%.0f detail=\"%s\" action=not-cached",
               e->host, v.addr[0] ? v.addr : "-", v.dane ? "yes" : "no", ms, detail);
@@ -333,16 +307,10 @@ static void run_job(struct sts_probe_cache *pc, struct pentry *e)
     int64_t now = now_s(pc);
     unsigned ttl = v.result == STS_TLS_PASS ? pc->cfg.ttl_pass_s : pc->cfg.ttl_fail_s;
     struct pentry *snap = malloc(sizeof(*snap) + strlen(e->host) + 1);
+    v.checked_at = now;
+    v.expires_at = now + ttl;
     pthread_mutex_lock(&s->mu);
-    e->have = true;
-    e->result = v.result;
-    e->dane = v.dane;
-    memcpy(e->detail, v.detail, sizeof(e->detail));
-    memcpy(e->addr, v.addr, sizeof(e->addr));
-    memcpy(e->tls_version, v.tls_version, sizeof(e->tls_version));
-    memcpy(e->cipher, v.cipher, sizeof(e->cipher));
-    e->checked_at = now;
-    e->expires_at = now + ttl;
+    e->tls = v;
     e->loaded = true;
     e->used_dirty = false; /* the row written below carries last_used */
     if (snap != NULL)
@@ -455,7 +423,8 @@ static void refresh_shard(struct sts_probe_cache *pc, struct shard *s, int64_t n
                     e->used_dirty = false;
                 }
             }
-            if (used && e->loaded && !e->inflight && (!e->have || e->expires_at - now <= margin))
+            if (used && e->loaded && !e->inflight &&
+                (!e->tls.known || e->tls.expires_at - now <= margin))
                 schedule(pc, e);
         }
     }
@@ -647,44 +616,38 @@ void sts_probe_cache_free(struct sts_probe_cache *pc)
 
 /* The entry's verdict, if fresh, into out (under the shard lock). */
 static bool answer_from(const struct pentry *e, int64_t now, bool require_dane,
-                        enum sts_mx_tls_source source, struct sts_mx_tls *out)
+                        struct sts_tls_verdict *out)
 {
-    if (!e->have || e->expires_at <= now)
+    if (!e->tls.known || e->tls.expires_at <= now)
         return false;
-    out->known = true;
-    out->result = e->result;
-    out->dane = e->dane;
-    memcpy(out->detail, e->detail, sizeof(out->detail));
-    memcpy(out->addr, e->addr, sizeof(out->addr));
-    memcpy(out->tls_version, e->tls_version, sizeof(out->tls_version));
-    memcpy(out->cipher, e->cipher, sizeof(out->cipher));
-    out->checked_at = e->checked_at;
-    out->expires_at = e->expires_at;
-    out->source = source;
+    *out = e->tls;
     /* RFC 8460 §4.3.2 dane-required: DANE demanded, the host has no secure usable TLSA. */
-    if (require_dane && !e->dane && e->result != STS_TLS_DNSSEC_INVALID) {
+    if (require_dane && !e->tls.dane && e->tls.result != STS_TLS_DNSSEC_INVALID) {
         out->result = STS_TLS_DANE_REQUIRED;
         snprintf(out->detail, sizeof(out->detail),
                  "DANE required, no usable DNSSEC-secure TLSA "
                  "records (%s: %.120s)",
-                 sts_tls_result_name(e->result), e->detail);
+                 sts_tls_result_name(e->tls.result), e->tls.detail);
     }
     return true;
 }
 
-static void answer_fixed(struct sts_mx_tls *out, enum sts_tls_result r, const char *detail)
+static void answer_fixed(struct sts_tls_verdict *out, enum sts_tls_result r, const char *detail)
 {
     out->known = true;
     out->result = r;
-    out->source = STS_MX_TLS_NONE;
     snprintf(out->detail, sizeof(out->detail), "%s", detail);
 }
 
 void sts_probe_cache_get(struct sts_probe_cache *pc, const char *mx_host, enum sts_dnssec mx_dnssec,
                          bool require_dane, unsigned wait_ms, bool mark_used,
-                         struct sts_mx_tls *out)
+                         struct sts_tls_verdict *out, enum sts_mx_tls_source *source)
 {
+    enum sts_mx_tls_source unused;
+    if (source == NULL)
+        source = &unused;
     memset(out, 0, sizeof(*out));
+    *source = STS_MX_TLS_NONE;
     if (mx_dnssec == STS_DNSSEC_BOGUS) { /* RFC 7672 §2.1.1; nothing to cache */
         answer_fixed(out, STS_TLS_DNSSEC_INVALID, "the MX RRset is DNSSEC-bogus");
         return;
@@ -711,16 +674,17 @@ void sts_probe_cache_get(struct sts_probe_cache *pc, const char *mx_host, enum s
         e->last_used = now;
         e->used_dirty = true;
     }
-    enum sts_mx_tls_source source = STS_MX_TLS_MEMORY;
+    enum sts_mx_tls_source from = STS_MX_TLS_MEMORY;
     if (!e->loaded) {
         e->refs++;
         pthread_mutex_unlock(&s->mu);
         load_from_store(pc, s, e);
         pthread_mutex_lock(&s->mu);
         e->refs--;
-        source = STS_MX_TLS_STORE;
+        from = STS_MX_TLS_STORE;
     }
-    if (answer_from(e, now, require_dane, source, out)) {
+    if (answer_from(e, now, require_dane, out)) {
+        *source = from;
         pthread_mutex_unlock(&s->mu);
         return;
     }
@@ -737,7 +701,9 @@ void sts_probe_cache_get(struct sts_probe_cache *pc, const char *mx_host, enum s
         while (e->generation == gen && rc != ETIMEDOUT)
             rc = pthread_cond_timedwait(&s->done, &s->mu, &ts);
         e->refs--;
-        if (e->generation != gen && !answer_from(e, now_s(pc), require_dane, STS_MX_TLS_PROBE, out))
+        if (e->generation != gen && answer_from(e, now_s(pc), require_dane, out))
+            *source = STS_MX_TLS_PROBE;
+        else if (e->generation != gen)
             why = "probe gave no verdict (local failure, see the log)";
     }
     if (!out->known)
@@ -766,7 +732,7 @@ void sts_probe_cache_forget(struct sts_probe_cache *pc, const char *mx_host)
         pthread_mutex_lock(&s->mu);
         struct pentry *e = entry_find(s, b, mx_host, secure);
         if (e != NULL) {
-            e->have = false;
+            e->tls.known = false;
             e->loaded = false;
         }
         pthread_mutex_unlock(&s->mu);

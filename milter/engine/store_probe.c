@@ -166,21 +166,28 @@ static void probe_column(sqlite3_stmt *st, int col, char *buf, size_t cap)
     buf[len] = '\0';
 }
 
-static void row_to_probe(sqlite3_stmt *st, struct sts_store_probe *r)
+/*
+ * A row as read; false when its result word is none we know (a newer
+ * build's, or damage): the row then counts as absent.
+ */
+static bool row_to_probe(sqlite3_stmt *st, struct sts_store_probe *r)
 {
+    char word[32];
     memset(r, 0, sizeof(*r));
     probe_column(st, 0, r->host, sizeof(r->host));
     r->port = (unsigned)sqlite3_column_int64(st, 1);
     r->mx_secure = sqlite3_column_int(st, 2) != 0;
-    probe_column(st, 3, r->result, sizeof(r->result));
-    r->dane = sqlite3_column_int(st, 4) != 0;
-    probe_column(st, 5, r->detail, sizeof(r->detail));
-    probe_column(st, 6, r->addr, sizeof(r->addr));
-    probe_column(st, 7, r->tls_version, sizeof(r->tls_version));
-    probe_column(st, 8, r->cipher, sizeof(r->cipher));
-    r->checked_at = sqlite3_column_int64(st, 9);
-    r->expires_at = sqlite3_column_int64(st, 10);
+    probe_column(st, 3, word, sizeof(word));
+    r->tls.known = true;
+    r->tls.dane = sqlite3_column_int(st, 4) != 0;
+    probe_column(st, 5, r->tls.detail, sizeof(r->tls.detail));
+    probe_column(st, 6, r->tls.addr, sizeof(r->tls.addr));
+    probe_column(st, 7, r->tls.tls_version, sizeof(r->tls.tls_version));
+    probe_column(st, 8, r->tls.cipher, sizeof(r->tls.cipher));
+    r->tls.checked_at = sqlite3_column_int64(st, 9);
+    r->tls.expires_at = sqlite3_column_int64(st, 10);
     r->last_used = sqlite3_column_int64(st, 11);
+    return sts_tls_result_parse(word, &r->tls.result);
 }
 
 enum sts_status sts_store_probe_get(struct sts_store *store, const char *host, unsigned port,
@@ -200,9 +207,11 @@ enum sts_status sts_store_probe_get(struct sts_store *store, const char *host, u
     rc = probe_bind_key(op.st, host, port, mx_secure);
     if (rc == SQLITE_OK)
         rc = probe_step_first(op.st);
-    if (rc == SQLITE_ROW)
-        row_to_probe(op.st, out);
-    else if (rc == SQLITE_DONE)
+    if (rc == SQLITE_ROW) {
+        if (!row_to_probe(op.st, out))
+            status = sts_status_set(STS_ENOTFOUND, err, errlen,
+                                    "store probe-get %s: unknown result word, row ignored", host);
+    } else if (rc == SQLITE_DONE)
         status = sts_status_set(STS_ENOTFOUND, err, errlen, "store probe-get %s: not found", host);
     else
         status = probe_fail(&op, rc);
@@ -221,15 +230,14 @@ enum sts_status sts_store_probe_put(struct sts_store *store, const struct sts_st
 {
     struct probe_op op;
     enum sts_status status;
-    size_t rlen = strnlen(row->result, sizeof(row->result));
+    const struct sts_tls_verdict *v = &row->tls;
     int rc;
 
     if (row->port == 0)
         return sts_status_set(STS_EINVAL, err, errlen, "store probe-put: port 0");
-    if (rlen == 0 || rlen == sizeof(row->result))
-        return sts_status_set(STS_EINVAL, err, errlen,
-                              "store probe-put: result must be 1 to %zu bytes",
-                              sizeof(row->result) - 1);
+    if ((unsigned)v->result >= STS_TLS_RESULT_COUNT)
+        return sts_status_set(STS_EINVAL, err, errlen, "store probe-put: unknown result %d",
+                              (int)v->result);
     if (strnlen(row->host, sizeof(row->host)) == sizeof(row->host))
         return sts_status_set(STS_EINVAL, err, errlen, "store probe-put: host too long");
     status = probe_op_begin(&op, store, "probe-put", row->host, row->port, sql_put, err, errlen);
@@ -237,21 +245,21 @@ enum sts_status sts_store_probe_put(struct sts_store *store, const struct sts_st
         return status;
     rc = probe_bind_key(op.st, row->host, row->port, row->mx_secure);
     if (rc == SQLITE_OK)
-        rc = probe_bind_text(op.st, 4, row->result, sizeof(row->result));
+        rc = sqlite3_bind_text(op.st, 4, sts_tls_result_name(v->result), -1, SQLITE_STATIC);
     if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int(op.st, 5, row->dane ? 1 : 0);
+        rc = sqlite3_bind_int(op.st, 5, v->dane ? 1 : 0);
     if (rc == SQLITE_OK)
-        rc = probe_bind_text(op.st, 6, row->detail, sizeof(row->detail));
+        rc = probe_bind_text(op.st, 6, v->detail, sizeof(v->detail));
     if (rc == SQLITE_OK)
-        rc = probe_bind_text(op.st, 7, row->addr, sizeof(row->addr));
+        rc = probe_bind_text(op.st, 7, v->addr, sizeof(v->addr));
     if (rc == SQLITE_OK)
-        rc = probe_bind_text(op.st, 8, row->tls_version, sizeof(row->tls_version));
+        rc = probe_bind_text(op.st, 8, v->tls_version, sizeof(v->tls_version));
     if (rc == SQLITE_OK)
-        rc = probe_bind_text(op.st, 9, row->cipher, sizeof(row->cipher));
+        rc = probe_bind_text(op.st, 9, v->cipher, sizeof(v->cipher));
     if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int64(op.st, 10, row->checked_at);
+        rc = sqlite3_bind_int64(op.st, 10, v->checked_at);
     if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int64(op.st, 11, row->expires_at);
+        rc = sqlite3_bind_int64(op.st, 11, v->expires_at);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_int64(op.st, 12, row->last_used);
     if (rc == SQLITE_OK)
@@ -335,8 +343,8 @@ enum sts_status sts_store_probe_delete_all(struct sts_store *store, size_t *coun
 
 /* Up to PROBE_BATCH rows after the key *after; *after moves to the last one. */
 static enum sts_status probe_read_batch(struct sts_store *store, struct sts_store_probe *after,
-                                        struct sts_store_probe *batch, size_t *n, char *err,
-                                        size_t errlen)
+                                        struct sts_store_probe *batch, bool *known, size_t *n,
+                                        char *err, size_t errlen)
 {
     struct probe_op op;
     enum sts_status status;
@@ -352,7 +360,8 @@ static enum sts_status probe_read_batch(struct sts_store *store, struct sts_stor
     if (rc == SQLITE_OK)
         rc = probe_step_first(op.st);
     while (rc == SQLITE_ROW) {
-        row_to_probe(op.st, &batch[(*n)++]);
+        known[*n] = row_to_probe(op.st, &batch[*n]);
+        (*n)++;
         rc = sqlite3_step(op.st);
     }
     if (rc != SQLITE_DONE)
@@ -368,6 +377,7 @@ enum sts_status sts_store_probe_foreach(struct sts_store *store,
                                         void *arg, char *err, size_t errlen)
 {
     struct sts_store_probe *batch = calloc(PROBE_BATCH, sizeof(*batch));
+    bool known[PROBE_BATCH];
     struct sts_store_probe after;
     enum sts_status status = STS_OK;
     size_t n = PROBE_BATCH;
@@ -380,9 +390,10 @@ enum sts_status sts_store_probe_foreach(struct sts_store *store,
         status = sts_status_set(STS_ENOMEM, err, errlen, "store probe-foreach: out of memory");
     /* No connection is held while fn runs: it may use the store. */
     while (status == STS_OK && stop == 0 && n == PROBE_BATCH) {
-        status = probe_read_batch(store, &after, batch, &n, err, errlen);
+        status = probe_read_batch(store, &after, batch, known, &n, err, errlen);
         for (size_t i = 0; status == STS_OK && stop == 0 && i < n; i++)
-            stop = fn(&batch[i], arg);
+            if (known[i]) /* a row of unknown result counts as absent */
+                stop = fn(&batch[i], arg);
     }
     free(batch);
     return status;

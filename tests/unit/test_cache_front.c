@@ -85,7 +85,7 @@ static enum sts_lookup_source lookup(int i)
     snprintf(id, sizeof(id), "id%d", i);
     sts_cache_lookup(cache, d, 1000, &r);
     ck_assert_msg(r.outcome == STS_LOOKUP_POLICY, "%s: got outcome %s (%s), want policy", d,
-                  sts_lookup_outcome_name(r.outcome), r.reason);
+                  sts_lookup_outcome_name(r.outcome), sts_lookup_reason_name(r.reason));
     ck_assert_msg(strcmp(r.id, id) == 0, "%s: got id %s, want %s", d, r.id, id);
     enum sts_lookup_source s = r.source;
     sts_cache_result_clear(&r);

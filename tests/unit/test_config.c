@@ -253,7 +253,7 @@ START_TEST(test_defaults_typed)
     struct sts_config *c = parse_ok("", "defaults");
 
     ck_assert_str_eq(c->socket, "unix:/run/mtasts-milter/milter.sock");
-    ck_assert_int_eq(c->mode, STS_CONFIG_MODE_AUDIT);
+    ck_assert_int_eq(c->mode, STS_MILTER_AUDIT);
     ck_assert_str_eq(c->store, "sqlite:/var/lib/mtasts-milter/cache.db");
     ck_assert_ptr_null(c->resolver);
     ck_assert_ptr_null(c->trust_anchor_file);
@@ -277,10 +277,10 @@ START_TEST(test_defaults_typed)
     ck_assert(!c->allow_private_targets);
     ck_assert_uint_eq(c->policy_port, 443);
     ck_assert_uint_eq(c->trusted_relays.count, 0);
-    ck_assert_int_eq(c->on_dns_error, STS_CONFIG_ACCEPT);
-    ck_assert_int_eq(c->on_discovery_timeout, STS_CONFIG_ACCEPT);
-    ck_assert_int_eq(c->on_store_error, STS_CONFIG_ACCEPT);
-    ck_assert_int_eq(c->on_internal_error, STS_CONFIG_ACCEPT);
+    ck_assert_int_eq(c->on_dns_error, STS_ACTION_PASS);
+    ck_assert_int_eq(c->on_discovery_timeout, STS_ACTION_PASS);
+    ck_assert_int_eq(c->on_store_error, STS_ACTION_PASS);
+    ck_assert_int_eq(c->on_internal_error, STS_ACTION_PASS);
     ck_assert_str_eq(c->audit_header, "MTA-STS-Audit");
     ck_assert(c->header_in_enforce);
     ck_assert(c->syslog);
@@ -298,8 +298,8 @@ START_TEST(test_typed_fields)
                                     "SyslogFacility local3\nTrustedRelays a.example,[b.example]\n"
                                     "LookupDeadline 1500ms\nRecentUse 2d\n",
                                     "typed");
-    ck_assert_int_eq(c->mode, STS_CONFIG_MODE_ENFORCE);
-    ck_assert_int_eq(c->on_dns_error, STS_CONFIG_TEMPFAIL);
+    ck_assert_int_eq(c->mode, STS_MILTER_ENFORCE);
+    ck_assert_int_eq(c->on_dns_error, STS_ACTION_TEMPFAIL);
     ck_assert_int_eq(c->log_level, LOG_DEBUG);
     ck_assert_int_eq(c->syslog_facility, LOG_LOCAL3);
     ck_assert_uint_eq(c->trusted_relays.count, 2);
@@ -307,8 +307,8 @@ START_TEST(test_typed_fields)
     ck_assert_str_eq(c->trusted_relays.items[1], "[b.example]");
     ck_assert_uint_eq(c->lookup_deadline_ms, 1500);
     ck_assert_uint_eq(c->recent_use_s, 2 * 86400);
-    ck_assert_str_eq(sts_config_mode_name(c->mode), "enforce");
-    ck_assert_str_eq(sts_config_action_name(c->on_dns_error), "tempfail");
+    ck_assert_str_eq(sts_milter_mode_name(c->mode), "enforce");
+    ck_assert_str_eq(sts_action_name(c->on_dns_error), "tempfail");
     sts_config_free(c);
 }
 END_TEST
@@ -433,7 +433,7 @@ START_TEST(test_load_file)
     char err[512] = "", want[PATH_MAX + 64];
 
     ck_assert_int_eq(sts_config_load(path, &cfg, err, sizeof(err)), STS_OK);
-    ck_assert_int_eq(cfg->mode, STS_CONFIG_MODE_ENFORCE);
+    ck_assert_int_eq(cfg->mode, STS_MILTER_ENFORCE);
     ck_assert_str_eq(cfg->file, path);
     sts_config_free(cfg);
 
@@ -547,10 +547,10 @@ START_TEST(test_refcount)
     const struct sts_config *old = current;
     current = fresh;
     sts_config_unref(old); /* the daemon's reference */
-    ck_assert_int_eq(held->mode, STS_CONFIG_MODE_AUDIT);
+    ck_assert_int_eq(held->mode, STS_MILTER_AUDIT);
     ck_assert_str_eq(held->socket, "unix:/run/mtasts-milter/milter.sock");
     sts_config_unref(held);
-    ck_assert_int_eq(current->mode, STS_CONFIG_MODE_ENFORCE);
+    ck_assert_int_eq(current->mode, STS_MILTER_ENFORCE);
     sts_config_unref(current);
 }
 END_TEST

@@ -119,23 +119,23 @@ struct lookup_case {
 };
 
 static const struct lookup_case lookup_cases[] = {
-    {"exact", "example.com", "example.com", STS_OVERRIDE_KIND_ENFORCE,
+    {"exact", "example.com", "example.com", STS_OVERRIDE_ENFORCE,
      "mx1.example.com *.mail.example.com", 2},
-    {"parent", "x.example.com", ".example.com", STS_OVERRIDE_KIND_SKIP, "", 3},
-    {"parent_deep", "x.y.z.example.com", ".example.com", STS_OVERRIDE_KIND_SKIP, "", 3},
-    {"exact_beats_parent", "a.example.com", "a.example.com", STS_OVERRIDE_KIND_SKIP, "", 4},
-    {"below_exact_uses_parent", "x.a.example.com", ".example.com", STS_OVERRIDE_KIND_SKIP, "", 3},
-    {"closest_parent", "c.b.example.com", ".b.example.com", STS_OVERRIDE_KIND_ENFORCE,
+    {"parent", "x.example.com", ".example.com", STS_OVERRIDE_SKIP, "", 3},
+    {"parent_deep", "x.y.z.example.com", ".example.com", STS_OVERRIDE_SKIP, "", 3},
+    {"exact_beats_parent", "a.example.com", "a.example.com", STS_OVERRIDE_SKIP, "", 4},
+    {"below_exact_uses_parent", "x.a.example.com", ".example.com", STS_OVERRIDE_SKIP, "", 3},
+    {"closest_parent", "c.b.example.com", ".b.example.com", STS_OVERRIDE_ENFORCE,
      "mx.b.example.com", 5},
-    {"closest_parent_deep", "x.c.b.example.com", ".b.example.com", STS_OVERRIDE_KIND_ENFORCE,
+    {"closest_parent_deep", "x.c.b.example.com", ".b.example.com", STS_OVERRIDE_ENFORCE,
      "mx.b.example.com", 5},
-    {"parent_not_itself", "b.example.com", ".example.com", STS_OVERRIDE_KIND_SKIP, "", 3},
-    {"normalised_file_entry", "example.org", "example.org", STS_OVERRIDE_KIND_SKIP, "", 6},
+    {"parent_not_itself", "b.example.com", ".example.com", STS_OVERRIDE_SKIP, "", 3},
+    {"normalised_file_entry", "example.org", "example.org", STS_OVERRIDE_SKIP, "", 6},
     {"exact_only_no_sub", "sub.example.org", NULL, 0, "", 0},
-    {"idn", "xn--bcher-kva.example", "xn--bcher-kva.example", STS_OVERRIDE_KIND_ENFORCE,
+    {"idn", "xn--bcher-kva.example", "xn--bcher-kva.example", STS_OVERRIDE_ENFORCE,
      "mx.xn--bcher-kva.example", 7},
     {"parent_rule_only_below", "deep.example", NULL, 0, "", 0},
-    {"parent_wildcard_pattern", "a.deep.example", ".deep.example", STS_OVERRIDE_KIND_ENFORCE,
+    {"parent_wildcard_pattern", "a.deep.example", ".deep.example", STS_OVERRIDE_ENFORCE,
      "*.deep.example", 8},
     {"label_boundary", "notexample.com", NULL, 0, "", 0},
     {"suffix_not_label", "xcom.example", NULL, 0, "", 0},
@@ -282,7 +282,7 @@ static void *lookup_worker(void *arg)
     for (int i = 0; i < 20000; i++) {
         const struct sts_overrides *mine = sts_overrides_ref(ov);
         const struct sts_override *r = sts_overrides_lookup(mine, "x.example.com");
-        if (r == NULL || r->kind != STS_OVERRIDE_KIND_SKIP)
+        if (r == NULL || r->kind != STS_OVERRIDE_SKIP)
             return (void *)1;
         sts_overrides_unref(mine);
     }
@@ -323,18 +323,16 @@ START_TEST(test_sample)
     ck_assert_msg(sts_overrides_load(path, &ov, err, sizeof(err)) == STS_OK, "%s", err);
     ck_assert_uint_eq(sts_overrides_count(ov), 5);
     const struct sts_override *r = sts_overrides_lookup(ov, "partner.example");
-    ck_assert_msg(r != NULL && r->kind == STS_OVERRIDE_KIND_ENFORCE && r->npatterns == 2,
+    ck_assert_msg(r != NULL && r->kind == STS_OVERRIDE_ENFORCE && r->npatterns == 2,
                   "partner.example");
     r = sts_overrides_lookup(ov, "corp.example");
-    ck_assert_msg(r != NULL && r->kind == STS_OVERRIDE_KIND_ENFORCE && !r->subdomains,
-                  "corp.example");
+    ck_assert_msg(r != NULL && r->kind == STS_OVERRIDE_ENFORCE && !r->subdomains, "corp.example");
     r = sts_overrides_lookup(ov, "x.corp.example");
-    ck_assert_msg(r != NULL && r->kind == STS_OVERRIDE_KIND_ENFORCE && r->subdomains,
-                  "x.corp.example");
+    ck_assert_msg(r != NULL && r->kind == STS_OVERRIDE_ENFORCE && r->subdomains, "x.corp.example");
     r = sts_overrides_lookup(ov, "legacy.corp.example");
-    ck_assert_msg(r != NULL && r->kind == STS_OVERRIDE_KIND_SKIP, "legacy.corp.example");
+    ck_assert_msg(r != NULL && r->kind == STS_OVERRIDE_SKIP, "legacy.corp.example");
     r = sts_overrides_lookup(ov, "broken-policy.example");
-    ck_assert_msg(r != NULL && r->kind == STS_OVERRIDE_KIND_SKIP, "broken-policy.example");
+    ck_assert_msg(r != NULL && r->kind == STS_OVERRIDE_SKIP, "broken-policy.example");
     sts_overrides_free(ov);
 }
 END_TEST

@@ -91,51 +91,62 @@ struct reply_case {
     const char *name;
     enum sts_lookup_outcome outcome;
     const struct sts_policy *policy;
-    const char *reason;
+    enum sts_lookup_reason reason;
+    enum sts_fetch_result fetch;
     bool tlsrpt, strict;
-    enum sts_policy_map_dane dane;
+    enum sts_dane_summary dane;
     const char *want;
 };
 
 static const struct reply_case reply_cases[] = {
-    {"enforce", STS_LOOKUP_POLICY, &p_enforce, "", false, false, 0,
-     "OK secure match=mx1.good.test servername=hostname"},
-    {"enforce_wildcard", STS_LOOKUP_POLICY, &p_two, "", false, false, 0,
-     "OK secure match=mx1.example.test:.example.net servername=hostname"},
-    {"enforce_duplicates", STS_LOOKUP_POLICY, &p_dup, "", false, false, 0,
-     "OK secure match=mx1.example.test:.example.net servername=hostname"},
-    {"enforce_tlsrpt", STS_LOOKUP_POLICY, &p_two, "", true, false, 0,
+    {"enforce", STS_LOOKUP_POLICY, &p_enforce, STS_LOOKUP_REASON_NONE, STS_FETCH_OK, false, false,
+     0, "OK secure match=mx1.good.test servername=hostname"},
+    {"enforce_wildcard", STS_LOOKUP_POLICY, &p_two, STS_LOOKUP_REASON_NONE, STS_FETCH_OK, false,
+     false, 0, "OK secure match=mx1.example.test:.example.net servername=hostname"},
+    {"enforce_duplicates", STS_LOOKUP_POLICY, &p_dup, STS_LOOKUP_REASON_NONE, STS_FETCH_OK, false,
+     false, 0, "OK secure match=mx1.example.test:.example.net servername=hostname"},
+    {"enforce_tlsrpt", STS_LOOKUP_POLICY, &p_two, STS_LOOKUP_REASON_NONE, STS_FETCH_OK, true, false,
+     0,
      "OK secure match=mx1.example.test:.example.net servername=hostname policy_type=sts "
      "policy_domain=example.test mx_host_pattern=mx1.example.test "
      "mx_host_pattern=*.example.net"},
-    {"testing", STS_LOOKUP_POLICY, &p_testing, "", false, false, 0, "NOTFOUND "},
-    {"testing_tlsrpt", STS_LOOKUP_POLICY, &p_testing, "", true, false, 0, "NOTFOUND "},
-    {"testing_strict", STS_LOOKUP_POLICY, &p_testing, "", false, true, 0,
-     "OK secure match=mx1.good.test servername=hostname"},
-    {"none", STS_LOOKUP_POLICY, &p_none, "", false, true, 0, "NOTFOUND "},
-    {"no_policy", STS_LOOKUP_NO_POLICY, NULL, "no-indicator", false, false, 0, "NOTFOUND "},
-    {"fetch_failed", STS_LOOKUP_NO_POLICY, NULL, "fetch-failed:tls", false, false, 0, "NOTFOUND "},
-    {"dns_failure", STS_LOOKUP_TEMPFAIL, NULL, "txt-servfail", false, false, 0,
-     "TEMP dns-failure txt-servfail"},
-    {"dns_failure_no_reason", STS_LOOKUP_TEMPFAIL, NULL, "", false, false, 0, "TEMP dns-failure"},
-    {"reason_sanitised", STS_LOOKUP_TEMPFAIL, NULL, "a b\nc", false, false, 0,
-     "TEMP dns-failure a_b_c"},
-    {"pending", STS_LOOKUP_PENDING, NULL, "", false, false, 0, "TEMP discovery-pending"},
-    {"error", STS_LOOKUP_ERROR, NULL, "store", false, false, 0, "TEMP internal-error store"},
-    {"dane_only_wins", STS_LOOKUP_POLICY, &p_enforce, "", false, false, STS_POLICY_MAP_DANE_ONLY,
-     "OK dane-only"},
-    {"dane_none_sts", STS_LOOKUP_POLICY, &p_enforce, "", false, false, STS_POLICY_MAP_DANE_NONE,
-     "OK secure match=mx1.good.test servername=hostname"},
+    {"testing", STS_LOOKUP_POLICY, &p_testing, STS_LOOKUP_REASON_NONE, STS_FETCH_OK, false, false,
+     0, "NOTFOUND "},
+    {"testing_tlsrpt", STS_LOOKUP_POLICY, &p_testing, STS_LOOKUP_REASON_NONE, STS_FETCH_OK, true,
+     false, 0, "NOTFOUND "},
+    {"testing_strict", STS_LOOKUP_POLICY, &p_testing, STS_LOOKUP_REASON_NONE, STS_FETCH_OK, false,
+     true, 0, "OK secure match=mx1.good.test servername=hostname"},
+    {"none", STS_LOOKUP_POLICY, &p_none, STS_LOOKUP_REASON_NONE, STS_FETCH_OK, false, true, 0,
+     "NOTFOUND "},
+    {"no_policy", STS_LOOKUP_NO_POLICY, NULL, STS_LOOKUP_REASON_NO_INDICATOR, STS_FETCH_OK, false,
+     false, 0, "NOTFOUND "},
+    {"fetch_failed", STS_LOOKUP_NO_POLICY, NULL, STS_LOOKUP_REASON_FETCH_FAILED, STS_FETCH_TLS,
+     false, false, 0, "NOTFOUND "},
+    {"dns_failure", STS_LOOKUP_TEMPFAIL, NULL, STS_LOOKUP_REASON_DNS_SERVFAIL, STS_FETCH_OK, false,
+     false, 0, "TEMP dns-failure dns-servfail"},
+    {"dns_failure_no_reason", STS_LOOKUP_TEMPFAIL, NULL, STS_LOOKUP_REASON_NONE, STS_FETCH_OK,
+     false, false, 0, "TEMP dns-failure"},
+    {"pending", STS_LOOKUP_PENDING, NULL, STS_LOOKUP_REASON_NONE, STS_FETCH_OK, false, false, 0,
+     "TEMP discovery-pending"},
+    {"error", STS_LOOKUP_ERROR, NULL, STS_LOOKUP_REASON_OUT_OF_MEMORY, STS_FETCH_OK, false, false,
+     0, "TEMP internal-error out-of-memory"},
+    {"dane_only_wins", STS_LOOKUP_POLICY, &p_enforce, STS_LOOKUP_REASON_NONE, STS_FETCH_OK, false,
+     false, STS_DANE_SUMMARY_ONLY, "OK dane-only"},
+    {"dane_none_sts", STS_LOOKUP_POLICY, &p_enforce, STS_LOOKUP_REASON_NONE, STS_FETCH_OK, false,
+     false, STS_DANE_SUMMARY_NONE, "OK secure match=mx1.good.test servername=hostname"},
 };
 
 START_TEST(test_reply)
 {
     const struct reply_case *tc = &reply_cases[_i];
-    struct sts_cache_result res = {.outcome = tc->outcome, .policy = tc->policy};
-    snprintf(res.reason, sizeof(res.reason), "%s", tc->reason);
     struct sts_policy_map_options opts = {.tlsrpt = tc->tlsrpt, .strict_testing = tc->strict};
     const char *domain = tc->policy == &p_two ? "example.test" : "good.test";
-    struct sts_policy_map_input in = {.domain = domain, .res = &res, .dane = tc->dane};
+    struct sts_policy_map_input in = {.domain = domain,
+                                      .outcome = tc->outcome,
+                                      .policy = tc->policy,
+                                      .reason = tc->reason,
+                                      .fetch = tc->fetch,
+                                      .dane = tc->dane};
     char out[512];
     size_t n = sts_policy_map_reply(&opts, &in, out, sizeof(out));
     ck_assert_msg(strcmp(out, tc->want) == 0, "case %s: got \"%s\", want \"%s\"", tc->name, out,
@@ -148,9 +159,9 @@ END_TEST
 /* A reply that does not fit the buffer (or 100000 bytes) fails closed. */
 START_TEST(test_reply_too_long)
 {
-    struct sts_cache_result res = {.outcome = STS_LOOKUP_POLICY, .policy = &p_two};
     struct sts_policy_map_options opts = {0};
-    struct sts_policy_map_input in = {.domain = "example.test", .res = &res};
+    struct sts_policy_map_input in = {
+        .domain = "example.test", .outcome = STS_LOOKUP_POLICY, .policy = &p_two};
     char out[40];
     size_t n = sts_policy_map_reply(&opts, &in, out, sizeof(out));
     ck_assert_msg(strcmp(out, "PERM reply-too-long") == 0, "got \"%s\", want PERM", out);
@@ -163,6 +174,10 @@ START_TEST(test_perm)
     char out[64];
     size_t n = sts_policy_map_perm("malformed-netstring", out, sizeof(out));
     ck_assert_msg(strcmp(out, "PERM malformed-netstring") == 0, "got \"%s\"", out);
+    ck_assert(n == strlen(out));
+    /* reasons are sanitised: no blank or control byte reaches the reply */
+    n = sts_policy_map_perm("a b\nc", out, sizeof(out));
+    ck_assert_msg(strcmp(out, "PERM a_b_c") == 0, "got \"%s\", want \"PERM a_b_c\"", out);
     ck_assert(n == strlen(out));
 }
 END_TEST

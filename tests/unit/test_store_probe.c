@@ -94,6 +94,7 @@ static long long db_exec(const char *sql)
     return v;
 }
 
+/* result is the word; one that is no result type ("") gives an out-of-range value. */
 static void row_init(struct sts_store_probe *r, const char *host, unsigned port, bool secure,
                      const char *result, int64_t base)
 {
@@ -101,14 +102,16 @@ static void row_init(struct sts_store_probe *r, const char *host, unsigned port,
     snprintf(r->host, sizeof(r->host), "%s", host);
     r->port = port;
     r->mx_secure = secure;
-    snprintf(r->result, sizeof(r->result), "%s", result);
-    r->dane = secure;
-    snprintf(r->detail, sizeof(r->detail), "detail of %s", host);
-    snprintf(r->addr, sizeof(r->addr), "192.0.2.%u", port % 250);
-    snprintf(r->tls_version, sizeof(r->tls_version), "TLSv1.3");
-    snprintf(r->cipher, sizeof(r->cipher), "TLS_AES_256_GCM_SHA384");
-    r->checked_at = base;
-    r->expires_at = base + 3600;
+    r->tls.known = true;
+    if (!sts_tls_result_parse(result, &r->tls.result))
+        r->tls.result = (enum sts_tls_result)STS_TLS_RESULT_COUNT;
+    r->tls.dane = secure;
+    snprintf(r->tls.detail, sizeof(r->tls.detail), "detail of %s", host);
+    snprintf(r->tls.addr, sizeof(r->tls.addr), "192.0.2.%u", port % 250);
+    snprintf(r->tls.tls_version, sizeof(r->tls.tls_version), "TLSv1.3");
+    snprintf(r->tls.cipher, sizeof(r->tls.cipher), "TLS_AES_256_GCM_SHA384");
+    r->tls.checked_at = base;
+    r->tls.expires_at = base + 3600;
     r->last_used = base + 10;
 }
 
@@ -133,14 +136,14 @@ static void assert_same(const struct sts_store_probe *got, const struct sts_stor
     ck_assert_str_eq(got->host, want->host);
     ck_assert_uint_eq(got->port, want->port);
     ck_assert_int_eq(got->mx_secure, want->mx_secure);
-    ck_assert_str_eq(got->result, want->result);
-    ck_assert_int_eq(got->dane, want->dane);
-    ck_assert_str_eq(got->detail, want->detail);
-    ck_assert_str_eq(got->addr, want->addr);
-    ck_assert_str_eq(got->tls_version, want->tls_version);
-    ck_assert_str_eq(got->cipher, want->cipher);
-    ck_assert_int_eq(got->checked_at, want->checked_at);
-    ck_assert_int_eq(got->expires_at, want->expires_at);
+    ck_assert_str_eq(sts_tls_result_name(got->tls.result), sts_tls_result_name(want->tls.result));
+    ck_assert_int_eq(got->tls.dane, want->tls.dane);
+    ck_assert_str_eq(got->tls.detail, want->tls.detail);
+    ck_assert_str_eq(got->tls.addr, want->tls.addr);
+    ck_assert_str_eq(got->tls.tls_version, want->tls.tls_version);
+    ck_assert_str_eq(got->tls.cipher, want->tls.cipher);
+    ck_assert_int_eq(got->tls.checked_at, want->tls.checked_at);
+    ck_assert_int_eq(got->tls.expires_at, want->tls.expires_at);
     ck_assert_int_eq(got->last_used, want->last_used);
 }
 
@@ -153,10 +156,10 @@ START_TEST(test_probe_roundtrip)
     row_init(&a, "mx1.example.com", 25, false, "certificate-expired", 1000);
     row_init(&b, "mx1.example.com", 25, true, "pass", 2000);
     /* A detail at its full length, with a quote and a backslash. */
-    memset(b.detail, 'x', sizeof(b.detail) - 1);
-    b.detail[0] = '"';
-    b.detail[1] = '\\';
-    b.detail[sizeof(b.detail) - 1] = '\0';
+    memset(b.tls.detail, 'x', sizeof(b.tls.detail) - 1);
+    b.tls.detail[0] = '"';
+    b.tls.detail[1] = '\\';
+    b.tls.detail[sizeof(b.tls.detail) - 1] = '\0';
     put_ok(s, &a);
     put_ok(s, &b);
     ck_assert_int_eq(get(s, "mx1.example.com", 25, false, &got), STS_OK);
@@ -188,18 +191,18 @@ START_TEST(test_probe_replace_and_expiry)
     r.last_used = 5000;
     put_ok(s, &r);
     row_init(&r, "mx.example.net", 25, false, "starttls-not-supported", 9000);
-    r.expires_at = 9300;
+    r.tls.expires_at = 9300;
     r.last_used = 0; /* the refresher writing a result: no use */
-    r.tls_version[0] = r.cipher[0] = '\0';
+    r.tls.tls_version[0] = r.tls.cipher[0] = '\0';
     put_ok(s, &r);
     ck_assert_int_eq(get(s, "mx.example.net", 25, false, &got), STS_OK);
-    ck_assert_str_eq(got.result, "starttls-not-supported");
-    ck_assert_int_eq(got.checked_at, 9000);
-    ck_assert_int_eq(got.expires_at, 9300);
+    ck_assert_str_eq(sts_tls_result_name(got.tls.result), "starttls-not-supported");
+    ck_assert_int_eq(got.tls.checked_at, 9000);
+    ck_assert_int_eq(got.tls.expires_at, 9300);
     ck_assert_msg(got.last_used == 5000, "last_used: got %lld, want 5000 (kept)",
                   (long long)got.last_used);
-    ck_assert_str_eq(got.tls_version, "");
-    ck_assert_str_eq(got.cipher, "");
+    ck_assert_str_eq(got.tls.tls_version, "");
+    ck_assert_str_eq(got.tls.cipher, "");
     sts_store_close(s);
 }
 END_TEST

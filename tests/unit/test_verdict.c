@@ -47,17 +47,17 @@ struct verdict_case {
     const char *policy; /* body, parsed per row; NULL: none */
     const char *trusted[2];
     size_t ntrusted;
-    enum sts_verdict_override_kind ov;
+    enum sts_override_kind ov;
     const char *ov_pat[2];
     size_t nov;
     enum fail_cfg cfg;
     bool internal;
     int bad_lookup; /* nonzero: use this raw value as the lookup outcome */
     bool with_tls;  /* pass tls[] as mx_tls (TLS checks on) */
-    struct sts_verdict_tls tls[4];
+    struct sts_tls_verdict tls[4];
     bool mx_bogus;
 
-    enum sts_verdict_action want_action;
+    enum sts_action want_action;
     bool want_fail;
     enum sts_verdict_reason want_reason;
     const char *want_xcode; /* when want_fail */
@@ -77,9 +77,9 @@ struct verdict_case {
 #define NOPOL .lookup = STS_LOOKUP_NO_POLICY
 #define TRUST1 .trusted = {"[smtp.relay.net]:587"}, .ntrusted = 1
 #define OVE(p) .ov = STS_OVERRIDE_ENFORCE, .ov_pat = {(p)}, .nov = 1
-#define PASS(r) .want_action = STS_VERDICT_PASS, .want_fail = false, .want_reason = (r)
+#define PASS(r) .want_action = STS_ACTION_PASS, .want_fail = false, .want_reason = (r)
 #define WOULD(r, x)                                                                                \
-    .want_action = STS_VERDICT_PASS, .want_fail = true, .want_reason = (r), .want_xcode = (x)
+    .want_action = STS_ACTION_PASS, .want_fail = true, .want_reason = (r), .want_xcode = (x)
 /* TLS states of an MX host: probed with a result, DANE-governed, not yet */
 #define T(r)                                                                                       \
     {                                                                                              \
@@ -96,7 +96,7 @@ struct verdict_case {
 #define TLS(...) .with_tls = true, .tls = {__VA_ARGS__}
 #define MX_MIX .mx = {"mx1.example.com", "a.mail.example.com"}, .nmx = 2
 #define TEMP(r, x)                                                                                 \
-    .want_action = STS_VERDICT_TEMPFAIL, .want_fail = true, .want_reason = (r), .want_xcode = (x)
+    .want_action = STS_ACTION_TEMPFAIL, .want_fail = true, .want_reason = (r), .want_xcode = (x)
 
 static const struct verdict_case verdict_cases[] = {
     /* Not judged at all. */
@@ -270,7 +270,7 @@ static const struct verdict_case verdict_cases[] = {
     {"override_route_unknown", ENF, DOM, NOMACROS, NOPOL, OVE("mx1.example.com"),
      TEMP(STS_REASON_ROUTE_UNKNOWN, "4.3.5")},
     {"override_unknown_kind_ignored", ENF, DOM, DIRECT, MX_BAD, NOPOL,
-     .ov = (enum sts_verdict_override_kind)7, PASS(STS_REASON_NO_POLICY)},
+     .ov = (enum sts_override_kind)7, PASS(STS_REASON_NO_POLICY)},
 
     /* AUDIT mode: never tempfails, tags what enforce would do. */
     {"audit_mismatch", AUD, DOM, DIRECT, MX_BAD, POL(P_ENFORCE),
@@ -391,12 +391,16 @@ static void build(const struct verdict_case *c, struct built *b)
         b->in.override = &b->ov;
     }
     if (c->cfg != CFG_DEFAULT) {
-        enum sts_verdict_action a =
-            c->cfg == CFG_ALL_TEMPFAIL ? STS_VERDICT_TEMPFAIL : STS_VERDICT_PASS;
+        enum sts_action a = c->cfg == CFG_ALL_TEMPFAIL ? STS_ACTION_TEMPFAIL : STS_ACTION_PASS;
         b->of.dns_error = b->of.discovery_timeout = b->of.store_error = b->of.internal_error =
             b->of.tls_unknown = a;
-        b->in.on_failure = &b->of;
+    } else {
+        /* The verdict has no defaults of its own (the configuration table
+         * holds them); CFG_DEFAULT rows use this one fixed set: accept for
+         * every class but our own internal errors. */
+        b->of.internal_error = STS_ACTION_TEMPFAIL;
     }
+    b->in.on_failure = b->of;
     b->in.internal_error = c->internal;
 }
 
@@ -421,7 +425,7 @@ START_TEST(test_verdict)
     ck_assert_msg(v.reason == c->want_reason, "case %s: got reason %s, want %s", c->name,
                   sts_verdict_reason_name(v.reason), sts_verdict_reason_name(c->want_reason));
     ck_assert_msg(v.action == c->want_action, "case %s: got action %s, want %s", c->name,
-                  sts_verdict_action_name(v.action), sts_verdict_action_name(c->want_action));
+                  sts_action_name(v.action), sts_action_name(c->want_action));
     ck_assert_msg(v.would_fail == c->want_fail, "case %s: got would_fail %d, want %d", c->name,
                   v.would_fail, c->want_fail);
     if (c->want_mx != NULL)
@@ -456,7 +460,7 @@ START_TEST(test_verdict)
         ck_assert_msg(v.override == STS_OVERRIDE_ENFORCE && v.mode_known &&
                           v.mode == STS_MODE_ENFORCE && v.policy_id[0] == '\0',
                       "case %s: got override %s mode %s id \"%s\", want enforce override, no id",
-                      c->name, sts_verdict_override_name(v.override), sts_mode_name(v.mode),
+                      c->name, sts_override_kind_name(v.override), sts_mode_name(v.mode),
                       v.policy_id);
     sts_policy_free(b.policy);
 }
@@ -469,7 +473,7 @@ struct tag_case {
     bool want_mode_known;
     enum sts_mode want_mode;
     bool want_id;
-    enum sts_verdict_override_kind want_override;
+    enum sts_override_kind want_override;
 };
 
 static const struct tag_case tag_cases[] = {
@@ -512,8 +516,7 @@ START_TEST(test_tags)
     ck_assert_msg((v.policy_id[0] != '\0') == t->want_id, "case %s: got id \"%s\", want %s",
                   t->name, v.policy_id, t->want_id ? "the policy's" : "none");
     ck_assert_msg(v.override == t->want_override, "case %s: got override %s, want %s", t->name,
-                  sts_verdict_override_name(v.override),
-                  sts_verdict_override_name(t->want_override));
+                  sts_override_kind_name(v.override), sts_override_kind_name(t->want_override));
     sts_policy_free(b.policy);
 }
 END_TEST
@@ -565,10 +568,9 @@ START_TEST(test_null_input)
     struct sts_verdict v;
     sts_verdict_decide(NULL, &v);
     ck_assert_msg(v.reason == STS_REASON_INTERNAL_ERROR && v.would_fail &&
-                      v.action == STS_VERDICT_TEMPFAIL && strcmp(v.reply.xcode, "4.3.0") == 0,
+                      v.action == STS_ACTION_TEMPFAIL && strcmp(v.reply.xcode, "4.3.0") == 0,
                   "case null_input: got %s/%s would_fail %d, want internal-error/tempfail/1",
-                  sts_verdict_reason_name(v.reason), sts_verdict_action_name(v.action),
-                  v.would_fail);
+                  sts_verdict_reason_name(v.reason), sts_action_name(v.action), v.would_fail);
     ck_assert(!sts_verdict_needs_lookup(NULL));
     ck_assert(!sts_verdict_needs_mx(NULL));
 }
@@ -615,14 +617,14 @@ START_TEST(test_reason_names)
                       sts_verdict_reason_name((enum sts_verdict_reason)i), want[i]);
     ck_assert_str_eq(sts_verdict_reason_name((enum sts_verdict_reason)STS_REASON_COUNT),
                      "internal-error");
-    ck_assert_str_eq(sts_verdict_action_name(STS_VERDICT_PASS), "pass");
-    ck_assert_str_eq(sts_verdict_action_name(STS_VERDICT_TEMPFAIL), "tempfail");
+    ck_assert_str_eq(sts_action_name(STS_ACTION_PASS), "pass");
+    ck_assert_str_eq(sts_action_name(STS_ACTION_TEMPFAIL), "tempfail");
     ck_assert_str_eq(sts_milter_mode_name(STS_MILTER_ENFORCE), "enforce");
     ck_assert_str_eq(sts_milter_mode_name(STS_MILTER_AUDIT), "audit");
-    ck_assert_str_eq(sts_verdict_override_name(STS_OVERRIDE_NONE), "none");
-    ck_assert_str_eq(sts_verdict_override_name(STS_OVERRIDE_SKIP), "skip");
-    ck_assert_str_eq(sts_verdict_override_name(STS_OVERRIDE_ENFORCE), "enforce");
-    ck_assert_str_eq(sts_verdict_override_name(STS_OVERRIDE_DANE), "dane");
+    ck_assert_str_eq(sts_override_kind_name(STS_OVERRIDE_NONE), "none");
+    ck_assert_str_eq(sts_override_kind_name(STS_OVERRIDE_SKIP), "skip");
+    ck_assert_str_eq(sts_override_kind_name(STS_OVERRIDE_ENFORCE), "enforce");
+    ck_assert_str_eq(sts_override_kind_name(STS_OVERRIDE_DANE), "dane");
 }
 END_TEST
 

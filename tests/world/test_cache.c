@@ -179,7 +179,7 @@ static struct seen lookup(struct world_cache *w, const char *domain, unsigned de
     s.mode = r.policy ? r.policy->mode : STS_MODE_NONE;
     s.expires_at = r.expires_at;
     snprintf(s.id, sizeof(s.id), "%s", r.id);
-    snprintf(s.reason, sizeof(s.reason), "%s", r.reason);
+    sts_lookup_reason_format(r.reason, r.fetch, s.reason, sizeof(s.reason));
     sts_cache_result_clear(&r);
     printf("# lookup %s: outcome=%s source=%s id=%s reason=%s\n", domain,
            sts_lookup_outcome_name(s.outcome), sts_lookup_source_name(s.source), s.id, s.reason);

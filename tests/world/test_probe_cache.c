@@ -149,47 +149,54 @@ static uint64_t probes_of(struct sts_probe_cache *pc)
     return st.probes;
 }
 
-static const char *rname(const struct sts_mx_tls *t)
+/* One get's answer: the verdict (vocab.h) and where it came from. */
+struct got {
+    struct sts_tls_verdict tls;
+    enum sts_mx_tls_source source;
+};
+
+static const char *rname(const struct got *t)
 {
-    return t->known ? sts_tls_result_name(t->result) : "pending";
+    return t->tls.known ? sts_tls_result_name(t->tls.result) : "pending";
 }
 
 /* get, and the wall time it took in *ms. */
 static void get(struct sts_probe_cache *pc, const char *host, enum sts_dnssec sec, bool req_dane,
-                unsigned wait_ms, bool used, struct sts_mx_tls *out, double *ms)
+                unsigned wait_ms, bool used, struct got *out, double *ms)
 {
     double t0 = now_ms();
-    sts_probe_cache_get(pc, host, sec, req_dane, wait_ms, used, out);
+    sts_probe_cache_get(pc, host, sec, req_dane, wait_ms, used, &out->tls, &out->source);
     if (ms != NULL)
         *ms = now_ms() - t0;
     printf("# get %s %s: %s dane=%d source=%s addr=%s tls=%s detail=\"%s\"\n", host,
-           sts_dnssec_name(sec), rname(out), out->dane, sts_mx_tls_source_name(out->source),
-           out->addr, out->tls_version, out->detail);
+           sts_dnssec_name(sec), rname(out), out->tls.dane, sts_mx_tls_source_name(out->source),
+           out->tls.addr, out->tls.tls_version, out->tls.detail);
 }
 
 /* ---- pass, memory, connections; TTL; wait_ms = 0 ---- */
 
 static void test_pass_and_ttl(struct sts_probe_cache *pc)
 {
-    struct sts_mx_tls t;
+    struct got t;
     double ms;
     char addr[64];
     long c0 = mx_connects("mxgood");
 
     get(pc, "mx1.mxgood.test", STS_DNSSEC_INSECURE, false, 10000, true, &t, &ms);
     snprintf(addr, sizeof(addr), "%s.30", net);
-    check(t.known && t.result == STS_TLS_PASS && !t.dane && t.source == STS_MX_TLS_PROBE,
-          "mxgood: pass by WebPKI from a probe (got %s dane=%d source=%s)", rname(&t), t.dane,
+    check(t.tls.known && t.tls.result == STS_TLS_PASS && !t.tls.dane &&
+              t.source == STS_MX_TLS_PROBE,
+          "mxgood: pass by WebPKI from a probe (got %s dane=%d source=%s)", rname(&t), t.tls.dane,
           sts_mx_tls_source_name(t.source));
-    check(strcmp(t.addr, addr) == 0 && strncmp(t.tls_version, "TLSv1.", 6) == 0,
-          "mxgood: probed %s, %s (got addr %s)", addr, t.tls_version, t.addr);
-    check(t.checked_at == atomic_load(&fake_now) && t.expires_at == t.checked_at + 3600,
+    check(strcmp(t.tls.addr, addr) == 0 && strncmp(t.tls.tls_version, "TLSv1.", 6) == 0,
+          "mxgood: probed %s, %s (got addr %s)", addr, t.tls.tls_version, t.tls.addr);
+    check(t.tls.checked_at == atomic_load(&fake_now) && t.tls.expires_at == t.tls.checked_at + 3600,
           "mxgood: pass TTL 3600 on the test clock (got %lld)",
-          (long long)(t.expires_at - t.checked_at));
+          (long long)(t.tls.expires_at - t.tls.checked_at));
     check(probes_of(pc) == 1, "one probe so far (got %llu)", (unsigned long long)probes_of(pc));
 
     get(pc, "mx1.mxgood.test", STS_DNSSEC_INSECURE, false, 0, true, &t, &ms);
-    check(t.known && t.result == STS_TLS_PASS && t.source == STS_MX_TLS_MEMORY,
+    check(t.tls.known && t.tls.result == STS_TLS_PASS && t.source == STS_MX_TLS_MEMORY,
           "mxgood again: from memory (got %s source=%s)", rname(&t),
           sts_mx_tls_source_name(t.source));
     check(ms < 20, "a warm get takes no time (%.2f ms)", ms);
@@ -201,30 +208,31 @@ static void test_pass_and_ttl(struct sts_probe_cache *pc)
     /* Expiry on the test clock: pending, re-probed in the background. */
     atomic_fetch_add(&fake_now, 3601);
     get(pc, "mx1.mxgood.test", STS_DNSSEC_INSECURE, false, 0, true, &t, &ms);
-    check(!t.known && ms < 50, "after the TTL: pending at once with wait_ms 0 (got %s, %.1f ms)",
-          rname(&t), ms);
+    check(!t.tls.known && ms < 50,
+          "after the TTL: pending at once with wait_ms 0 (got %s, %.1f ms)", rname(&t), ms);
     check(sts_probe_cache_wait_idle(pc, 15000) == STS_OK, "re-probe finished");
     get(pc, "mx1.mxgood.test", STS_DNSSEC_INSECURE, false, 0, true, &t, &ms);
-    check(t.known && t.result == STS_TLS_PASS && t.checked_at == atomic_load(&fake_now),
+    check(t.tls.known && t.tls.result == STS_TLS_PASS && t.tls.checked_at == atomic_load(&fake_now),
           "after the re-probe: pass, checked now (got %s)", rname(&t));
     check(probes_of(pc) == 2, "two probes in all (got %llu)", (unsigned long long)probes_of(pc));
 
     /* wait_ms = 0 on an unknown host; a failure keeps ttl_fail_s. */
     get(pc, "mx1.mxwrongname.test", STS_DNSSEC_INSECURE, false, 0, false, &t, &ms);
-    check(!t.known && ms < 50, "mxwrongname, wait 0: pending at once (got %s, %.1f ms)", rname(&t),
-          ms);
+    check(!t.tls.known && ms < 50, "mxwrongname, wait 0: pending at once (got %s, %.1f ms)",
+          rname(&t), ms);
     check(sts_probe_cache_wait_idle(pc, 15000) == STS_OK, "background probe finished");
     get(pc, "mx1.mxwrongname.test", STS_DNSSEC_INSECURE, false, 0, false, &t, &ms);
-    check(t.known && t.result == STS_TLS_CERT_HOST_MISMATCH && t.expires_at - t.checked_at == 300 &&
-              t.source == STS_MX_TLS_MEMORY,
+    check(t.tls.known && t.tls.result == STS_TLS_CERT_HOST_MISMATCH &&
+              t.tls.expires_at - t.tls.checked_at == 300 && t.source == STS_MX_TLS_MEMORY,
           "mxwrongname later: certificate-host-mismatch from memory, TTL 300 (got %s, %lld)",
-          rname(&t), (long long)(t.expires_at - t.checked_at));
+          rname(&t), (long long)(t.tls.expires_at - t.tls.checked_at));
 
     get(pc, "mx1.mxnotls.test", STS_DNSSEC_INSECURE, false, 10000, false, &t, NULL);
-    check(t.known && t.result == STS_TLS_STARTTLS_NOT_SUPPORTED, "mxnotls: %s", rname(&t));
+    check(t.tls.known && t.tls.result == STS_TLS_STARTTLS_NOT_SUPPORTED, "mxnotls: %s", rname(&t));
     get(pc, "nothing.mxgood.test", STS_DNSSEC_INSECURE, false, 10000, false, &t, NULL);
-    check(t.known && t.result == STS_TLS_UNREACHABLE && t.expires_at - t.checked_at == 300,
-          "a host without addresses: unreachable, fail TTL (got %s: %s)", rname(&t), t.detail);
+    check(t.tls.known && t.tls.result == STS_TLS_UNREACHABLE &&
+              t.tls.expires_at - t.tls.checked_at == 300,
+          "a host without addresses: unreachable, fail TTL (got %s: %s)", rname(&t), t.tls.detail);
 }
 
 /* ---- single flight ---- */
@@ -232,14 +240,15 @@ static void test_pass_and_ttl(struct sts_probe_cache *pc)
 struct sf_arg {
     struct sts_probe_cache *pc;
     pthread_barrier_t *bar;
-    struct sts_mx_tls t;
+    struct got t;
 };
 
 static void *sf_thread(void *p)
 {
     struct sf_arg *a = p;
     pthread_barrier_wait(a->bar);
-    sts_probe_cache_get(a->pc, "mx1.mxwild.test", STS_DNSSEC_INSECURE, false, 10000, false, &a->t);
+    sts_probe_cache_get(a->pc, "mx1.mxwild.test", STS_DNSSEC_INSECURE, false, 10000, false,
+                        &a->t.tls, &a->t.source);
     return NULL;
 }
 
@@ -260,7 +269,7 @@ static void test_single_flight(struct sts_probe_cache *pc)
     }
     for (int i = 0; i < N; i++) {
         pthread_join(th[i], NULL);
-        good += args[i].t.known && args[i].t.result == STS_TLS_PASS;
+        good += args[i].t.tls.known && args[i].t.tls.result == STS_TLS_PASS;
     }
     pthread_barrier_destroy(&bar);
     check(good == N, "single flight: %d of %d concurrent gets got pass", good, N);
@@ -295,28 +304,28 @@ static void *cap_watch(void *p)
 static void test_silent_and_bounds(void)
 {
     struct sts_probe_cache *pc = open_cache(NULL, 1, 1, 60, 2000);
-    struct sts_mx_tls t;
+    struct got t;
     double ms;
 
     get(pc, "mx1.mxsilent.test", STS_DNSSEC_INSECURE, false, 400, false, &t, &ms);
-    check(!t.known && ms >= 380 && ms < 700,
+    check(!t.tls.known && ms >= 380 && ms < 700,
           "silent MX: the get gives up at its wait_ms 400 (got %s after %.0f ms)", rname(&t), ms);
     get(pc, "mx1.mxsilent.test", STS_DNSSEC_INSECURE, false, 0, false, &t, &ms);
-    check(!t.known && ms < 50, "silent MX, wait 0: pending at once (%.1f ms)", ms);
+    check(!t.tls.known && ms < 50, "silent MX, wait 0: pending at once (%.1f ms)", ms);
     /* One worker busy with the silent host, one job may wait, the next is dropped. */
     get(pc, "mx1.mxnotls.test", STS_DNSSEC_INSECURE, false, 0, false, &t, NULL);
     get(pc, "mx1.mxoldtls.test", STS_DNSSEC_INSECURE, false, 0, false, &t, &ms);
     struct sts_probe_cache_stats st;
     sts_probe_cache_stats(pc, &st);
-    check(!t.known && st.dropped == 1 && strstr(t.detail, "queue full") != NULL,
+    check(!t.tls.known && st.dropped == 1 && strstr(t.tls.detail, "queue full") != NULL,
           "queue_max 1: a third job is dropped, pending (dropped %llu, detail \"%s\")",
-          (unsigned long long)st.dropped, t.detail);
+          (unsigned long long)st.dropped, t.tls.detail);
     check(sts_probe_cache_wait_idle(pc, 15000) == STS_OK, "the silent probe ended");
     get(pc, "mx1.mxsilent.test", STS_DNSSEC_INSECURE, false, 0, false, &t, NULL);
-    check(t.known && t.result == STS_TLS_UNREACHABLE, "silent MX later: unreachable (got %s: %s)",
-          rname(&t), t.detail);
+    check(t.tls.known && t.tls.result == STS_TLS_UNREACHABLE,
+          "silent MX later: unreachable (got %s: %s)", rname(&t), t.tls.detail);
     get(pc, "mx1.mxoldtls.test", STS_DNSSEC_INSECURE, false, 10000, false, &t, NULL);
-    check(t.known && t.result == STS_TLS_VALIDATION_FAILURE,
+    check(t.tls.known && t.tls.result == STS_TLS_VALIDATION_FAILURE,
           "the dropped host is probed by a later get (got %s)", rname(&t));
     sts_probe_cache_free(pc);
 
@@ -337,9 +346,9 @@ static void test_silent_and_bounds(void)
           "cap: at most 2 probes ran at once (saw %u), 6 in all (%llu)", ca.max_running,
           (unsigned long long)probes_of(pc));
     get(pc, "mx1.mxexpired.test", STS_DNSSEC_INSECURE, false, 0, false, &t, NULL);
-    check(t.known && t.result == STS_TLS_CERT_EXPIRED, "mxexpired: %s", rname(&t));
+    check(t.tls.known && t.tls.result == STS_TLS_CERT_EXPIRED, "mxexpired: %s", rname(&t));
     get(pc, "mx1.mxselfsigned.test", STS_DNSSEC_INSECURE, false, 0, false, &t, NULL);
-    check(t.known && t.result == STS_TLS_CERT_NOT_TRUSTED, "mxselfsigned: %s", rname(&t));
+    check(t.tls.known && t.tls.result == STS_TLS_CERT_NOT_TRUSTED, "mxselfsigned: %s", rname(&t));
     sts_probe_cache_free(pc);
 }
 
@@ -363,7 +372,7 @@ static enum sts_dnssec mx_dnssec_of(const char *domain, char *host, size_t hostl
 
 static void test_dane(struct sts_probe_cache *pc)
 {
-    struct sts_mx_tls t;
+    struct got t;
     char host[256];
     enum sts_dnssec sec;
 
@@ -371,26 +380,26 @@ static void test_dane(struct sts_probe_cache *pc)
     check(sec == STS_DNSSEC_SECURE && strcmp(host, "mx1.good.dane.test") == 0,
           "good.dane.test: MX RRset secure (got %s %s)", sts_dnssec_name(sec), host);
     get(pc, "mx1.good.dane.test", sec, false, 10000, true, &t, NULL);
-    check(t.known && t.result == STS_TLS_PASS && t.dane,
-          "good.dane.test: pass by DANE-EE (got %s dane=%d)", rname(&t), t.dane);
+    check(t.tls.known && t.tls.result == STS_TLS_PASS && t.tls.dane,
+          "good.dane.test: pass by DANE-EE (got %s dane=%d)", rname(&t), t.tls.dane);
     get(pc, "mx1.good.dane.test", sec, true, 0, true, &t, NULL);
-    check(t.known && t.result == STS_TLS_PASS && t.dane,
+    check(t.tls.known && t.tls.result == STS_TLS_PASS && t.tls.dane,
           "good.dane.test with DANE required: still pass (got %s)", rname(&t));
     /* The same host through an insecure MX RRset: no DANE, the WebPKI knows not CA2. */
     get(pc, "mx1.good.dane.test", STS_DNSSEC_INSECURE, false, 10000, false, &t, NULL);
-    check(t.known && t.result == STS_TLS_CERT_NOT_TRUSTED && !t.dane,
+    check(t.tls.known && t.tls.result == STS_TLS_CERT_NOT_TRUSTED && !t.tls.dane,
           "good.dane.test's MX via an insecure MX RRset: WebPKI, certificate-not-trusted "
           "(got %s dane=%d)",
-          rname(&t), t.dane);
+          rname(&t), t.tls.dane);
 
     sec = mx_dnssec_of("ta.dane.test", host, sizeof(host));
     get(pc, "mx1.ta.dane.test", sec, false, 10000, false, &t, NULL);
-    check(t.known && t.result == STS_TLS_PASS && t.dane, "ta.dane.test: pass by DANE-TA (got %s)",
-          rname(&t));
+    check(t.tls.known && t.tls.result == STS_TLS_PASS && t.tls.dane,
+          "ta.dane.test: pass by DANE-TA (got %s)", rname(&t));
 
     sec = mx_dnssec_of("badtlsa.dane.test", host, sizeof(host));
     get(pc, "mx1.badtlsa.dane.test", sec, false, 10000, false, &t, NULL);
-    check(t.known && t.result == STS_TLS_TLSA_INVALID && t.dane,
+    check(t.tls.known && t.tls.result == STS_TLS_TLSA_INVALID && t.tls.dane,
           "badtlsa.dane.test: tlsa-invalid although the WebPKI would pass (got %s)", rname(&t));
 
     sec = mx_dnssec_of("tlsabogus.dane.test", host, sizeof(host));
@@ -398,18 +407,20 @@ static void test_dane(struct sts_probe_cache *pc)
           sts_dnssec_name(sec));
     uint64_t p0 = probes_of(pc);
     get(pc, "mx1.tlsabogus.dane.test", sec, false, 10000, false, &t, NULL);
-    check(t.known && t.result == STS_TLS_DNSSEC_INVALID && strstr(t.detail, "TLSA") != NULL,
-          "tlsabogus.dane.test: bogus TLSA -> dnssec-invalid (got %s: %s)", rname(&t), t.detail);
-    check(t.addr[0] == '\0', "tlsabogus: no connection was made (addr \"%s\")", t.addr);
+    check(t.tls.known && t.tls.result == STS_TLS_DNSSEC_INVALID &&
+              strstr(t.tls.detail, "TLSA") != NULL,
+          "tlsabogus.dane.test: bogus TLSA -> dnssec-invalid (got %s: %s)", rname(&t),
+          t.tls.detail);
+    check(t.tls.addr[0] == '\0', "tlsabogus: no connection was made (addr \"%s\")", t.tls.addr);
     (void)p0;
 
     sec = mx_dnssec_of("notlsa.dane.test", host, sizeof(host));
     p0 = probes_of(pc);
     get(pc, "mx1.notlsa.dane.test", sec, true, 10000, false, &t, NULL);
-    check(t.known && t.result == STS_TLS_DANE_REQUIRED && !t.dane,
+    check(t.tls.known && t.tls.result == STS_TLS_DANE_REQUIRED && !t.tls.dane,
           "notlsa.dane.test, DANE required: dane-required (got %s)", rname(&t));
     get(pc, "mx1.notlsa.dane.test", sec, false, 0, false, &t, NULL);
-    check(t.known && t.result == STS_TLS_PASS && t.source == STS_MX_TLS_MEMORY &&
+    check(t.tls.known && t.tls.result == STS_TLS_PASS && t.source == STS_MX_TLS_MEMORY &&
               probes_of(pc) - p0 == 1,
           "notlsa.dane.test, DANE not required: pass, same cached row (got %s, %llu probes)",
           rname(&t), (unsigned long long)(probes_of(pc) - p0));
@@ -419,7 +430,7 @@ static void test_dane(struct sts_probe_cache *pc)
     p0 = probes_of(pc);
     double ms;
     get(pc, "mx1.bogus.test", STS_DNSSEC_BOGUS, false, 10000, false, &t, &ms);
-    check(t.known && t.result == STS_TLS_DNSSEC_INVALID && ms < 20 && probes_of(pc) == p0,
+    check(t.tls.known && t.tls.result == STS_TLS_DNSSEC_INVALID && ms < 20 && probes_of(pc) == p0,
           "bogus.test's MX: dnssec-invalid at once, no probe (got %s, %.1f ms)", rname(&t), ms);
 }
 
@@ -429,21 +440,22 @@ static void test_persistence_and_refresh(void)
 {
     struct sts_store *store = open_store("probes.db");
     struct sts_probe_cache *pc = open_cache(store, 4, 100, 1, 2000);
-    struct sts_mx_tls t, used;
+    struct got t, used;
     long c0 = mx_connects("mxgood");
 
     /* Recently used rows are loaded at start; others on their first get. */
     get(pc, "mx1.mxgood.test", STS_DNSSEC_INSECURE, false, 0, false, &t, NULL);
-    check(t.known && t.result == STS_TLS_PASS && t.source == STS_MX_TLS_MEMORY &&
+    check(t.tls.known && t.tls.result == STS_TLS_PASS && t.source == STS_MX_TLS_MEMORY &&
               probes_of(pc) == 0,
           "a new cache over the same store: the used host is in memory at start, no probe "
           "(got %s source=%s)",
           rname(&t), sts_mx_tls_source_name(t.source));
     get(pc, "mx1.good.dane.test", STS_DNSSEC_SECURE, false, 0, true, &used, NULL);
-    check(used.known && used.result == STS_TLS_PASS && used.dane,
-          "the DANE verdict is kept too (got %s dane=%d)", rname(&used), used.dane);
+    check(used.tls.known && used.tls.result == STS_TLS_PASS && used.tls.dane,
+          "the DANE verdict is kept too (got %s dane=%d)", rname(&used), used.tls.dane);
     get(pc, "mx1.ta.dane.test", STS_DNSSEC_SECURE, false, 0, false, &t, NULL);
-    check(t.known && t.result == STS_TLS_PASS && t.source == STS_MX_TLS_STORE && probes_of(pc) == 0,
+    check(t.tls.known && t.tls.result == STS_TLS_PASS && t.source == STS_MX_TLS_STORE &&
+              probes_of(pc) == 0,
           "an unused host: read from the store on its first get (got %s source=%s)", rname(&t),
           sts_mx_tls_source_name(t.source));
     sleep_ms(500);
@@ -455,20 +467,20 @@ static void test_persistence_and_refresh(void)
      * to 10 s before that (inside the margin: 2 periods + 4 x 2 s + 1):
      * the used ones are re-probed, the other not.
      */
-    int64_t old_checked = t.checked_at;
-    atomic_store(&fake_now, used.expires_at - 10);
+    int64_t old_checked = t.tls.checked_at;
+    atomic_store(&fake_now, used.tls.expires_at - 10);
     double t0 = now_ms();
     while (probes_of(pc) < 2 && now_ms() - t0 < 10000)
         sleep_ms(50);
     sts_probe_cache_wait_idle(pc, 10000);
     get(pc, "mx1.good.dane.test", STS_DNSSEC_SECURE, false, 0, true, &t, NULL);
-    check(t.known && t.result == STS_TLS_PASS && t.checked_at == atomic_load(&fake_now),
+    check(t.tls.known && t.tls.result == STS_TLS_PASS && t.tls.checked_at == atomic_load(&fake_now),
           "refresher: a used host was re-probed before expiry (checked %+lld s)",
-          (long long)(t.checked_at - used.checked_at));
+          (long long)(t.tls.checked_at - used.tls.checked_at));
     get(pc, "mx1.mxgood.test", STS_DNSSEC_INSECURE, false, 0, false, &t, NULL);
-    check(t.known && t.checked_at == atomic_load(&fake_now), "refresher: so was the other");
+    check(t.tls.known && t.tls.checked_at == atomic_load(&fake_now), "refresher: so was the other");
     get(pc, "mx1.ta.dane.test", STS_DNSSEC_SECURE, false, 0, false, &t, NULL);
-    check(t.known && t.checked_at == old_checked && probes_of(pc) == 2,
+    check(t.tls.known && t.tls.checked_at == old_checked && probes_of(pc) == 2,
           "refresher: the unused host was not (%llu probes)", (unsigned long long)probes_of(pc));
     sts_probe_cache_free(pc);
 
@@ -477,10 +489,11 @@ static void test_persistence_and_refresh(void)
     char err[256];
     enum sts_status st =
         sts_store_probe_get(store, "mx1.good.dane.test", 25, true, &row, err, sizeof(err));
-    check(st == STS_OK && strcmp(row.result, "pass") == 0 && row.dane &&
-              row.checked_at == atomic_load(&fake_now) && row.last_used > 0,
-          "store row: %s, dane=%d, checked %+lld s from now, last_used %lld", row.result, row.dane,
-          (long long)(row.checked_at - atomic_load(&fake_now)), (long long)row.last_used);
+    check(st == STS_OK && row.tls.result == STS_TLS_PASS && row.tls.dane &&
+              row.tls.checked_at == atomic_load(&fake_now) && row.last_used > 0,
+          "store row: %s, dane=%d, checked %+lld s from now, last_used %lld",
+          sts_tls_result_name(row.tls.result), row.tls.dane,
+          (long long)(row.tls.checked_at - atomic_load(&fake_now)), (long long)row.last_used);
     sts_store_close(store);
 }
 
