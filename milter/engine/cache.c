@@ -33,11 +33,12 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "mtasts/discovery.h"
+
 #define SHARDS 64
 #define BUCKETS_MIN 64      /* per shard at start; doubles as it fills */
 #define FRONT_DEFAULT 65536 /* entries in memory, all shards together */
 #define EVICT_SCAN 8        /* LRU entries tried before letting it grow */
-#define BACKOFF_MIN_S 300   /* RFC 8461 §5 asks for a rate limit; 5 minutes */
 
 /* An immutable policy shared by the front cache and lookup results. */
 struct policy_ref {
@@ -303,7 +304,8 @@ static void schedule(struct sts_cache *c, struct entry *e)
 
 /* ---- discovery (runs on a worker, no lock held across I/O) ---- */
 
-struct snapshot {
+/* The policy the cache held when a discovery started. */
+struct held {
     struct policy_ref *pol; /* referenced; NULL if nothing valid cached */
     char id[STS_TXT_ID_MAX + 1];
     int64_t expires_at;
@@ -361,7 +363,7 @@ static void load_from_store(struct sts_cache *c, struct entry *e, int64_t now)
     sts_store_entry_clear(&se);
 }
 
-static void take_snapshot(struct sts_cache *c, struct entry *e, int64_t now, struct snapshot *sn)
+static void take_snapshot(struct sts_cache *c, struct entry *e, int64_t now, struct held *sn)
 {
     uint32_t b;
     struct shard *s = shard_of(c, e->domain, &b);
@@ -375,206 +377,236 @@ static void take_snapshot(struct sts_cache *c, struct entry *e, int64_t now, str
     pthread_mutex_unlock(&s->mu);
 }
 
-/* No usable indicator (or an invalid one): §5 keeps an unexpired policy. */
-static void on_no_indicator(struct sts_cache *c, struct entry *e, const struct snapshot *sn,
-                            int64_t now, int64_t until, enum sts_lookup_reason why,
-                            enum sts_fetch_result fetch)
+static void store_error(const struct sts_cache *c, const char *domain, const char *err)
 {
-    char reason[64];
-    sts_lookup_reason_format(why, fetch, reason, sizeof(reason));
-    if (sn->pol != NULL) {
-        logf_(c, LOG_WARNING,
-              "domain=%s event=txt-missing reason=%s action=keep-cached id=%s expires_in=%lld",
-              e->domain, reason, sn->id, (long long)(sn->expires_at - now));
-        return;
-    }
-    uint32_t b;
-    struct shard *s = shard_of(c, e->domain, &b);
-    pthread_mutex_lock(&s->mu);
-    e->negative_until = until;
-    e->tempfail_until = 0;
-    e->reason = why;
-    e->fetch = fetch;
-    pthread_mutex_unlock(&s->mu);
-    if (c->cfg.store != NULL) {
-        struct sts_store_negative neg = {.until = until};
-        snprintf(neg.domain, sizeof(neg.domain), "%s", e->domain);
-        snprintf(neg.reason, sizeof(neg.reason), "%s", reason);
-        char err[256];
-        if (sts_store_negative_put(c->cfg.store, &neg, err, sizeof(err)) != STS_OK)
-            logf_(c, LOG_ERR, "domain=%s event=store-error reason=\"%s\"", e->domain, err);
-    }
-    logf_(c, LOG_INFO, "domain=%s event=no-policy reason=%s", e->domain, reason);
+    logf_(c, LOG_ERR, "domain=%s event=store-error reason=\"%s\"", domain, err);
 }
 
-static void on_dns_failure(struct sts_cache *c, struct entry *e, const struct snapshot *sn,
-                           int64_t now, const struct sts_dns_answer *ans)
+/* What the TXT answer says, as discovery.h's facts (err: a parse error). */
+static void txt_facts(const struct sts_dns_answer *ans, struct sts_txt *txt,
+                      struct sts_discovery_facts *f, char *err, size_t errlen)
 {
-    enum sts_lookup_reason why = ans->result == STS_DNS_TIMEOUT    ? STS_LOOKUP_REASON_DNS_TIMEOUT
-                                 : ans->dnssec == STS_DNSSEC_BOGUS ? STS_LOOKUP_REASON_DNS_BOGUS
-                                                                   : STS_LOOKUP_REASON_DNS_SERVFAIL;
-    const char *word = sts_lookup_reason_name(why);
-    if (sn->pol != NULL) {
-        logf_(c, LOG_WARNING, "domain=%s event=txt-lookup-failed reason=%s action=keep-cached",
-              e->domain, word);
+    err[0] = '\0';
+    if (ans == NULL) { /* the resolver failed locally */
+        f->txt = STS_DISCOVERY_TXT_FAILED;
+        f->txt_fails = STS_LOOKUP_REASON_DNS_SERVFAIL;
         return;
     }
-    uint32_t b;
-    struct shard *s = shard_of(c, e->domain, &b);
-    pthread_mutex_lock(&s->mu);
-    e->tempfail_until = now + (c->cfg.tempfail_ttl_s ? c->cfg.tempfail_ttl_s : 60);
-    e->reason = why;
-    e->fetch = STS_FETCH_OK;
-    pthread_mutex_unlock(&s->mu);
-    logf_(c, LOG_WARNING, "domain=%s event=txt-lookup-failed reason=%s", e->domain, word);
-}
-
-static void store_put_policy(struct sts_cache *c, const char *domain, const char *id,
-                             struct sts_policy *p, int64_t now)
-{
-    if (c->cfg.store == NULL)
+    switch (ans->result) {
+    case STS_DNS_ANSWER:
+        switch (sts_txt_parse_rrset((const char *const *)ans->txt, ans->txt_len, ans->count, txt,
+                                    err, errlen)) {
+        case STS_OK:
+            f->txt = STS_DISCOVERY_TXT_RECORD;
+            f->txt_id = txt->id;
+            return;
+        case STS_ENOTFOUND:
+            f->txt = STS_DISCOVERY_TXT_NONE;
+            return;
+        default:
+            f->txt = STS_DISCOVERY_TXT_INVALID;
+            return;
+        }
+    case STS_DNS_NXDOMAIN:
+    case STS_DNS_NODATA:
+        f->txt = STS_DISCOVERY_TXT_NONE;
         return;
-    struct sts_store_entry se = {
-        .policy = p,
-        .fetched_at = now,
-        .checked_at = now,
-        .expires_at = now + p->max_age,
-        .last_used = now,
-    };
-    snprintf(se.domain, sizeof(se.domain), "%s", domain);
-    snprintf(se.id, sizeof(se.id), "%s", id);
-    char err[256];
-    if (sts_store_put(c->cfg.store, &se, err, sizeof(err)) != STS_OK)
-        logf_(c, LOG_ERR, "domain=%s event=store-error reason=\"%s\"", domain, err);
-}
-
-/* Indicator with a new id (or nothing cached): fetch, unless backing off. */
-static void fetch_new(struct sts_cache *c, struct entry *e, const struct snapshot *sn,
-                      const char *id, int64_t now)
-{
-    char err[256];
-    int64_t until;
-    if (c->cfg.store != NULL && sts_store_backoff_get(c->cfg.store, e->domain, id, now, &until, err,
-                                                      sizeof(err)) == STS_OK) {
-        if (sn->pol == NULL)
-            on_no_indicator(c, e, sn, now, until, STS_LOOKUP_REASON_FETCH_BACKOFF, STS_FETCH_OK);
+    default:
+        f->txt = STS_DISCOVERY_TXT_FAILED;
+        f->txt_fails = ans->result == STS_DNS_TIMEOUT    ? STS_LOOKUP_REASON_DNS_TIMEOUT
+                       : ans->dnssec == STS_DNSSEC_BOGUS ? STS_LOOKUP_REASON_DNS_BOGUS
+                                                         : STS_LOOKUP_REASON_DNS_SERVFAIL;
         return;
     }
+}
 
+/* Fetch and parse (a FETCH decision); *p receives the policy if it parsed. */
+static void fetch_facts(struct sts_cache *c, const char *domain, struct sts_discovery_facts *f,
+                        struct sts_policy **p, char *detail, size_t detaillen)
+{
     struct sts_fetch_response resp;
-    struct sts_policy *p = NULL;
-    enum sts_lookup_reason failed = STS_LOOKUP_REASON_NONE;
-    enum sts_fetch_result fetch = STS_FETCH_OK;
-    if (sts_fetch_policy(&c->cfg.fetch, c->cfg.dns, e->domain, &resp) != STS_OK) {
-        failed = STS_LOOKUP_REASON_FETCH_FAILED;
-        fetch = STS_FETCH_ERROR;
-        memset(&resp, 0, sizeof(resp));
-    } else if (resp.result != STS_FETCH_OK) {
-        failed = STS_LOOKUP_REASON_FETCH_FAILED;
-        fetch = resp.result;
-    } else if (sts_policy_parse(resp.body, resp.body_len, &p, err, sizeof(err)) != STS_OK) {
-        failed = STS_LOOKUP_REASON_POLICY_INVALID;
-    }
-
-    if (failed != STS_LOOKUP_REASON_NONE) {
-        char why[64];
-        sts_lookup_reason_format(failed, fetch, why, sizeof(why));
-        unsigned backoff = c->cfg.backoff_s < BACKOFF_MIN_S ? BACKOFF_MIN_S : c->cfg.backoff_s;
-        if (c->cfg.store != NULL &&
-            sts_store_backoff_put(c->cfg.store, e->domain, id, now + backoff, why, err,
-                                  sizeof(err)) != STS_OK)
-            logf_(c, LOG_ERR, "domain=%s event=store-error reason=\"%s\"", e->domain, err);
-        logf_(c, LOG_WARNING,
-              "domain=%s event=fetch-failed id=%s reason=%s detail=\"%s\" action=%s backoff=%u",
-              e->domain, id, why, resp.detail, sn->pol ? "keep-cached" : "no-policy", backoff);
-        if (sn->pol == NULL) /* §5: as if no policy, until the back-off ends */
-            on_no_indicator(c, e, sn, now, now + backoff, failed, fetch);
-        sts_fetch_response_clear(&resp);
+    char err[256];
+    f->fetched = true;
+    if (sts_fetch_policy(&c->cfg.fetch, c->cfg.dns, domain, &resp) != STS_OK) {
+        f->fetch = STS_FETCH_ERROR;
+        detail[0] = '\0';
         return;
+    }
+    f->fetch = resp.result;
+    snprintf(detail, detaillen, "%s", resp.detail);
+    if (resp.result == STS_FETCH_OK &&
+        sts_policy_parse(resp.body, resp.body_len, p, err, sizeof(err)) == STS_OK) {
+        f->parsed = true;
+        f->max_age = (*p)->max_age;
     }
     sts_fetch_response_clear(&resp);
+}
 
-    store_put_policy(c, e->domain, id, p, now);
-    logf_(c, LOG_INFO, "domain=%s event=policy-updated id=%s mode=%s max_age=%u old_id=%s",
-          e->domain, id, sts_mode_name(p->mode), p->max_age, sn->pol ? sn->id : "-");
-    struct policy_ref *r = ref_new(p);
-    if (r == NULL) {
+/* The store writes a decision asks for. */
+static void apply_writes(struct sts_cache *c, const char *domain,
+                         const struct sts_discovery_facts *f,
+                         const struct sts_discovery_decision *d, const struct sts_policy *p,
+                         const char *reason)
+{
+    char err[256];
+    if (c->cfg.store == NULL)
+        return;
+    if ((d->writes & STS_DISCOVERY_WRITE_BACKOFF) &&
+        sts_store_backoff_put(c->cfg.store, domain, f->txt_id, d->backoff_until, reason, err,
+                              sizeof(err)) != STS_OK)
+        store_error(c, domain, err);
+    if (d->writes & STS_DISCOVERY_WRITE_NEGATIVE) {
+        struct sts_store_negative neg = {.until = d->until};
+        snprintf(neg.domain, sizeof(neg.domain), "%s", domain);
+        snprintf(neg.reason, sizeof(neg.reason), "%s", reason);
+        if (sts_store_negative_put(c->cfg.store, &neg, err, sizeof(err)) != STS_OK)
+            store_error(c, domain, err);
+    }
+    if ((d->writes & STS_DISCOVERY_WRITE_REFRESH) &&
+        sts_store_refresh(c->cfg.store, domain, f->now, d->expires_at, err, sizeof(err)) == STS_EIO)
+        store_error(c, domain, err);
+    if ((d->writes & STS_DISCOVERY_WRITE_POLICY) && p != NULL) {
+        struct sts_store_entry se = {
+            .policy = (struct sts_policy *)p,
+            .fetched_at = f->now,
+            .checked_at = f->now,
+            .expires_at = d->expires_at,
+            .last_used = f->now,
+        };
+        snprintf(se.domain, sizeof(se.domain), "%s", domain);
+        snprintf(se.id, sizeof(se.id), "%s", f->txt_id);
+        if (sts_store_put(c->cfg.store, &se, err, sizeof(err)) != STS_OK)
+            store_error(c, domain, err);
+    }
+}
+
+/* The log lines a decision asks for, in discovery.h's order. */
+static void apply_logs(const struct sts_cache *c, const char *domain,
+                       const struct sts_discovery_facts *f, const struct sts_discovery_decision *d,
+                       const struct held *sn, const struct sts_policy *p, const char *reason,
+                       const char *detail)
+{
+    bool kept = d->action == STS_DISCOVERY_KEEP;
+    if (d->logs & STS_DISCOVERY_LOG_FETCH_FAILED)
+        logf_(c, LOG_WARNING,
+              "domain=%s event=fetch-failed id=%s reason=%s detail=\"%s\" action=%s backoff=%u",
+              domain, f->txt_id, reason, detail, kept ? "keep-cached" : "no-policy", d->backoff_s);
+    if (d->logs & STS_DISCOVERY_LOG_TXT_MISSING)
+        logf_(c, LOG_WARNING,
+              "domain=%s event=txt-missing reason=%s action=keep-cached id=%s expires_in=%lld",
+              domain, reason, sn->id, (long long)(sn->expires_at - f->now));
+    if (d->logs & STS_DISCOVERY_LOG_TXT_LOOKUP_FAILED)
+        logf_(c, LOG_WARNING, "domain=%s event=txt-lookup-failed reason=%s%s", domain, reason,
+              kept ? " action=keep-cached" : "");
+    if (d->logs & STS_DISCOVERY_LOG_NO_POLICY)
+        logf_(c, LOG_INFO, "domain=%s event=no-policy reason=%s", domain, reason);
+    if ((d->logs & STS_DISCOVERY_LOG_POLICY_UPDATED) && p != NULL)
+        logf_(c, LOG_INFO, "domain=%s event=policy-updated id=%s mode=%s max_age=%u old_id=%s",
+              domain, f->txt_id, sts_mode_name(p->mode), p->max_age,
+              sn->pol != NULL ? sn->id : "-");
+}
+
+/* The domain's new state in memory (takes over p). */
+static void apply_entry(struct sts_cache *c, struct entry *e, const struct sts_discovery_facts *f,
+                        const struct sts_discovery_decision *d, const struct held *sn,
+                        struct sts_policy *p)
+{
+    struct policy_ref *r = NULL;
+    if (d->action == STS_DISCOVERY_UPDATE && (r = ref_new(p)) == NULL) {
         sts_policy_free(p);
         return;
     }
     uint32_t b;
     struct shard *s = shard_of(c, e->domain, &b);
     pthread_mutex_lock(&s->mu);
-    entry_set_policy(e, r, id, now, now, now + p->max_age);
+    switch (d->action) {
+    case STS_DISCOVERY_EXTEND:
+        if (e->pol == sn->pol) { /* not replaced meanwhile */
+            e->checked_at = f->now;
+            e->expires_at = d->expires_at;
+        }
+        break;
+    case STS_DISCOVERY_UPDATE:
+        entry_set_policy(e, r, f->txt_id, f->now, f->now, d->expires_at);
+        break;
+    case STS_DISCOVERY_NEGATIVE:
+        e->negative_until = d->until;
+        e->tempfail_until = 0;
+        e->reason = d->reason;
+        e->fetch = d->fetch;
+        break;
+    case STS_DISCOVERY_TEMPFAIL:
+        e->tempfail_until = d->until;
+        e->reason = d->reason;
+        e->fetch = d->fetch;
+        break;
+    default:
+        break;
+    }
     pthread_mutex_unlock(&s->mu);
 }
 
+/*
+ * One discovery of a domain (on a worker, no lock held across I/O): the
+ * facts are gathered step by step and discovery.h decides after each.
+ */
 static void discover(struct sts_cache *c, struct entry *e)
 {
-    int64_t now = now_s(c);
-    int64_t neg_until = now + (c->cfg.negative_ttl_s ? c->cfg.negative_ttl_s : 3600);
+    struct sts_discovery_settings set = {
+        .negative_ttl_s = c->cfg.negative_ttl_s,
+        .tempfail_ttl_s = c->cfg.tempfail_ttl_s,
+        .backoff_s = c->cfg.backoff_s,
+    };
+    struct sts_discovery_facts f = {.now = now_s(c)};
     uint32_t b;
     struct shard *s = shard_of(c, e->domain, &b);
     pthread_mutex_lock(&s->mu);
     bool loaded = e->loaded;
     pthread_mutex_unlock(&s->mu);
     if (!loaded)
-        load_from_store(c, e, now);
+        load_from_store(c, e, f.now);
 
-    struct snapshot sn;
-    take_snapshot(c, e, now, &sn);
+    struct held sn;
+    take_snapshot(c, e, f.now, &sn);
+    f.cached = sn.pol != NULL;
+    f.cached_id = sn.id;
+    f.cached_max_age = sn.pol != NULL ? sn.pol->policy->max_age : 0;
 
-    char name[STS_DOMAIN_MAX + 16];
+    char name[STS_DOMAIN_MAX + 16], err[256], detail[256] = "", reason[64];
     snprintf(name, sizeof(name), "_mta-sts.%s", e->domain);
     struct sts_dns_answer *ans = NULL;
-    if (sts_dns_query(c->cfg.dns, name, STS_DNS_TXT, &ans) != STS_OK || ans == NULL) {
-        struct sts_dns_answer fake = {.result = STS_DNS_ERROR};
-        on_dns_failure(c, e, &sn, now, &fake);
-        goto out;
+    if (sts_dns_query(c->cfg.dns, name, STS_DNS_TXT, &ans) != STS_OK)
+        ans = NULL;
+    struct sts_txt txt;
+    txt_facts(ans, &txt, &f, err, sizeof(err));
+    if (f.txt == STS_DISCOVERY_TXT_INVALID)
+        logf_(c, LOG_INFO, "domain=%s event=txt-invalid reason=\"%s\"", e->domain, err);
+
+    struct sts_policy *p = NULL;
+    struct sts_discovery_decision d;
+    sts_discovery_decide(&f, &set, &d);
+    if (d.action == STS_DISCOVERY_CHECK_BACKOFF) {
+        int64_t until = 0;
+        f.backoff_checked = true;
+        if (c->cfg.store != NULL && sts_store_backoff_get(c->cfg.store, e->domain, f.txt_id, f.now,
+                                                          &until, err, sizeof(err)) == STS_OK)
+            f.backoff_until = until;
+        sts_discovery_decide(&f, &set, &d);
+    }
+    if (d.action == STS_DISCOVERY_FETCH) {
+        fetch_facts(c, e->domain, &f, &p, detail, sizeof(detail));
+        sts_discovery_decide(&f, &set, &d);
     }
 
-    struct sts_txt txt;
-    char err[256];
-    switch (ans->result) {
-    case STS_DNS_ANSWER:
-        switch (sts_txt_parse_rrset((const char *const *)ans->txt, ans->txt_len, ans->count, &txt,
-                                    err, sizeof(err))) {
-        case STS_OK:
-            if (sn.pol != NULL && strcmp(sn.id, txt.id) == 0) {
-                /* Same id: the cached policy is still current (§5.1). */
-                int64_t expires = now + sn.pol->policy->max_age;
-                pthread_mutex_lock(&s->mu);
-                if (e->pol == sn.pol) {
-                    e->checked_at = now;
-                    e->expires_at = expires;
-                }
-                pthread_mutex_unlock(&s->mu);
-                if (c->cfg.store != NULL && sts_store_refresh(c->cfg.store, e->domain, now, expires,
-                                                              err, sizeof(err)) == STS_EIO)
-                    logf_(c, LOG_ERR, "domain=%s event=store-error reason=\"%s\"", e->domain, err);
-            } else {
-                fetch_new(c, e, &sn, txt.id, now);
-            }
-            break;
-        case STS_ENOTFOUND:
-            on_no_indicator(c, e, &sn, now, neg_until, STS_LOOKUP_REASON_NO_INDICATOR,
-                            STS_FETCH_OK);
-            break;
-        default:
-            logf_(c, LOG_INFO, "domain=%s event=txt-invalid reason=\"%s\"", e->domain, err);
-            on_no_indicator(c, e, &sn, now, neg_until, STS_LOOKUP_REASON_TXT_INVALID, STS_FETCH_OK);
-            break;
-        }
-        break;
-    case STS_DNS_NXDOMAIN:
-    case STS_DNS_NODATA:
-        on_no_indicator(c, e, &sn, now, neg_until, STS_LOOKUP_REASON_NO_INDICATOR, STS_FETCH_OK);
-        break;
-    default:
-        on_dns_failure(c, e, &sn, now, ans);
-        break;
+    sts_lookup_reason_format(d.reason, d.fetch, reason, sizeof(reason));
+    apply_writes(c, e->domain, &f, &d, p, reason);
+    apply_logs(c, e->domain, &f, &d, &sn, p, reason, detail);
+    if (d.action == STS_DISCOVERY_UPDATE)
+        apply_entry(c, e, &f, &d, &sn, p); /* takes over p */
+    else {
+        apply_entry(c, e, &f, &d, &sn, NULL);
+        sts_policy_free(p);
     }
-out:
     sts_dns_answer_free(ans);
     ref_put(sn.pol);
 }
