@@ -9,13 +9,18 @@
 #ifndef MTASTS_CLI_H
 #define MTASTS_CLI_H
 
+#include <stdio.h>
+
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_ERROR = 3 };
 
 /** Print a one-line message prefixed with "mtasts: " to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/** Print the usage summary to stderr and return CLI_USAGE. */
+/** Print the message and the usage summary to stderr and return CLI_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/** Print the usage summary (--help: stdout). */
+void cli_usage_print(FILE *f);
 
 int cli_lint(int argc, char **argv);
 int cli_mx_match(int argc, char **argv);

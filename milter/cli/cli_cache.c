@@ -29,14 +29,20 @@
 
 #define PREWARM_THREADS 8u
 
+/* The store the daemon's configuration names (or --store), for the verbs that need no more. */
 static int open_store(const struct cli_opts *o, struct sts_store **store)
 {
     char err[256];
-    if (sts_store_open(o->store, store, err, sizeof(err)) != STS_OK) {
-        cli_error("cannot open the store \"%s\": %s", o->store, err);
-        return CLI_ERROR;
+    struct sts_config *cfg;
+    int rc = cli_config_load(o, &cfg);
+    if (rc != CLI_OK)
+        return rc;
+    if (sts_store_open(cfg->store, store, err, sizeof(err)) != STS_OK) {
+        cli_error("cannot open the store \"%s\": %s", cfg->store, err);
+        rc = CLI_ERROR;
     }
-    return CLI_OK;
+    sts_config_unref(cfg);
+    return rc;
 }
 
 static void iso_time(int64_t t, char *buf, size_t len)
@@ -566,30 +572,11 @@ static int read_domains(const char *path, struct warm_item **out, size_t *n)
 
 static int run_prewarm(const struct cli_opts *o, struct warm_item *items, size_t n)
 {
-    struct sts_store *store;
     struct cli_net net;
-    int rc = open_store(o, &store);
+    int rc = cli_net_open(o, 0, &net);
     if (rc != CLI_OK)
         return rc;
-    if ((rc = cli_net_open(o, &net)) != CLI_OK) {
-        sts_store_close(store);
-        return rc;
-    }
-    struct sts_cache_config cfg = {
-        .dns = net.dns,
-        .store = store,
-        .fetch = net.fetch,
-        .max_fetches = PREWARM_THREADS,
-        .refresh_interval_s = 0, /* no background refresher in a one-shot run */
-    };
-    struct sts_cache *cache;
-    char err[256];
-    if (sts_cache_new(&cfg, &cache, err, sizeof(err)) != STS_OK) {
-        cli_error("cannot set up the cache: %s", err);
-        cli_net_close(&net);
-        sts_store_close(store);
-        return CLI_ERROR;
-    }
+    struct sts_cache *cache = sts_engine_cache(net.engine);
     /* TXT, A/AAAA of mta-sts.DOMAIN, connect and transfer: a few timeouts. */
     struct warm_job job = {
         .cache = cache, .items = items, .n = n, .deadline_ms = o->timeout_s * 4000u + 2000u};
@@ -604,9 +591,7 @@ static int run_prewarm(const struct cli_opts *o, struct warm_item *items, size_t
     for (unsigned i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
     pthread_mutex_destroy(&job.lock);
-    sts_cache_free(cache); /* waits for discoveries still running */
-    cli_net_close(&net);
-    sts_store_close(store);
+    cli_net_close(&net); /* the engine waits for discoveries still running */
     return CLI_OK;
 }
 

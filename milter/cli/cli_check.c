@@ -64,22 +64,22 @@ static void report_add(struct report *r, enum level lvl, const char *check, cons
 
 static void check_txt(struct report *r, const struct cli_discovery *d)
 {
-    switch (d->txt_state) {
-    case CLI_TXT_VALID:
+    switch (d->facts.txt) {
+    case STS_DISCOVERY_TXT_RECORD:
         report_add(r, LVL_OK, "txt", "%s has one valid MTA-STS record, id=%s (DNSSEC: %s)",
-                   d->txt_name, d->indicator.id, sts_dnssec_name(d->txt->dnssec));
+                   d->txt.name, d->txt.txt.id, sts_dnssec_name(d->txt.ans->dnssec));
         break;
-    case CLI_TXT_ABSENT:
+    case STS_DISCOVERY_TXT_NONE:
         report_add(r, LVL_FAIL, "txt",
                    "%s; senders will not look for a policy (publish one TXT record "
                    "\"v=STSv1; id=...\" there)",
                    d->txt_why);
         break;
-    case CLI_TXT_INVALID:
+    case STS_DISCOVERY_TXT_INVALID:
         report_add(r, LVL_FAIL, "txt", "%s; senders ignore the domain's policy until it is fixed",
                    d->txt_why);
         break;
-    case CLI_TXT_DNSFAIL:
+    case STS_DISCOVERY_TXT_FAILED:
         report_add(r, LVL_FAIL, "txt", "%s; senders cannot discover the policy", d->txt_why);
         break;
     }
@@ -87,27 +87,27 @@ static void check_txt(struct report *r, const struct cli_discovery *d)
 
 static void check_fetch(struct report *r, const struct cli_discovery *d, unsigned timeout_s)
 {
-    if (d->resp.result == STS_FETCH_OK) {
+    if (d->fetch.resp.result == STS_FETCH_OK) {
         report_add(r, LVL_OK, "policy fetch",
                    "https://mta-sts.%s/.well-known/mta-sts.txt served from %s (HTTP %ld, "
                    "%zu bytes)",
-                   d->domain, d->resp.addr[0] != '\0' ? d->resp.addr : "?", d->resp.http_status,
-                   d->resp.body_len);
+                   d->domain, d->fetch.resp.addr[0] != '\0' ? d->fetch.resp.addr : "?",
+                   d->fetch.resp.http_status, d->fetch.resp.body_len);
         return;
     }
     char why[900];
-    cli_explain_fetch(&d->resp, d->domain, timeout_s, why, sizeof(why));
+    cli_explain_fetch(&d->fetch.resp, d->domain, timeout_s, why, sizeof(why));
     report_add(r, LVL_FAIL, "policy fetch", "%s", why);
 }
 
 static void check_policy(struct report *r, const struct cli_discovery *d)
 {
-    if (d->policy == NULL) {
+    if (d->fetch.policy == NULL) {
         report_add(r, LVL_FAIL, "policy", "the policy file is invalid: %s; senders ignore it",
-                   d->policy_err);
+                   d->fetch.err);
         return;
     }
-    const struct sts_policy *p = d->policy;
+    const struct sts_policy *p = d->fetch.policy;
     char age[32], mx[512] = "";
     size_t used = 0;
     cli_duration(p->max_age, age, sizeof(age));
@@ -157,7 +157,7 @@ static int collect_hosts(struct check *c, const struct sts_dns_answer *a, bool i
         cli_error("out of memory");
         return -1;
     }
-    const struct sts_policy *p = c->d.policy;
+    const struct sts_policy *p = c->d.fetch.policy;
     for (size_t i = 0; i < n; i++) {
         const char *host = implicit ? c->d.domain : a->mx[i].host;
         if (host[0] == '\0')
@@ -180,7 +180,7 @@ static int check_mx(struct check *c)
 {
     struct report *r = &c->r;
     const struct cli_discovery *d = &c->d;
-    const struct sts_policy *p = d->policy;
+    const struct sts_policy *p = d->fetch.policy;
     enum level miss = p->mode == STS_MODE_ENFORCE ? LVL_FAIL : LVL_WARN;
     const char *miss_why = p->mode == STS_MODE_ENFORCE
                                ? "senders that enforce the policy will not deliver there"
@@ -277,21 +277,14 @@ static void report_tls(struct check *c)
 
 static int check_tls(struct check *c)
 {
-    char err[256];
-    struct sts_probe_ctx *ctx = NULL;
-    if (sts_probe_ctx_new(c->o.ca_file, NULL, &ctx, err, sizeof(err)) != STS_OK) {
-        cli_error("cannot set up the STARTTLS probes: %s", err);
-        return -1;
-    }
     struct cli_tls_config cfg = {
-        .ctx = ctx,
+        .ctx = sts_engine_probe_ctx(c->net.engine),
         .dns = c->net.dns,
         .port = c->port,
         .timeout_ms = c->o.timeout_s * 1000u,
         .mx_secure = c->mx_dnssec == STS_DNSSEC_SECURE,
     };
     int rc = cli_check_tls_run(c->hosts, c->nhosts, &cfg);
-    sts_probe_ctx_free(ctx);
     if (rc != 0)
         return -1;
     c->tls_checked = true;
@@ -312,15 +305,15 @@ static int run_checks(struct check *c)
      */
     if (cli_discover_policy(&c->net, d) != 0)
         return -1;
-    if (d->txt_state == CLI_TXT_ABSENT && d->resp.result != STS_FETCH_OK)
+    if (d->facts.txt == STS_DISCOVERY_TXT_NONE && d->fetch.resp.result != STS_FETCH_OK)
         return 0;
     check_fetch(&c->r, d, c->o.timeout_s);
-    if (d->resp.result != STS_FETCH_OK)
+    if (d->fetch.resp.result != STS_FETCH_OK)
         return 0;
     check_policy(&c->r, d);
     c->domain_fails = c->r.fails;
-    if (d->policy == NULL || check_mx(c) != 0)
-        return d->policy == NULL ? 0 : -1;
+    if (d->fetch.policy == NULL || check_mx(c) != 0)
+        return d->fetch.policy == NULL ? 0 : -1;
     return c->no_tls || c->nhosts == 0 ? 0 : check_tls(c);
 }
 
@@ -336,15 +329,16 @@ static void summary(const struct check *c, char *buf, size_t len)
         }
     if (c->r.fails == 0) {
         if (c->tls_checked)
-            used = (size_t)snprintf(buf, len,
-                                    "PASS: %s policy id=%s, %zu/%zu permitted MX hosts "
-                                    "pass TLS checks",
-                                    sts_mode_name(d->policy->mode), d->indicator.id, pass, cand);
+            used =
+                (size_t)snprintf(buf, len,
+                                 "PASS: %s policy id=%s, %zu/%zu permitted MX hosts "
+                                 "pass TLS checks",
+                                 sts_mode_name(d->fetch.policy->mode), d->txt.txt.id, pass, cand);
         else
-            used = (size_t)snprintf(buf, len, "PASS: %s policy id=%s, %zu/%zu MX hosts permitted%s",
-                                    d->policy != NULL ? sts_mode_name(d->policy->mode) : "no",
-                                    d->indicator.id, cand, c->nhosts,
-                                    c->no_tls ? " (TLS not checked: --no-tls)" : "");
+            used = (size_t)snprintf(
+                buf, len, "PASS: %s policy id=%s, %zu/%zu MX hosts permitted%s",
+                d->fetch.policy != NULL ? sts_mode_name(d->fetch.policy->mode) : "no",
+                d->txt.txt.id, cand, c->nhosts, c->no_tls ? " (TLS not checked: --no-tls)" : "");
         if (c->r.warns > 0 && used < len)
             snprintf(buf + used, len - used, "; %u warning%s", c->r.warns,
                      c->r.warns == 1 ? "" : "s");
@@ -403,8 +397,10 @@ static void print_json(struct check *c, const char *verdict, const char *line)
     json_object_object_add(obj, "checks", c->r.checks);
     c->r.checks = NULL;
     json_object_object_add(
-        obj, "id", d->txt_state == CLI_TXT_VALID ? json_object_new_string(d->indicator.id) : NULL);
-    json_object_object_add(obj, "policy", d->policy != NULL ? cli_policy_json(d->policy) : NULL);
+        obj, "id",
+        d->facts.txt == STS_DISCOVERY_TXT_RECORD ? json_object_new_string(d->txt.txt.id) : NULL);
+    json_object_object_add(obj, "policy",
+                           d->fetch.policy != NULL ? cli_policy_json(d->fetch.policy) : NULL);
     json_object_object_add(obj, "mx_dnssec",
                            c->mx_looked_up ? json_object_new_string(sts_dnssec_name(c->mx_dnssec))
                                            : NULL);
@@ -474,11 +470,9 @@ int cli_check(int argc, char **argv)
     if (rc != CLI_OK || (rc = cli_domain_command_parse(argc, argv, "check", &c.o, &c.d)) != CLI_OK)
         return rc;
     /* DNSSEC by default, so that DANE can be seen; "none" turns it off. */
-    if (c.o.trust_anchor == NULL && access(CHECK_TRUST_ANCHOR, R_OK) == 0)
-        c.o.trust_anchor = CHECK_TRUST_ANCHOR;
-    else if (c.o.trust_anchor != NULL && strcmp(c.o.trust_anchor, "none") == 0)
-        c.o.trust_anchor = NULL;
-    if ((rc = cli_net_open(&c.o, &c.net)) != CLI_OK)
+    if (access(CHECK_TRUST_ANCHOR, R_OK) == 0)
+        c.o.trust_anchor_fallback = CHECK_TRUST_ANCHOR;
+    if ((rc = cli_net_open(&c.o, STS_ENGINE_NO_STORE, &c.net)) != CLI_OK)
         return rc;
 
     c.r.json = c.o.json;

@@ -6,6 +6,7 @@
 #include "cli_common.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,51 @@
 #include "mtasts/addr_guard.h"
 #include "mtasts/status.h"
 
+static const char usage_text[] =
+    "usage: mtasts lint policy [--json] FILE|-\n"
+    "       mtasts lint txt RECORD...\n"
+    "       mtasts mx-match PATTERN HOSTNAME\n"
+    "       mtasts fetch [-c FILE] [NETWORK-OPTIONS] [--json] DOMAIN\n"
+    "       mtasts check [-c FILE] [NETWORK-OPTIONS] [--port N] [--no-tls] [--json] DOMAIN\n"
+    "       mtasts cache list [-c FILE] [--store SPEC] [--json]\n"
+    "       mtasts cache show [-c FILE] [--store SPEC] [--json] DOMAIN\n"
+    "       mtasts cache probes [-c FILE] [--store SPEC] [--json]\n"
+    "       mtasts cache purge [-c FILE] [--store SPEC] [--probes] DOMAIN|HOST|--all\n"
+    "       mtasts cache prewarm [-c FILE] [--store SPEC] [NETWORK-OPTIONS] [--json] FILE|-\n"
+    "       mtasts query [-c FILE] [--store SPEC] [NETWORK-OPTIONS] KEY\n"
+    "       mtasts --version | --help\n"
+    "-c FILE: the daemon's mtasts-milter.conf (default " MTASTS_DEFAULT_CONFIG " if present,\n"
+    "         or $MTASTS_CONFIG; none: the defaults); the options override its keys\n"
+    "NETWORK-OPTIONS: --resolver \"ADDR[@PORT] ...\" --trust-anchor FILE --ca-file FILE\n"
+    "                 --allow-private --timeout SECONDS\n";
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("mtasts: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("mtasts: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    fputs(usage_text, stderr);
+    return CLI_USAGE;
+}
+
+void cli_usage_print(FILE *f)
+{
+    fputs(usage_text, f);
+}
+
 struct opt_def {
     const char *name;
     unsigned set;
@@ -23,10 +69,11 @@ struct opt_def {
 };
 
 static const struct opt_def opt_defs[] = {
-    {"--resolver", CLI_OPT_NET, true}, {"--trust-anchor", CLI_OPT_NET, true},
-    {"--ca-file", CLI_OPT_NET, true},  {"--allow-private", CLI_OPT_NET, false},
-    {"--timeout", CLI_OPT_NET, true},  {"--json", CLI_OPT_JSON, false},
-    {"--store", CLI_OPT_STORE, true},  {"--all", CLI_OPT_ALL, false},
+    {"-c", CLI_OPT_NET | CLI_OPT_STORE, true}, {"--config", CLI_OPT_NET | CLI_OPT_STORE, true},
+    {"--resolver", CLI_OPT_NET, true},         {"--trust-anchor", CLI_OPT_NET, true},
+    {"--ca-file", CLI_OPT_NET, true},          {"--allow-private", CLI_OPT_NET, false},
+    {"--timeout", CLI_OPT_NET, true},          {"--json", CLI_OPT_JSON, false},
+    {"--store", CLI_OPT_STORE, true},          {"--all", CLI_OPT_ALL, false},
 };
 
 static int parse_timeout(const char *cmd, const char *val, unsigned *out)
@@ -45,7 +92,9 @@ static int set_option(const struct opt_def *d, const char *cmd, const char *val,
 {
     if (d->takes_value && val[0] == '\0')
         return cli_usage_error("%s: %s needs a value", cmd, d->name);
-    if (strcmp(d->name, "--resolver") == 0)
+    if (strcmp(d->name, "-c") == 0 || strcmp(d->name, "--config") == 0)
+        o->config = val;
+    else if (strcmp(d->name, "--resolver") == 0)
         o->resolver = val;
     else if (strcmp(d->name, "--trust-anchor") == 0)
         o->trust_anchor = val;
@@ -111,7 +160,11 @@ int cli_opts_parse(int argc, char **argv, const char *cmd, unsigned allowed, str
     }
     if (o->store == NULL) {
         const char *env = getenv(CLI_STORE_ENV);
-        o->store = env != NULL && env[0] != '\0' ? env : CLI_STORE_DEFAULT;
+        o->store = env != NULL && env[0] != '\0' ? env : NULL;
+    }
+    if (o->config == NULL) {
+        const char *env = getenv(CLI_CONFIG_ENV);
+        o->config = env != NULL && env[0] != '\0' ? env : NULL;
     }
     return CLI_OK;
 }
@@ -127,34 +180,190 @@ int cli_domain_arg(const char *arg, char out[STS_DOMAIN_MAX + 1])
     return CLI_OK;
 }
 
-int cli_net_open(const struct cli_opts *o, struct cli_net *net)
+/* ------------------------------------------------------ configuration */
+
+/* The keys an option replaces, "Name value" lines appended to the file's. */
+struct overlay {
+    size_t n;
+    struct {
+        const char *key, *flag;
+        char value[4096];
+    } item[12];
+};
+
+static void overlay_add(struct overlay *ov, const char *key, const char *flag, const char *value)
 {
-    char err[256];
+    if (ov->n < sizeof(ov->item) / sizeof(ov->item[0])) {
+        ov->item[ov->n].key = key;
+        ov->item[ov->n].flag = flag;
+        snprintf(ov->item[ov->n].value, sizeof(ov->item[0].value), "%s", value);
+        ov->n++;
+    }
+}
+
+/* --timeout for a duration key in milliseconds, capped at the key's maximum. */
+static void overlay_timeout(struct overlay *ov, const char *key, unsigned seconds)
+{
+    const struct sts_config_key *k = sts_config_key_find(key);
+    unsigned long long ms = (unsigned long long)seconds * 1000u;
+    if (k != NULL && k->max > 0 && ms > k->max)
+        ms = k->max;
+    char v[32];
+    snprintf(v, sizeof(v), "%llums", ms);
+    overlay_add(ov, key, "--timeout", v);
+}
+
+static bool overlay_has(const struct overlay *ov, const char *line, size_t len)
+{
+    size_t i = 0, w;
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    for (w = i; w < len && line[w] != ' ' && line[w] != '\t' && line[w] != '\r'; w++)
+        ;
+    for (size_t k = 0; k < ov->n; k++)
+        if (strlen(ov->item[k].key) == w - i && strncasecmp(line + i, ov->item[k].key, w - i) == 0)
+            return true;
+    return false;
+}
+
+/* The file's text ("" for none), or NULL after printing why. */
+static char *read_config_text(const char *path, bool must_exist, size_t *len)
+{
+    *len = 0;
+    FILE *f = path != NULL ? fopen(path, "r") : NULL;
+    if (f == NULL) {
+        if (path != NULL && (must_exist || errno != ENOENT)) {
+            cli_error("cannot read the configuration %s: %s", path, strerror(errno));
+            return NULL;
+        }
+        return calloc(1, 1);
+    }
+    char *text = malloc(STS_CONFIG_FILE_MAX + 2);
+    size_t n = text != NULL ? fread(text, 1, STS_CONFIG_FILE_MAX + 1, f) : 0;
+    bool bad = text == NULL || ferror(f) || n > STS_CONFIG_FILE_MAX;
+    fclose(f);
+    if (bad) {
+        cli_error("cannot read the configuration %s: %s", path,
+                  text == NULL ? "out of memory" : "unreadable or larger than 1 MiB");
+        free(text);
+        return NULL;
+    }
+    text[n] = '\0';
+    *len = n;
+    return text;
+}
+
+int cli_config_load(const struct cli_opts *o, struct sts_config **out)
+{
+    struct overlay ov = {0};
+    if (o->resolver != NULL)
+        overlay_add(&ov, "Resolver", "--resolver", o->resolver);
+    if (o->trust_anchor != NULL)
+        overlay_add(&ov, "TrustAnchorFile", "--trust-anchor",
+                    strcmp(o->trust_anchor, "none") == 0 ? "" : o->trust_anchor);
+    if (o->ca_file != NULL)
+        overlay_add(&ov, "CAFile", "--ca-file", o->ca_file);
+    if (o->store != NULL)
+        overlay_add(&ov, "Store", "--store", o->store);
+    if (o->allow_private)
+        overlay_add(&ov, "AllowPrivateTargets", "--allow-private", "yes");
+    overlay_timeout(&ov, "DNSTimeout", o->timeout_s);
+    overlay_timeout(&ov, "FetchConnectTimeout", o->timeout_s);
+    overlay_timeout(&ov, "FetchTimeout", o->timeout_s);
+    overlay_timeout(&ov, "ProbeTimeout", o->timeout_s);
+
+    /* Each option's keys alone first, so that an error names the option. */
+    char err[512], one[4 * 4200];
+    for (size_t i = 0; i < ov.n; i++) {
+        if (i > 0 && ov.item[i].flag == ov.item[i - 1].flag)
+            continue; /* one option's keys are consecutive: checked together */
+        size_t len = 0;
+        for (size_t k = i; k < ov.n && ov.item[k].flag == ov.item[i].flag; k++)
+            len += (size_t)snprintf(one + len, sizeof(one) - len, "%s %s\n", ov.item[k].key,
+                                    ov.item[k].value);
+        struct sts_config *c;
+        if (sts_config_parse(one, len, ov.item[i].flag, &c, err, sizeof(err)) != STS_OK)
+            return cli_usage_error("%s", err);
+        sts_config_unref(c);
+    }
+
+    bool explicit = o->config != NULL && strcmp(o->config, "none") != 0;
+    const char *path = o->config == NULL ? MTASTS_DEFAULT_CONFIG : explicit ? o->config : NULL;
+    size_t len;
+    char *text = read_config_text(path, explicit, &len);
+    if (text == NULL)
+        return CLI_ERROR;
+    /* Blank the lines of the replaced keys (line numbers stay), then append. */
+    size_t cap = len + ov.n * 4200 + 1;
+    char *all = malloc(cap);
+    if (all == NULL) {
+        free(text);
+        cli_error("out of memory");
+        return CLI_ERROR;
+    }
+    size_t o_len = 0;
+    for (size_t i = 0; i < len;) {
+        const char *nl = memchr(text + i, '\n', len - i);
+        size_t l = nl != NULL ? (size_t)(nl - (text + i)) : len - i;
+        if (!overlay_has(&ov, text + i, l)) {
+            memcpy(all + o_len, text + i, l);
+            o_len += l;
+        }
+        if (nl != NULL)
+            all[o_len++] = '\n';
+        i += l + (nl != NULL);
+    }
+    if (o_len > 0 && all[o_len - 1] != '\n')
+        all[o_len++] = '\n';
+    for (size_t i = 0; i < ov.n; i++)
+        o_len +=
+            (size_t)snprintf(all + o_len, cap - o_len, "%s %s\n", ov.item[i].key, ov.item[i].value);
+    free(text);
+    enum sts_status st =
+        sts_config_parse(all, o_len, path != NULL ? path : "(defaults)", out, err, sizeof(err));
+    free(all);
+    if (st != STS_OK) {
+        cli_error("%s", err);
+        return CLI_ERROR;
+    }
+    return CLI_OK;
+}
+
+int cli_net_open(const struct cli_opts *o, unsigned flags, struct cli_net *net)
+{
     memset(net, 0, sizeof(*net));
-    if (sts_fetch_global_init(err, sizeof(err)) != STS_OK) {
-        cli_error("cannot initialise HTTPS: %s", err);
+    struct sts_config *cfg;
+    int rc = cli_config_load(o, &cfg);
+    if (rc != CLI_OK)
+        return rc;
+    if (cfg->trust_anchor_file == NULL && o->trust_anchor == NULL &&
+        o->trust_anchor_fallback != NULL) {
+        struct cli_opts with = *o;
+        with.trust_anchor = o->trust_anchor_fallback;
+        sts_config_unref(cfg);
+        if ((rc = cli_config_load(&with, &cfg)) != CLI_OK)
+            return rc;
+    }
+    char err[512];
+    if (sts_engine_new(cfg, NULL, flags | STS_ENGINE_ONE_SHOT, &net->engine, err, sizeof(err)) !=
+        STS_OK) {
+        cli_error("cannot set up: %s", err);
         return CLI_ERROR;
     }
-    struct sts_dns_config dcfg = {
-        .forwarders = o->resolver,
-        .trust_anchor_file = o->trust_anchor,
-        .timeout_ms = o->timeout_s * 1000u,
-    };
-    if (sts_dns_new(&dcfg, &net->dns, err, sizeof(err)) != STS_OK) {
-        cli_error("cannot set up the resolver: %s", err);
-        return CLI_ERROR;
-    }
-    net->fetch.ca_file = o->ca_file;
-    net->fetch.connect_timeout_ms = o->timeout_s * 1000u;
-    net->fetch.total_timeout_ms = o->timeout_s * 1000u;
-    net->fetch.allow_private = o->allow_private;
+    net->cfg = sts_engine_config(net->engine);
+    net->dns = sts_engine_dns(net->engine);
+    net->fetch.ca_file = net->cfg->ca_file;
+    net->fetch.connect_timeout_ms = net->cfg->fetch_connect_timeout_ms;
+    net->fetch.total_timeout_ms = net->cfg->fetch_timeout_ms;
+    net->fetch.port = net->cfg->policy_port;
+    net->fetch.allow_private = net->cfg->allow_private_targets;
     return CLI_OK;
 }
 
 void cli_net_close(struct cli_net *net)
 {
-    sts_dns_free(net->dns);
-    net->dns = NULL;
+    sts_engine_free(net->engine);
+    memset(net, 0, sizeof(*net));
 }
 
 const char *cli_sanitize(const char *in, size_t inmax, char *out, size_t outlen)

@@ -15,12 +15,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "build-config.h"
+#include "mtasts/config.h"
 #include "mtasts/dns.h"
 #include "mtasts/domain.h"
+#include "mtasts/engine.h"
 #include "mtasts/fetch.h"
 #include "mtasts/policy.h"
 
-#define CLI_STORE_DEFAULT "sqlite:/var/lib/mtasts-milter/cache.db"
+#ifndef MTASTS_DEFAULT_CONFIG /* from configure, once it substitutes paths */
+#define MTASTS_DEFAULT_CONFIG "/etc/mtasts-milter/mtasts-milter.conf"
+#endif
+#define CLI_CONFIG_ENV "MTASTS_CONFIG" /* like -c; "none": the key table's defaults */
 #define CLI_STORE_ENV "MTASTS_STORE"
 #define CLI_TIMEOUT_DEFAULT 10u /* seconds, per DNS query and per HTTPS fetch */
 #define CLI_TIMEOUT_MAX 300u
@@ -28,17 +34,27 @@
 
 /** Which options a subcommand accepts (a bit mask for cli_opts_parse()). */
 enum cli_opt_set {
-    CLI_OPT_NET = 1u << 0,   /* --resolver --trust-anchor --ca-file --allow-private --timeout */
+    CLI_OPT_NET = 1u << 0,   /* -c --resolver --trust-anchor --ca-file --allow-private --timeout */
     CLI_OPT_JSON = 1u << 1,  /* --json */
-    CLI_OPT_STORE = 1u << 2, /* --store */
+    CLI_OPT_STORE = 1u << 2, /* -c --store */
     CLI_OPT_ALL = 1u << 3,   /* --all */
 };
 
+/*
+ * The options override single keys of the daemon's configuration file
+ * (-c FILE, else $MTASTS_CONFIG, else MTASTS_DEFAULT_CONFIG if it exists;
+ * "none": no file), which supplies everything else (cli_config_load()).
+ * The tool's waits are its own: --timeout (default CLI_TIMEOUT_DEFAULT)
+ * sets DNSTimeout, FetchConnectTimeout, FetchTimeout and ProbeTimeout,
+ * each capped at the key's maximum.
+ */
 struct cli_opts {
-    const char *resolver;     /* NULL = system resolver */
-    const char *trust_anchor; /* NULL = no DNSSEC validation */
-    const char *ca_file;      /* NULL = system CA store */
-    const char *store;        /* --store, else $MTASTS_STORE, else CLI_STORE_DEFAULT */
+    const char *config;                /* -c FILE; NULL: $MTASTS_CONFIG or the default */
+    const char *resolver;              /* --resolver: Resolver */
+    const char *trust_anchor;          /* --trust-anchor: TrustAnchorFile ("none": no DNSSEC) */
+    const char *trust_anchor_fallback; /* used when neither flag nor file names one */
+    const char *ca_file;               /* --ca-file: CAFile */
+    const char *store;                 /* --store, else $MTASTS_STORE: Store */
     bool allow_private;
     bool json;
     bool all;
@@ -62,19 +78,33 @@ int cli_opts_parse(int argc, char **argv, const char *cmd, unsigned allowed, str
  */
 int cli_domain_arg(const char *arg, char out[STS_DOMAIN_MAX + 1]);
 
-/** The shared resolver and fetch settings of one run. */
+/**
+ * The configuration of one run: the daemon's file (see struct cli_opts)
+ * with the options' keys replaced.
+ * @param out receives a snapshot holding one reference
+ * @return CLI_OK, or CLI_ERROR after printing why ("FILE:LINE: reason",
+ *         or the option whose value the key refuses)
+ */
+int cli_config_load(const struct cli_opts *o, struct sts_config **out);
+
+/** The engine of one run (engine.h) and what the tool reads from it. */
 struct cli_net {
-    struct sts_dns *dns;
+    struct sts_engine *engine;
+    const struct sts_config *cfg; /* the engine's configuration */
+    struct sts_dns *dns;          /* the engine's resolver */
     struct sts_fetch_config fetch;
 };
 
 /**
- * Initialise libcurl and create the resolver from the options.
- * @return CLI_OK, or CLI_ERROR after printing why (bad forwarder or anchor)
+ * Build the engine of one run from the configuration (cli_config_load()),
+ * without background refreshers.
+ * @param flags STS_ENGINE_NO_STORE for the live checks (fetch, check),
+ *              which neither read nor write the cache
+ * @return CLI_OK, or CLI_ERROR after printing why
  */
-int cli_net_open(const struct cli_opts *o, struct cli_net *net);
+int cli_net_open(const struct cli_opts *o, unsigned flags, struct cli_net *net);
 
-/** Free the resolver; safe on a zeroed or closed struct. */
+/** Free the engine; safe on a zeroed or closed struct. */
 void cli_net_close(struct cli_net *net);
 
 /**

@@ -3,6 +3,9 @@
  * "mtasts check" run it (cli_fetch.c): TXT via dns.h, HTTPS via fetch.h,
  * then the parsers.
  *
+ * The steps are the engine's (discovery_io.h), the very ones the cache
+ * runs; this file adds the words for people.
+ *
  * Ownership: a struct cli_discovery owns its TXT answer, the fetched body
  * and the parsed policy; cli_discovery_clear() frees them.
  */
@@ -12,34 +15,26 @@
 #include <stdbool.h>
 
 #include "cli_common.h"
+#include "mtasts/discovery.h"
+#include "mtasts/discovery_io.h"
 #include "mtasts/dns.h"
 #include "mtasts/domain.h"
 #include "mtasts/fetch.h"
 #include "mtasts/policy.h"
 #include "mtasts/txt.h"
 
-/* What the _mta-sts TXT lookup amounted to. */
-enum cli_txt_state {
-    CLI_TXT_VALID = 0, /* exactly one valid v=STSv1 record */
-    CLI_TXT_ABSENT,    /* NXDOMAIN, NODATA, or no v=STSv1 record: no indicator */
-    CLI_TXT_INVALID,   /* several v=STSv1 records, or an invalid one */
-    CLI_TXT_DNSFAIL,   /* SERVFAIL, bogus, timeout, local error */
-};
-
-/* One discovery run: the TXT answer, the fetch and the parsed policy. */
+/*
+ * One discovery run: the engine's two steps (discovery_io.h) and the facts
+ * they gave (discovery.h), plus the sentence a person reads for the TXT
+ * outcome.  facts.txt is RECORD (one valid record), NONE (no indicator),
+ * INVALID (several or an invalid one) or FAILED (the lookup failed).
+ */
 struct cli_discovery {
     char domain[STS_DOMAIN_MAX + 1];
-    char txt_name[STS_DOMAIN_MAX + 16];
-    struct sts_dns_answer *txt; /* NULL if the query could not be made */
-    enum cli_txt_state txt_state;
-    char txt_why[640]; /* for every state but CLI_TXT_VALID */
-    struct sts_txt indicator;
-    double dns_ms;
-    bool fetched;
-    struct sts_fetch_response resp;
-    double https_ms;
-    struct sts_policy *policy; /* NULL unless fetched and valid */
-    char policy_err[256];
+    struct sts_discovery_facts facts;
+    struct sts_discovery_io_txt txt;
+    char txt_why[640]; /* for every TXT outcome but RECORD */
+    struct sts_discovery_io_fetch fetch;
 };
 
 /** Free what d owns; d stays usable (zeroed pointers). */

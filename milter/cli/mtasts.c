@@ -4,49 +4,10 @@
  */
 #include "build-config.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
-
-static const char usage_text[] =
-    "usage: mtasts lint policy [--json] FILE|-\n"
-    "       mtasts lint txt RECORD...\n"
-    "       mtasts mx-match PATTERN HOSTNAME\n"
-    "       mtasts fetch [NETWORK-OPTIONS] [--json] DOMAIN\n"
-    "       mtasts check [NETWORK-OPTIONS] [--port N] [--no-tls] [--json] DOMAIN\n"
-    "       mtasts cache list [--store SPEC] [--json]\n"
-    "       mtasts cache show [--store SPEC] [--json] DOMAIN\n"
-    "       mtasts cache probes [--store SPEC] [--json]\n"
-    "       mtasts cache purge [--store SPEC] [--probes] DOMAIN|HOST|--all\n"
-    "       mtasts cache prewarm [--store SPEC] [NETWORK-OPTIONS] [--json] FILE|-\n"
-    "       mtasts query [--store SPEC] [NETWORK-OPTIONS] KEY\n"
-    "       mtasts --version | --help\n"
-    "NETWORK-OPTIONS: --resolver \"ADDR[@PORT] ...\" --trust-anchor FILE --ca-file FILE\n"
-    "                 --allow-private --timeout SECONDS\n";
-
-void cli_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("mtasts: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-int cli_usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("mtasts: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    fputs(usage_text, stderr);
-    return CLI_USAGE;
-}
 
 int main(int argc, char **argv)
 {
@@ -55,7 +16,7 @@ int main(int argc, char **argv)
 
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-        fputs(usage_text, stdout);
+        cli_usage_print(stdout);
         return CLI_OK;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {

@@ -24,7 +24,7 @@
 
 #define MLFI_ENTRIES_MAX 256 /* distinct (domain, verdict) pairs tagged per message */
 
-static struct sts_runtime *runtime; /* set once before smfi_main, read-only after */
+static struct sts_engine *engine; /* set once before smfi_main, read-only after */
 
 struct message {
     struct sts_audit_entry *entries;
@@ -79,7 +79,7 @@ static sfsistat mlfi_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
         sts_log(LOG_ERR, "event=connect reason=out-of-memory action=accept");
         return SMFIS_ACCEPT; /* never lose mail over our own failure */
     }
-    sts_runtime_acquire(runtime, &c->snap);
+    sts_engine_acquire(engine, &c->snap);
     smfi_setpriv(ctx, c);
     return SMFIS_CONTINUE;
 }
@@ -101,7 +101,7 @@ static sfsistat mlfi_envrcpt(SMFICTX *ctx, char **argv)
         return SMFIS_CONTINUE;
 
     struct sts_judgement j;
-    sts_judge_rcpt(runtime, &c->snap, argv[0], smfi_getsymval(ctx, "{rcpt_mailer}"),
+    sts_judge_rcpt(engine, &c->snap, argv[0], smfi_getsymval(ctx, "{rcpt_mailer}"),
                    smfi_getsymval(ctx, "{rcpt_host}"), &j);
     sts_judge_log(&c->snap, queue_id(ctx), argv[0], &j);
 
@@ -208,10 +208,10 @@ static struct smfiDesc filter = {
     .xxfi_negotiate = mlfi_negotiate,
 };
 
-enum sts_status sts_mlfi_register(struct sts_runtime *rt, const char *socket, bool remove_stale,
+enum sts_status sts_mlfi_register(struct sts_engine *rt, const char *socket, bool remove_stale,
                                   char *err, size_t errlen)
 {
-    runtime = rt;
+    engine = rt;
     if (smfi_setconn((char *)socket) != MI_SUCCESS)
         return sts_status_set(STS_EINVAL, err, errlen, "invalid milter socket \"%s\"", socket);
     if (smfi_register(filter) != MI_SUCCESS)

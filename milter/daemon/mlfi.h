@@ -2,7 +2,7 @@
  * mlfi.h - the libmilter callbacks (mlfi.c is the only file that
  * includes <libmilter/mfapi.h>).
  *
- * State levels: the runtime (one, see runtime.h) is handed over once with
+ * State levels: the engine (one, see engine.h) is handed over once with
  * sts_mlfi_register(); the connection (smfi_setpriv) holds a snapshot of
  * the configuration taken at connect, freed at close; the message holds
  * the audit entries of its accepted recipients, freed at eom and abort.
@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "mtasts/runtime.h"
+#include "mtasts/engine.h"
 #include "mtasts/status.h"
 
 /**
@@ -21,7 +21,7 @@
  * privileges are dropped).  socket is "unix:PATH", "inet:PORT@HOST", ...
  * @param remove_stale remove a leftover unix socket file first
  */
-enum sts_status sts_mlfi_register(struct sts_runtime *rt, const char *socket, bool remove_stale,
+enum sts_status sts_mlfi_register(struct sts_engine *rt, const char *socket, bool remove_stale,
                                   char *err, size_t errlen);
 
 /** Run libmilter's accept loop until sts_mlfi_stop(); returns smfi_main's result. */

@@ -3,7 +3,7 @@
  * signals, shutdown.
  *
  * Start-up order: load and check the configuration; detach (unless -f);
- * block SIGHUP/SIGTERM/SIGINT before any thread exists; build the runtime
+ * block SIGHUP/SIGTERM/SIGINT before any thread exists; build the engine
  * (resolver, store, cache threads); open the milter socket; write the pid
  * file; drop privileges (setgid, setgroups, setuid); run libmilter's loop
  * in its own thread.
@@ -40,7 +40,7 @@
 #include "mtasts/config.h"
 #include "mtasts/log.h"
 #include "mlfi.h"
-#include "mtasts/runtime.h"
+#include "mtasts/engine.h"
 #include "socketmap.h"
 
 #define DEFAULT_CONFIG "/etc/mtasts-milter/mtasts-milter.conf"
@@ -257,7 +257,7 @@ static bool reload_wanted, reload_quit;
 
 static void *reloader_main(void *arg)
 {
-    struct sts_runtime *rt = arg;
+    struct sts_engine *rt = arg;
     pthread_mutex_lock(&reload_mu);
     for (;;) {
         while (!reload_wanted && !reload_quit)
@@ -267,7 +267,7 @@ static void *reloader_main(void *arg)
         reload_wanted = false;
         pthread_mutex_unlock(&reload_mu);
         char err[512];
-        if (sts_runtime_reload(rt, err, sizeof(err)) != STS_OK)
+        if (sts_engine_reload(rt, err, sizeof(err)) != STS_OK)
             sts_log(LOG_ERR, "event=reload status=failed action=keep-old reason=\"%s\"", err);
         pthread_mutex_lock(&reload_mu);
     }
@@ -374,11 +374,11 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    struct sts_runtime *rt;
+    struct sts_engine *rt;
     const struct sts_config *keep =
         sts_config_ref(cfg); /* socket, pid file, user; and the cache borrows its strings until
-                                sts_runtime_free() */
-    if (sts_runtime_new(cfg, config_path, &rt, err, sizeof(err)) != STS_OK) {
+                                sts_engine_free() */
+    if (sts_engine_new(cfg, config_path, 0, &rt, err, sizeof(err)) != STS_OK) {
         sts_log(LOG_ERR, "event=start status=failed reason=\"%s\"", err);
         fprintf(stderr, "mtasts-milter: %s\n", err);
         report_started(1);
@@ -397,10 +397,7 @@ int main(int argc, char **argv)
     if (keep->socketmap != NULL && keep->socketmap[0] != '\0') {
         struct sts_socketmap_config sc = {
             .socket = keep->socketmap,
-            .cache = rt->cache,
-            .mx = rt->mx,
-            .dns = rt->dns,
-            .dane_port = keep->probe_port,
+            .engine = rt,
             .deadline_ms = keep->socketmap_deadline_ms,
             .map = {.tlsrpt = keep->socketmap_tlsrpt,
                     .strict_testing = keep->socketmap_strict_testing},
@@ -452,7 +449,7 @@ out:
         pthread_join(reloader, NULL);
     }
     sts_socketmap_stop(smap); /* before the cache it borrows goes */
-    sts_runtime_free(rt);
+    sts_engine_free(rt);
     if (pid_file != NULL && pid_file[0] != '\0')
         unlink(pid_file);
     sts_log(LOG_INFO, "event=stop status=%s", status == 0 ? "ok" : "failed");

@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mtasts/dane_check.h"
+#include "mtasts/judge.h"
 #include "mtasts/netstring.h"
 
 #define LOG_DEBUG_PRIO 7
@@ -214,56 +214,17 @@ static enum sts_status open_listener(struct sts_socketmap *sm, const char *spec,
 
 static void answer(struct sts_socketmap *sm, struct job *j, char *buf, size_t buflen)
 {
-    char domain[STS_DOMAIN_MAX + 1], reason[64], qkey[96];
-    size_t n;
-    enum sts_policy_map_key kind =
-        sts_policy_map_parse(j->req, j->req_len, domain, sizeof(domain), reason, sizeof(reason));
-    const char *outcome = reason;
-    if (kind == STS_POLICY_MAP_LOOKUP) {
-        struct sts_cache_result res = {0};
-        enum sts_dane_summary dane = STS_DANE_SUMMARY_NONE;
-        unsigned left = sm->cfg.deadline_ms;
-        if (sm->cfg.mx != NULL && sm->cfg.dns != NULL) {
-            char why[96];
-            struct timespec t0, t1;
-            clock_gettime(CLOCK_MONOTONIC, &t0);
-            unsigned port = sm->cfg.dane_port ? sm->cfg.dane_port : 25;
-            enum sts_dane_summary ds = sts_dane_check_domain(sm->cfg.mx, sm->cfg.dns, domain, port,
-                                                             sm->cfg.deadline_ms, why, sizeof(why));
-            dane = ds == STS_DANE_SUMMARY_ONLY   ? STS_DANE_SUMMARY_ONLY
-                   : ds == STS_DANE_SUMMARY_SOME ? STS_DANE_SUMMARY_SOME
-                                                 : STS_DANE_SUMMARY_NONE;
-            clock_gettime(CLOCK_MONOTONIC, &t1);
-            long spent = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-            left = spent >= (long)left ? 1 : left - (unsigned)spent; /* one shared deadline */
-        }
-        if (dane != STS_DANE_SUMMARY_ONLY && dane != STS_DANE_SUMMARY_SOME)
-            sts_cache_lookup(sm->cfg.cache, domain, left, &res);
-        else
-            res.outcome = STS_LOOKUP_NO_POLICY; /* not looked at */
-        struct sts_policy_map_input in = {.domain = domain,
-                                          .outcome = res.outcome,
-                                          .policy = res.policy,
-                                          .reason = res.reason,
-                                          .fetch = res.fetch,
-                                          .dane = dane};
-        n = sts_policy_map_reply(&sm->cfg.map, &in, buf, buflen);
-        outcome = dane == STS_DANE_SUMMARY_ONLY   ? "dane-only"
-                  : dane == STS_DANE_SUMMARY_SOME ? "dane"
-                                                  : sts_lookup_outcome_name(res.outcome);
-        sts_cache_result_clear(&res);
-    } else if (kind == STS_POLICY_MAP_NOTFOUND) {
-        n = (size_t)snprintf(buf, buflen, "NOTFOUND ");
-    } else {
-        n = sts_policy_map_perm(reason, buf, buflen);
-    }
+    char qkey[96];
+    struct sts_map_answer info;
+    size_t n = sts_judge_map_key(sm->cfg.engine, &sm->cfg.map, sm->cfg.deadline_ms, j->req,
+                                 j->req_len, buf, buflen, &info);
     j->reply_len = n + STS_NETSTRING_OVERHEAD;
     j->reply = malloc(j->reply_len + 1);
     if (j->reply != NULL)
         j->reply_len = sts_netstring_encode(buf, n, j->reply, j->reply_len + 1);
     sts_status_quote(j->req, j->req_len, qkey, sizeof(qkey));
-    logf_(sm, LOG_DEBUG_PRIO, "socketmap request=\"%s\" outcome=%s reply=\"%.100s\"", qkey, outcome,
-          buf);
+    logf_(sm, LOG_DEBUG_PRIO, "socketmap request=\"%s\" outcome=%s reply=\"%.100s\"", qkey,
+          info.word, buf);
 }
 
 static void *worker_main(void *arg)
@@ -594,8 +555,8 @@ enum sts_status sts_socketmap_start(const struct sts_socketmap_config *cfg,
                                     struct sts_socketmap **out, char *err, size_t errlen)
 {
     *out = NULL;
-    if (cfg->socket == NULL || cfg->socket[0] == '\0' || cfg->cache == NULL)
-        return sts_status_set(STS_EINVAL, err, errlen, "socketmap: no socket or no cache");
+    if (cfg->socket == NULL || cfg->socket[0] == '\0' || cfg->engine == NULL)
+        return sts_status_set(STS_EINVAL, err, errlen, "socketmap: no socket or no engine");
     struct sts_socketmap *sm = calloc(1, sizeof(*sm));
     if (sm == NULL)
         return sts_status_set(STS_ENOMEM, err, errlen, "socketmap: out of memory");

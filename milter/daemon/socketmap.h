@@ -18,7 +18,7 @@
  * max_clients connections (the rest wait in the kernel's backlog); a
  * connection idle (no request in progress) for idle_timeout_ms is closed.
  *
- * Ownership: the server borrows the cache (and the log sink); they must
+ * Ownership: the server borrows the engine (and the log sink); they must
  * outlive sts_socketmap_stop().  Strings of the config are copied.
  */
 #ifndef MTASTS_SOCKETMAP_H
@@ -27,7 +27,7 @@
 #include <stddef.h>
 
 #include "mtasts/cache.h"
-#include "mtasts/mx_cache.h"
+#include "mtasts/engine.h"
 #include "mtasts/policy_map.h"
 #include "mtasts/status.h"
 
@@ -37,17 +37,13 @@
 #define STS_SOCKETMAP_WORKERS 8        /* default workers */
 
 struct sts_socketmap_config {
-    const char *socket; /* inet:PORT[@HOST] (HOST default 127.0.0.1; PORT 0 = any, tests),
-                           inet6:PORT[@HOST] (default ::1), unix:PATH or local:PATH */
-    struct sts_cache *cache;
-    /* DANE first (dane_check.h); mx NULL: no DANE check, MTA-STS only */
-    struct sts_mx_cache *mx;
-    struct sts_dns *dns;
-    unsigned dane_port;       /* 0 = 25 */
-    unsigned deadline_ms;     /* lookup deadline; 0 = STS_SOCKETMAP_DEADLINE_MS */
-    unsigned idle_timeout_ms; /* 0 = STS_SOCKETMAP_IDLE_MS */
-    unsigned max_clients;     /* 0 = STS_SOCKETMAP_CLIENTS */
-    unsigned workers;         /* 0 = STS_SOCKETMAP_WORKERS */
+    const char *socket;        /* inet:PORT[@HOST] (HOST default 127.0.0.1; PORT 0 = any, tests),
+                                  inet6:PORT[@HOST] (default ::1), unix:PATH or local:PATH */
+    struct sts_engine *engine; /* answers each request (sts_judge_map_key()) */
+    unsigned deadline_ms;      /* lookup deadline; 0 = STS_SOCKETMAP_DEADLINE_MS */
+    unsigned idle_timeout_ms;  /* 0 = STS_SOCKETMAP_IDLE_MS */
+    unsigned max_clients;      /* 0 = STS_SOCKETMAP_CLIENTS */
+    unsigned workers;          /* 0 = STS_SOCKETMAP_WORKERS */
     struct sts_policy_map_options map;
     sts_cache_log_fn *log; /* NULL = silent; one key=value line per request at LOG_DEBUG */
     void *log_arg;

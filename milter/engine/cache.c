@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "mtasts/discovery.h"
+#include "mtasts/discovery_io.h"
 
 #define SHARDS 64
 #define BUCKETS_MIN 64      /* per shard at start; doubles as it fills */
@@ -382,66 +383,6 @@ static void store_error(const struct sts_cache *c, const char *domain, const cha
     logf_(c, LOG_ERR, "domain=%s event=store-error reason=\"%s\"", domain, err);
 }
 
-/* What the TXT answer says, as discovery.h's facts (err: a parse error). */
-static void txt_facts(const struct sts_dns_answer *ans, struct sts_txt *txt,
-                      struct sts_discovery_facts *f, char *err, size_t errlen)
-{
-    err[0] = '\0';
-    if (ans == NULL) { /* the resolver failed locally */
-        f->txt = STS_DISCOVERY_TXT_FAILED;
-        f->txt_fails = STS_LOOKUP_REASON_DNS_SERVFAIL;
-        return;
-    }
-    switch (ans->result) {
-    case STS_DNS_ANSWER:
-        switch (sts_txt_parse_rrset((const char *const *)ans->txt, ans->txt_len, ans->count, txt,
-                                    err, errlen)) {
-        case STS_OK:
-            f->txt = STS_DISCOVERY_TXT_RECORD;
-            f->txt_id = txt->id;
-            return;
-        case STS_ENOTFOUND:
-            f->txt = STS_DISCOVERY_TXT_NONE;
-            return;
-        default:
-            f->txt = STS_DISCOVERY_TXT_INVALID;
-            return;
-        }
-    case STS_DNS_NXDOMAIN:
-    case STS_DNS_NODATA:
-        f->txt = STS_DISCOVERY_TXT_NONE;
-        return;
-    default:
-        f->txt = STS_DISCOVERY_TXT_FAILED;
-        f->txt_fails = ans->result == STS_DNS_TIMEOUT    ? STS_LOOKUP_REASON_DNS_TIMEOUT
-                       : ans->dnssec == STS_DNSSEC_BOGUS ? STS_LOOKUP_REASON_DNS_BOGUS
-                                                         : STS_LOOKUP_REASON_DNS_SERVFAIL;
-        return;
-    }
-}
-
-/* Fetch and parse (a FETCH decision); *p receives the policy if it parsed. */
-static void fetch_facts(struct sts_cache *c, const char *domain, struct sts_discovery_facts *f,
-                        struct sts_policy **p, char *detail, size_t detaillen)
-{
-    struct sts_fetch_response resp;
-    char err[256];
-    f->fetched = true;
-    if (sts_fetch_policy(&c->cfg.fetch, c->cfg.dns, domain, &resp) != STS_OK) {
-        f->fetch = STS_FETCH_ERROR;
-        detail[0] = '\0';
-        return;
-    }
-    f->fetch = resp.result;
-    snprintf(detail, detaillen, "%s", resp.detail);
-    if (resp.result == STS_FETCH_OK &&
-        sts_policy_parse(resp.body, resp.body_len, p, err, sizeof(err)) == STS_OK) {
-        f->parsed = true;
-        f->max_age = (*p)->max_age;
-    }
-    sts_fetch_response_clear(&resp);
-}
-
 /* The store writes a decision asks for. */
 static void apply_writes(struct sts_cache *c, const char *domain,
                          const struct sts_discovery_facts *f,
@@ -572,17 +513,13 @@ static void discover(struct sts_cache *c, struct entry *e)
     f.cached_id = sn.id;
     f.cached_max_age = sn.pol != NULL ? sn.pol->policy->max_age : 0;
 
-    char name[STS_DOMAIN_MAX + 16], err[256], detail[256] = "", reason[64];
-    snprintf(name, sizeof(name), "_mta-sts.%s", e->domain);
-    struct sts_dns_answer *ans = NULL;
-    if (sts_dns_query(c->cfg.dns, name, STS_DNS_TXT, &ans) != STS_OK)
-        ans = NULL;
-    struct sts_txt txt;
-    txt_facts(ans, &txt, &f, err, sizeof(err));
+    struct sts_discovery_io_txt txt;
+    struct sts_discovery_io_fetch fetch = {0};
+    char err[256], reason[64];
+    sts_discovery_io_txt(c->cfg.dns, e->domain, &f, &txt);
     if (f.txt == STS_DISCOVERY_TXT_INVALID)
-        logf_(c, LOG_INFO, "domain=%s event=txt-invalid reason=\"%s\"", e->domain, err);
+        logf_(c, LOG_INFO, "domain=%s event=txt-invalid reason=\"%s\"", e->domain, txt.err);
 
-    struct sts_policy *p = NULL;
     struct sts_discovery_decision d;
     sts_discovery_decide(&f, &set, &d);
     if (d.action == STS_DISCOVERY_CHECK_BACKOFF) {
@@ -594,20 +531,22 @@ static void discover(struct sts_cache *c, struct entry *e)
         sts_discovery_decide(&f, &set, &d);
     }
     if (d.action == STS_DISCOVERY_FETCH) {
-        fetch_facts(c, e->domain, &f, &p, detail, sizeof(detail));
+        sts_discovery_io_fetch(&c->cfg.fetch, c->cfg.dns, e->domain, &f, &fetch);
         sts_discovery_decide(&f, &set, &d);
     }
 
     sts_lookup_reason_format(d.reason, d.fetch, reason, sizeof(reason));
+    struct sts_policy *p = fetch.policy;
     apply_writes(c, e->domain, &f, &d, p, reason);
-    apply_logs(c, e->domain, &f, &d, &sn, p, reason, detail);
-    if (d.action == STS_DISCOVERY_UPDATE)
-        apply_entry(c, e, &f, &d, &sn, p); /* takes over p */
-    else {
+    apply_logs(c, e->domain, &f, &d, &sn, p, reason, fetch.resp.detail);
+    if (d.action == STS_DISCOVERY_UPDATE) {
+        fetch.policy = NULL; /* taken over by the entry */
+        apply_entry(c, e, &f, &d, &sn, p);
+    } else {
         apply_entry(c, e, &f, &d, &sn, NULL);
-        sts_policy_free(p);
     }
-    sts_dns_answer_free(ans);
+    sts_discovery_io_fetch_clear(&fetch);
+    sts_discovery_io_txt_clear(&txt);
     ref_put(sn.pol);
 }
 

@@ -8,6 +8,7 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "mtasts/dane_check.h"
 #include "mtasts/log.h"
 #include "mtasts/probe_cache.h"
 
@@ -25,11 +26,11 @@ static double mono_ms(void)
  * implicit MX included; an empty list means nowhere to deliver.  list
  * points into *mx.  deadline_ms is on mono_ms()'s clock.
  */
-static size_t gather_mx(struct sts_runtime *rt, const char *domain, double deadline_ms,
+static size_t gather_mx(struct sts_engine *rt, const char *domain, double deadline_ms,
                         struct sts_mx_result *mx, const char **list)
 {
     double left = deadline_ms - mono_ms();
-    sts_mx_cache_get(rt->mx, domain, left >= 1.0 ? (unsigned)left : 0, mx);
+    sts_mx_cache_get(sts_engine_mx(rt), domain, left >= 1.0 ? (unsigned)left : 0, mx);
     size_t n = mx->count < JUDGE_MX_MAX ? mx->count : JUDGE_MX_MAX;
     for (size_t i = 0; i < n; i++)
         list[i] = mx->hosts[i].name;
@@ -42,21 +43,21 @@ static size_t gather_mx(struct sts_runtime *rt, const char *domain, double deadl
  * the ones still pending are waited for within what is left of the
  * deadline.  Null MX entries are skipped (known = false, never judged).
  */
-static void gather_tls(struct sts_runtime *rt, const char *const *mx, size_t n,
+static void gather_tls(struct sts_engine *rt, const char *const *mx, size_t n,
                        enum sts_dnssec dnssec, bool require_dane, bool mark_used,
                        double deadline_ms, struct sts_tls_verdict *tls)
 {
     for (size_t i = 0; i < n; i++) {
         memset(&tls[i], 0, sizeof(tls[i]));
         if (mx[i][0] != '\0')
-            sts_probe_cache_get(rt->probes, mx[i], dnssec, require_dane, 0, mark_used, &tls[i],
-                                NULL);
+            sts_probe_cache_get(sts_engine_probes(rt), mx[i], dnssec, require_dane, 0, mark_used,
+                                &tls[i], NULL);
     }
     for (size_t i = 0; i < n; i++) {
         double left = deadline_ms - mono_ms();
         if (mx[i][0] != '\0' && !tls[i].known && left >= 1.0)
-            sts_probe_cache_get(rt->probes, mx[i], dnssec, require_dane, (unsigned)left, false,
-                                &tls[i], NULL);
+            sts_probe_cache_get(sts_engine_probes(rt), mx[i], dnssec, require_dane, (unsigned)left,
+                                false, &tls[i], NULL);
     }
 }
 
@@ -79,7 +80,7 @@ static void tls_summary(const char *const *mx, size_t n, const struct sts_tls_ve
     }
 }
 
-void sts_judge_rcpt(struct sts_runtime *rt, const struct sts_snapshot *snap, const char *rcpt,
+void sts_judge_rcpt(struct sts_engine *rt, const struct sts_snapshot *snap, const char *rcpt,
                     const char *mailer, const char *host, struct sts_judgement *out)
 {
     const struct sts_config *cfg = snap->cfg;
@@ -127,7 +128,7 @@ void sts_judge_rcpt(struct sts_runtime *rt, const struct sts_snapshot *snap, con
 
     struct sts_cache_result res = {0};
     if (have_domain && sts_verdict_needs_lookup(&in)) {
-        sts_cache_lookup(rt->cache, out->domain, cfg->lookup_deadline_ms, &res);
+        sts_cache_lookup(sts_engine_cache(rt), out->domain, cfg->lookup_deadline_ms, &res);
         in.lookup = res.outcome;
         in.internal_error = in.internal_error || res.reason == STS_LOOKUP_REASON_OUT_OF_MEMORY;
         in.policy = res.policy;
@@ -148,7 +149,8 @@ void sts_judge_rcpt(struct sts_runtime *rt, const struct sts_snapshot *snap, con
         in.mx_dns_error = mx.dns_error;
         in.mx_bogus = mx.dns_error && mx.dnssec == STS_DNSSEC_BOGUS;
         out->mx_count = in.mx_count;
-        if (cfg->tls_checks && rt->probes != NULL && !in.mx_dns_error && in.mx_count > 0) {
+        if (cfg->tls_checks && sts_engine_probes(rt) != NULL && !in.mx_dns_error &&
+            in.mx_count > 0) {
             bool dane = o != NULL && o->kind == STS_OVERRIDE_DANE;
             /* the refresher keeps enforcing domains' hosts warm */
             bool enforcing =
@@ -180,4 +182,51 @@ void sts_judge_log(const struct sts_snapshot *snap, const char *queue_id, const 
             sts_lookup_source_name(j->source), sts_action_name(v->action),
             v->would_fail ? "yes" : "no", sts_verdict_reason_name(v->reason),
             v->mx[0] ? v->mx : "-", j->tls[0] ? j->tls : "-", j->ms);
+}
+
+static unsigned ms_left(double deadline_ms)
+{
+    double left = deadline_ms - mono_ms();
+    return left >= 1.0 ? (unsigned)left : 1; /* a lookup still gets its front-cache answer */
+}
+
+size_t sts_judge_map_key(struct sts_engine *e, const struct sts_policy_map_options *opts,
+                         unsigned deadline_ms, const char *req, size_t len, char *out,
+                         size_t outlen, struct sts_map_answer *info)
+{
+    struct sts_map_answer scratch;
+    if (info == NULL)
+        info = &scratch;
+    memset(info, 0, sizeof(*info));
+    double deadline = mono_ms() + (double)deadline_ms;
+    char domain[STS_DOMAIN_MAX + 1];
+    info->kind =
+        sts_policy_map_parse(req, len, domain, sizeof(domain), info->word, sizeof(info->word));
+    if (info->kind == STS_POLICY_MAP_NOTFOUND)
+        return (size_t)snprintf(out, outlen, "NOTFOUND ");
+    if (info->kind != STS_POLICY_MAP_LOOKUP)
+        return sts_policy_map_perm(info->word, out, outlen);
+
+    /* DANE first (RFC 8461 §2): where it governs, the MTA-STS policy is not looked at. */
+    const struct sts_config *cfg = sts_engine_config(e);
+    char why[96];
+    info->dane = sts_dane_check_domain(sts_engine_mx(e), sts_engine_dns(e), domain,
+                                       cfg->probe_port ? cfg->probe_port : 25, deadline_ms, why,
+                                       sizeof(why));
+    struct sts_cache_result res = {.outcome = STS_LOOKUP_NO_POLICY};
+    bool dane = info->dane == STS_DANE_SUMMARY_ONLY || info->dane == STS_DANE_SUMMARY_SOME;
+    if (!dane)
+        sts_cache_lookup(sts_engine_cache(e), domain, ms_left(deadline), &res);
+    struct sts_policy_map_input in = {.domain = domain,
+                                      .outcome = res.outcome,
+                                      .policy = res.policy,
+                                      .reason = res.reason,
+                                      .fetch = res.fetch,
+                                      .dane = info->dane};
+    size_t n = sts_policy_map_reply(opts, &in, out, outlen);
+    info->outcome = res.outcome;
+    snprintf(info->word, sizeof(info->word), "%s",
+             dane ? sts_dane_summary_name(info->dane) : sts_lookup_outcome_name(res.outcome));
+    sts_cache_result_clear(&res);
+    return n;
 }

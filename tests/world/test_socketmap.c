@@ -17,11 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include "mtasts/cache.h"
+#include "mtasts/config.h"
+#include "mtasts/engine.h"
+#include "mtasts/log.h"
 #include "mtasts/netstring.h"
 #include "socketmap.h"
 
@@ -50,48 +53,33 @@ static void log_fn(void *arg, int prio, const char *line)
 }
 
 struct world {
-    struct sts_dns *dns;
-    struct sts_store *store;
-    struct sts_cache *cache;
+    struct sts_engine *engine;
 };
 
+/* The daemon's engine, from a configuration naming the test world. */
 static void open_world(struct world *w, const char *fwd, const char *db, unsigned dns_ms)
 {
-    char err[256], spec[512];
-    struct sts_dns_config dc = {.forwarders = fwd, .timeout_ms = dns_ms};
-    if (sts_dns_new(&dc, &w->dns, err, sizeof(err)) != STS_OK) {
-        printf("Bail out! resolver: %s\n", err);
+    char err[512], text[2048];
+    int len = snprintf(text, sizeof(text),
+                       "Resolver %s\nCAFile %s\nStore sqlite:%s/%s\nAllowPrivateTargets yes\n"
+                       "DNSTimeout %ums\nFetchConnectTimeout 2s\nFetchTimeout 10s\n"
+                       "NegativeCacheTTL 600\nRecheckInterval 600\nFetchBackoff 300\n"
+                       "MaxConcurrentFetches 4\n",
+                       fwd, ca_file, scratch, db, dns_ms);
+    struct sts_config *cfg;
+    if (sts_config_parse(text, (size_t)len, "test_socketmap", &cfg, err, sizeof(err)) != STS_OK) {
+        printf("Bail out! config: %s\n", err);
         exit(1);
     }
-    snprintf(spec, sizeof(spec), "sqlite:%s/%s", scratch, db);
-    if (sts_store_open(spec, &w->store, err, sizeof(err)) != STS_OK) {
-        printf("Bail out! store: %s\n", err);
-        exit(1);
-    }
-    struct sts_cache_config cc = {
-        .dns = w->dns,
-        .store = w->store,
-        .fetch = {.ca_file = ca_file,
-                  .allow_private = true,
-                  .connect_timeout_ms = 2000,
-                  .total_timeout_ms = 10000},
-        .negative_ttl_s = 600,
-        .recheck_s = 600,
-        .backoff_s = 300,
-        .max_fetches = 4,
-        .log = log_fn,
-    };
-    if (sts_cache_new(&cc, &w->cache, err, sizeof(err)) != STS_OK) {
-        printf("Bail out! cache: %s\n", err);
+    if (sts_engine_new(cfg, NULL, STS_ENGINE_ONE_SHOT, &w->engine, err, sizeof(err)) != STS_OK) {
+        printf("Bail out! engine: %s\n", err);
         exit(1);
     }
 }
 
 static void close_world(struct world *w)
 {
-    sts_cache_free(w->cache);
-    sts_store_close(w->store);
-    sts_dns_free(w->dns);
+    sts_engine_free(w->engine);
 }
 
 static struct sts_socketmap *start_map(struct world *w, unsigned deadline_ms, unsigned idle_ms,
@@ -100,7 +88,7 @@ static struct sts_socketmap *start_map(struct world *w, unsigned deadline_ms, un
     char err[256];
     struct sts_socketmap_config sc = {
         .socket = "inet:0@127.0.0.1",
-        .cache = w->cache,
+        .engine = w->engine,
         .deadline_ms = deadline_ms,
         .idle_timeout_ms = idle_ms,
         .workers = 4,
@@ -377,7 +365,7 @@ static void test_unix(struct world *w)
 {
     char spec[600], err[256];
     snprintf(spec, sizeof(spec), "unix:%s/map.sock", scratch);
-    struct sts_socketmap_config sc = {.socket = spec, .cache = w->cache};
+    struct sts_socketmap_config sc = {.socket = spec, .engine = w->engine};
     struct sts_socketmap *sm;
     enum sts_status st = sts_socketmap_start(&sc, &sm, err, sizeof(err));
     check(st == STS_OK, "listens on a unix socket (%s)", st == STS_OK ? "ok" : err);
@@ -403,7 +391,8 @@ int main(int argc, char **argv)
     ca_file = argv[2];
     scratch = argv[3];
     char err[256];
-    if (sts_fetch_global_init(err, sizeof(err)) != STS_OK) {
+    /* the engine's lines (discovery, fetches) as diagnostics on stderr */
+    if (sts_log_open("test_socketmap", "-", LOG_MAIL, LOG_DEBUG, err, sizeof(err)) != STS_OK) {
         printf("Bail out! %s\n", err);
         return 1;
     }

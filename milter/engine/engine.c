@@ -1,7 +1,8 @@
 /*
- * runtime.c - the milter's context object (see runtime.h).
+ * engine.c - the one engine of the daemon, the socketmap and mtasts(1)
+ * (see engine.h).
  */
-#include "mtasts/runtime.h"
+#include "mtasts/engine.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -26,7 +27,22 @@ static enum sts_status load_overrides(const struct sts_config *cfg,
     return st;
 }
 
-static void cache_config(const struct sts_config *cfg, struct sts_runtime *rt,
+struct sts_engine {
+    struct sts_dns *dns;
+    struct sts_store *store;
+    struct sts_cache *cache;
+    struct sts_mx_cache *mx;         /* MX answers memo in front of dns */
+    struct sts_probe_ctx *probe_ctx; /* OpenSSL context of STARTTLS probes */
+    struct sts_probe_cache *probes;  /* MX TLS results */
+    const struct sts_config *boot;   /* the snapshot the parts were built from */
+    pthread_mutex_t mu;              /* guards cfg and ov */
+    const struct sts_config *cfg;
+    const struct sts_overrides *ov;
+    char path[4096];
+    char helo[256];
+};
+
+static void cache_config(const struct sts_config *cfg, unsigned flags, struct sts_engine *rt,
                          struct sts_cache_config *cc)
 {
     memset(cc, 0, sizeof(*cc));
@@ -42,23 +58,23 @@ static void cache_config(const struct sts_config *cfg, struct sts_runtime *rt,
     cc->backoff_s = cfg->fetch_backoff_s;
     cc->tempfail_ttl_s = cfg->dns_failure_ttl_s;
     cc->max_fetches = cfg->max_concurrent_fetches;
-    cc->refresh_interval_s = cfg->refresh_interval_s;
+    cc->refresh_interval_s = (flags & STS_ENGINE_ONE_SHOT) ? 0 : cfg->refresh_interval_s;
     cc->refresh_window_s = cfg->refresh_window_s;
     cc->recent_use_s = cfg->recent_use_s;
     cc->log = sts_log_line;
 }
 
 /* The EHLO name of probes: HeloName, else the host name, else "localhost". */
-static void pick_helo(const struct sts_config *cfg, struct sts_runtime *rt)
+static void pick_helo(const struct sts_config *cfg, struct sts_engine *rt)
 {
     if (cfg->helo_name != NULL && cfg->helo_name[0] != '\0')
-        snprintf(rt->helo_, sizeof(rt->helo_), "%s", cfg->helo_name);
-    else if (gethostname(rt->helo_, sizeof(rt->helo_) - 1) != 0 || rt->helo_[0] == '\0')
-        snprintf(rt->helo_, sizeof(rt->helo_), "localhost");
-    rt->helo_[sizeof(rt->helo_) - 1] = '\0';
+        snprintf(rt->helo, sizeof(rt->helo), "%s", cfg->helo_name);
+    else if (gethostname(rt->helo, sizeof(rt->helo) - 1) != 0 || rt->helo[0] == '\0')
+        snprintf(rt->helo, sizeof(rt->helo), "localhost");
+    rt->helo[sizeof(rt->helo) - 1] = '\0';
 }
 
-static void probe_cache_config(const struct sts_config *cfg, struct sts_runtime *rt,
+static void probe_cache_config(const struct sts_config *cfg, unsigned flags, struct sts_engine *rt,
                                struct sts_probe_cache_config *pc)
 {
     memset(pc, 0, sizeof(*pc));
@@ -67,33 +83,32 @@ static void probe_cache_config(const struct sts_config *cfg, struct sts_runtime 
     pc->store = rt->store;
     pc->probe = rt->probe_ctx;
     pc->port = cfg->probe_port;
-    pc->helo_name = rt->helo_;
+    pc->helo_name = rt->helo;
     pc->probe_timeout_ms = cfg->probe_timeout_ms;
     pc->ttl_pass_s = cfg->probe_ttl_s;
     pc->ttl_fail_s = cfg->probe_failure_ttl_s;
     pc->max_concurrent = cfg->max_concurrent_probes;
-    pc->refresh_interval_s = cfg->refresh_interval_s;
+    /* the probe cache's refresher cannot be off: one hour between passes */
+    pc->refresh_interval_s = (flags & STS_ENGINE_ONE_SHOT) ? 3600 : cfg->refresh_interval_s;
     pc->recent_use_s = cfg->recent_use_s;
     pc->log = sts_log_line;
 }
 
-enum sts_status sts_runtime_new(struct sts_config *cfg, const char *path, struct sts_runtime **out,
-                                char *err, size_t errlen)
+enum sts_status sts_engine_new(struct sts_config *cfg, const char *path, unsigned flags,
+                               struct sts_engine **out, char *err, size_t errlen)
 {
     *out = NULL;
-    struct sts_runtime *rt = calloc(1, sizeof(*rt));
-    pthread_mutex_t *mu = malloc(sizeof(*mu));
-    if (rt == NULL || mu == NULL) {
-        free(rt);
-        free(mu);
+    struct sts_engine *rt = calloc(1, sizeof(*rt));
+    if (rt == NULL) {
+        sts_config_unref(cfg);
         return sts_status_set(STS_ENOMEM, err, errlen, "out of memory");
     }
-    pthread_mutex_init(mu, NULL);
-    rt->mu_ = mu;
-    rt->cfg_ = cfg;
-    snprintf(rt->path_, sizeof(rt->path_), "%s", path ? path : "");
+    pthread_mutex_init(&rt->mu, NULL);
+    rt->cfg = cfg;
+    rt->boot = sts_config_ref(cfg);
+    snprintf(rt->path, sizeof(rt->path), "%s", path ? path : "");
 
-    enum sts_status st = load_overrides(cfg, &rt->ov_, err, errlen);
+    enum sts_status st = load_overrides(cfg, &rt->ov, err, errlen);
     if (st == STS_OK)
         st = sts_fetch_global_init(err, errlen);
     if (st == STS_OK) {
@@ -110,29 +125,29 @@ enum sts_status sts_runtime_new(struct sts_config *cfg, const char *path, struct
         struct sts_mx_cache_config mc = {.dns = rt->dns};
         st = sts_mx_cache_new(&mc, &rt->mx, err, errlen);
     }
-    if (st == STS_OK)
+    if (st == STS_OK && !(flags & STS_ENGINE_NO_STORE))
         st = sts_store_open(cfg->store, &rt->store, err, errlen);
     if (st == STS_OK)
         st = sts_probe_ctx_new(cfg->ca_file, NULL, &rt->probe_ctx, err, errlen);
     if (st == STS_OK) {
         struct sts_probe_cache_config pc;
-        probe_cache_config(cfg, rt, &pc);
+        probe_cache_config(cfg, flags, rt, &pc);
         st = sts_probe_cache_new(&pc, &rt->probes, err, errlen);
     }
     if (st == STS_OK) {
         struct sts_cache_config cc;
-        cache_config(cfg, rt, &cc);
+        cache_config(cfg, flags, rt, &cc);
         st = sts_cache_new(&cc, &rt->cache, err, errlen);
     }
     if (st != STS_OK) {
-        sts_runtime_free(rt);
+        sts_engine_free(rt);
         return st;
     }
     *out = rt;
     return STS_OK;
 }
 
-void sts_runtime_free(struct sts_runtime *rt)
+void sts_engine_free(struct sts_engine *rt)
 {
     if (rt == NULL)
         return;
@@ -142,21 +157,19 @@ void sts_runtime_free(struct sts_runtime *rt)
     sts_store_close(rt->store);
     sts_mx_cache_free(rt->mx);
     sts_dns_free(rt->dns);
-    sts_overrides_unref(rt->ov_);
-    sts_config_unref(rt->cfg_);
-    if (rt->mu_ != NULL) {
-        pthread_mutex_destroy(rt->mu_);
-        free(rt->mu_);
-    }
+    sts_overrides_unref(rt->ov);
+    sts_config_unref(rt->cfg);
+    sts_config_unref(rt->boot);
+    pthread_mutex_destroy(&rt->mu);
     free(rt);
 }
 
-void sts_runtime_acquire(struct sts_runtime *rt, struct sts_snapshot *snap)
+void sts_engine_acquire(struct sts_engine *rt, struct sts_snapshot *snap)
 {
-    pthread_mutex_lock(rt->mu_);
-    snap->cfg = sts_config_ref(rt->cfg_);
-    snap->ov = rt->ov_ ? sts_overrides_ref(rt->ov_) : NULL;
-    pthread_mutex_unlock(rt->mu_);
+    pthread_mutex_lock(&rt->mu);
+    snap->cfg = sts_config_ref(rt->cfg);
+    snap->ov = rt->ov ? sts_overrides_ref(rt->ov) : NULL;
+    pthread_mutex_unlock(&rt->mu);
 }
 
 void sts_snapshot_release(struct sts_snapshot *snap)
@@ -169,10 +182,12 @@ void sts_snapshot_release(struct sts_snapshot *snap)
     snap->ov = NULL;
 }
 
-enum sts_status sts_runtime_reload(struct sts_runtime *rt, char *err, size_t errlen)
+enum sts_status sts_engine_reload(struct sts_engine *rt, char *err, size_t errlen)
 {
     struct sts_config *cfg;
-    enum sts_status st = sts_config_load(rt->path_, &cfg, err, errlen);
+    if (rt->path[0] == '\0')
+        return sts_status_set(STS_EINVAL, err, errlen, "no configuration file to reload");
+    enum sts_status st = sts_config_load(rt->path, &cfg, err, errlen);
     if (st != STS_OK)
         return st;
     const struct sts_overrides *ov;
@@ -182,18 +197,58 @@ enum sts_status sts_runtime_reload(struct sts_runtime *rt, char *err, size_t err
         return st;
     }
     char restart[512];
-    pthread_mutex_lock(rt->mu_);
-    const struct sts_config *old_cfg = rt->cfg_;
-    const struct sts_overrides *old_ov = rt->ov_;
+    pthread_mutex_lock(&rt->mu);
+    const struct sts_config *old_cfg = rt->cfg;
+    const struct sts_overrides *old_ov = rt->ov;
     if (sts_config_restart_keys(old_cfg, cfg, restart, sizeof(restart)) > 0)
         sts_log(LOG_WARNING, "event=reload keys-need-restart=\"%s\"", restart);
-    rt->cfg_ = cfg;
-    rt->ov_ = ov;
-    pthread_mutex_unlock(rt->mu_);
+    rt->cfg = cfg;
+    rt->ov = ov;
+    pthread_mutex_unlock(&rt->mu);
     sts_log_set_level(cfg->log_level);
     sts_config_unref(old_cfg);
     sts_overrides_unref(old_ov);
-    sts_log(LOG_INFO, "event=reload status=ok config=%s overrides=%zu", rt->path_,
+    sts_log(LOG_INFO, "event=reload status=ok config=%s overrides=%zu", rt->path,
             ov ? sts_overrides_count(ov) : (size_t)0);
     return STS_OK;
+}
+
+const struct sts_config *sts_engine_config(const struct sts_engine *e)
+{
+    return e->boot;
+}
+
+struct sts_dns *sts_engine_dns(const struct sts_engine *e)
+{
+    return e->dns;
+}
+
+struct sts_store *sts_engine_store(const struct sts_engine *e)
+{
+    return e->store;
+}
+
+struct sts_cache *sts_engine_cache(const struct sts_engine *e)
+{
+    return e->cache;
+}
+
+struct sts_mx_cache *sts_engine_mx(const struct sts_engine *e)
+{
+    return e->mx;
+}
+
+struct sts_probe_cache *sts_engine_probes(const struct sts_engine *e)
+{
+    return e->probes;
+}
+
+const struct sts_probe_ctx *sts_engine_probe_ctx(const struct sts_engine *e)
+{
+    return e->probe_ctx;
+}
+
+const char *sts_engine_helo(const struct sts_engine *e)
+{
+    return e->helo;
 }
