@@ -9,8 +9,9 @@ set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 BUILD="build-essential autoconf automake libtool pkg-config clang libclang-rt-14-dev clang-format"
 LIBS="libmilter-dev libssl-dev libunbound-dev libevent-dev libcurl4-openssl-dev libsqlite3-dev
-      libidn2-dev libjson-c-dev check"
-TOOLS="groff-base man-db valgrind"
+      libidn2-dev libjson-c-dev check zlib1g-dev"
+# python3-jsonschema, python3-dkim: the TLS-RPT report checks (tests/cli/tlsrpt_*.sh)
+TOOLS="groff-base man-db valgrind python3-jsonschema python3-dkim"
 WORLD=$(grep -v '^#' "$here/tests/world/packages.txt" | tr '\n' ' ')
 E2E=$(grep -v '^#' "$here/tests/e2e/packages.txt" | tr '\n' ' ')
 BENCH=$(grep -v '^#' "$here/tests/bench/packages.txt" | tr '\n' ' ')
