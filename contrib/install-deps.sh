@@ -37,3 +37,13 @@ echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-se
 apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $BUILD $LIBS $TOOLS $WORLD $E2E $BENCH
+
+# Sendmail for tests/e2e/sendmail.sh: sendmail-bin conflicts with Postfix,
+# so its packages are only downloaded here (their libraries are in
+# tests/e2e/packages.txt); the test unpacks them into a scratch directory.
+# Owned by _apt so that apt downloads without its "unsandboxed" warning.
+smdebs=/var/cache/mtasts-milter/sendmail
+mkdir -p "$smdebs"
+rm -f "$smdebs"/*.deb
+if id _apt >/dev/null 2>&1; then chown _apt:root "$smdebs"; fi
+(cd "$smdebs" && apt-get download -q sendmail-bin sendmail-cf)
