@@ -13,8 +13,17 @@
 #include <string.h>
 
 /* Mailers that never mean SMTP to a domain's MX hosts (see route.h). */
+/*
+ * Mailers that deliver on this host, never by SMTP to an MX: Postfix's
+ * local, virtual, lmtp, error and discard; Sendmail's prog, *file*,
+ * *include* and the local delivery agents of its standard MAILER()
+ * definitions, cyrus, cyrusv2 (LMTP to Cyrus, {rcpt_host} "localhost") and
+ * procmail (found taken for relays by tests/e2e/sendmail.sh).  A site's
+ * own pipe transport names (Postfix's dovecot, maildrop) are the site's.
+ */
 static const char *const builtin_local[] = {
-    "local", "virtual", "lmtp", "error", "discard", "prog", "*file*", "*include*",
+    "local",  "virtual",   "lmtp",  "error",   "discard",  "prog",
+    "*file*", "*include*", "cyrus", "cyrusv2", "procmail",
 };
 
 /* Longest input looked at; anything longer is too long in any form. */

@@ -699,16 +699,15 @@ ok "local mailer (root@$SM_HOST): 250, route=local, never judged"
 # Delivery mailers that are not SMTP, routed by mailertable as sites route
 # their own domains (inbound mail passes the same INPUT_MAIL_FILTER):
 # cyrusv2 (LMTP to Cyrus; {rcpt_host} "localhost") and procmail
-# ({rcpt_host} the rc file).  MTA-STS does not govern them, but
-# include/mtasts/route.h knows neither name: the milter takes them for
-# relays and refuses the recipients of enforce domains (untrusted-relay).
+# ({rcpt_host} the rc file).  MTA-STS does not govern them: route.c knows
+# both as local mailers (this test found them taken for relays, refusing
+# the recipients of enforce domains as untrusted-relay).
 send c@mxselfsigned.test,p@mxnotls.test
 want_reply c@mxselfsigned.test '250 2\.1\.5 '
 want_reply p@mxnotls.test '250 2\.1\.5 '
 want_log c@mxselfsigned.test route=local reason=not-outbound
 want_log p@mxnotls.test route=local reason=not-outbound
-ok_todo "mailertable cyrusv2:localhost and procmail:FILE (not SMTP): want 250, never judged" \
-    "route.c classifies Sendmail's cyrusv2 and procmail mailers as relays (451 4.7.0 untrusted-relay)"
+ok "mailertable cyrusv2:localhost and procmail:FILE (not SMTP): 250, never judged"
 
 # ==== T=R:10s above LookupDeadline (3s) ====
 # mta-sts.stall.test accepts TLS and never answers: the milter holds the

@@ -125,6 +125,13 @@ static const struct classify_case classify_cases[] = {
     /* Local: never judged. */
     {"postfix_local", "local", "mail.example.com", "example.com", false, OK, LOCAL, "", "", "",
      false, "local-mailer"},
+    /* Sendmail's local delivery agents: {rcpt_host} is no next hop (tests/e2e/sendmail.sh). */
+    {"sendmail_cyrusv2", "cyrusv2", "localhost", "example.com", false, OK, LOCAL, "", NULL, NULL,
+     false, "local-mailer"},
+    {"sendmail_procmail", "procmail", "/etc/procmailrcs/example", "example.com", false, OK, LOCAL,
+     "", NULL, NULL, false, "local-mailer"},
+    {"sendmail_cyrus_case", "Cyrus", "example.com", "example.com", false, OK, LOCAL, "", NULL, NULL,
+     false, "local-mailer"},
     {"postfix_virtual", "virtual", "example.com", "example.com", false, OK, LOCAL, "", NULL, NULL,
      false, "local-mailer"},
     {"postfix_lmtp", "lmtp", "inet:127.0.0.1:24", "example.com", false, OK, LOCAL, "", NULL, NULL,
