@@ -8,54 +8,62 @@
  * stable reason word and, when the recipient fails, the SMTP reply.
  *
  * Rules, first match wins (RFC 8461 §4.1 MX host validation, §5 policy
- * application; "enforce" below means the policy's or the override's mode):
+ * application, RFC 7672 DANE; "enforce" below means the policy's or the
+ * override's mode):
  *
  *  1. site override "skip" for the domain     pass   override-skip
  *  2. route LOCAL (not outbound SMTP)          pass   not-outbound
  *  3. recipient without a domain ("<>", literal) pass  no-domain
  *  4. the caller could not gather the facts    on-failure internal-error
- *  5. site override "enforce" with patterns: judged as an enforce policy
- *     with those patterns (steps 7a-8), whatever MTA-STS the domain
- *     publishes (the override wins over the published policy, and needs
- *     no lookup, so lookup failures do not matter); site override "dane":
- *     judged as an enforce policy that permits no MX host by name, so that
- *     only DANE-authenticated hosts pass (steps 7a-8; without TLS checks
- *     every recipient of it fails mx-mismatch)
+ *  5. a site override "enforce" ("secure"), "dane", "verify" or "encrypt":
+ *     judged in steps 7-8 as the level it names (destination.h), whatever
+ *     MTA-STS the domain publishes (the override wins over the published
+ *     policy and needs no lookup, so lookup failures do not matter)
  *  6. policy lookup outcome:
+ *       TEMPFAIL, the _mta-sts TXT RRset DNSSEC-bogus
+ *                                               fail   dnssec-invalid
  *       TEMPFAIL (DNS failure, nothing cached)  on-failure dns-error
  *       PENDING  (discovery past its deadline)  on-failure discovery-timeout
  *       ERROR    (cache/store failure)          on-failure store-error
- *       NO_POLICY                               pass   no-policy
- *       POLICY, mode none                       pass   policy-none
+ *       NO_POLICY, or POLICY in mode none: on a DIRECT route whose MX
+ *         RRset is DNSSEC-bogus, or where some MX host requires DANE
+ *         (RFC 7672 §2.2), or that LearnTLS learned: steps 7c-8;
+ *         otherwise                             pass   no-policy
+ *                                                      (policy-none)
  *       POLICY, mode testing or enforce: 7
- *  7. judged against the mx patterns:
+ *  7. judged against the requirement:
  *     a. route UNKNOWN                          fail   route-unknown
+ *        (without a policy or override: pass no-policy)
  *     b. route RELAY: next hop in the trusted list   pass trusted-relay
  *                     "[host]" the patterns permit   pass relay-mx-match
  *                     otherwise                      fail untrusted-relay
+ *        (without a policy or override: pass no-policy)
  *     c. route DIRECT: MX RRset DNSSEC-bogus     fail   dnssec-invalid
  *                      MX lookup failed          on-failure dns-error
  *                      no MX host at all         fail   no-mx
  *                      only null MX (RFC 7505)   pass   null-mx
- *                      no MX host permitted by the patterns nor
- *                        authenticated by DANE   fail   mx-mismatch
+ *                      no candidate (destination.h: no host the patterns
+ *                        permit nor DANE governs) fail  mx-mismatch
  *                        (override: override-enforce-mismatch)
- *                      TLS not checked (mx_tls NULL): some MX host
- *                        permitted               pass   mx-match
- *                        (override: override-enforce-match)
+ *                      TLS not checked (mx_tls NULL): a candidate
+ *                        exists                  pass   mx-match
+ *                        (override-enforce-match, override-verify-match,
+ *                        override-encrypt-match, learned-tls-match,
+ *                        no-policy for DANE without a policy)
  *                      TLS checked (step 8)
- *  8. the candidates are the MX hosts the patterns permit and those DANE
- *     governs (RFC 8461 §2: where an MX host has DNSSEC-secure usable
- *     TLSA records, DANE decides, whatever the patterns say; under a
- *     "dane" override every MX host is a candidate), in MX order:
- *       some candidate's probe passed           pass   mx-match, or
- *                                                      dane-match (DANE)
+ *  8. the candidates in MX order, each against its requirement
+ *     (destination.h: dane, secure, verify, encrypt, or none):
+ *       some candidate meets it                 pass   mx-match,
+ *         dane-match (DANE), override-enforce-match, override-verify-match,
+ *         override-encrypt-match, learned-tls-match, or no-policy (a host
+ *         without any requirement in a partly-DANE MX set)
  *       some candidate not probed yet           on-failure tls-pending
- *       some candidate failed a TLS check       fail   the first such
+ *       some candidate failed                   fail   the first such
  *         candidate's RFC 8460 result type: starttls-not-supported,
  *         certificate-host-mismatch, certificate-expired,
  *         certificate-not-trusted, validation-failure, tlsa-invalid,
- *         dnssec-invalid, dane-required
+ *         dnssec-invalid, dane-required; learned-tls-downgrade when the
+ *         requirement was learned
  *       every candidate unreachable             on-failure mx-unreachable
  *     A TLS failure is not an MX mismatch: the MTA would try the host and
  *     refuse to deliver, so enforce fails the recipient; a host that is
@@ -65,6 +73,10 @@
  * in ENFORCE mode and the mode is enforce: a testing policy never fails
  * (RFC 8461 §5: deliver as though there were no failure, report it) and
  * AUDIT mode never fails, both tagged with what enforce would have done.
+ * DANE and DNSSEC failures (dnssec-invalid, and a failure of a host that
+ * requires DANE) are enforced whatever the policy's mode (RFC 7672 §2.2:
+ * TLS is mandatory there), and a learned requirement only under
+ * LearnTLS enforce.
  * "on-failure X" takes the configured action for class X (accept or
  * tempfail); would_fail is set when that action is tempfail, and the same
  * testing/AUDIT downgrade applies.  The verdict has no defaults of its
@@ -86,7 +98,8 @@
  *                       451 4.7.4  security features not supported (what
  *                                  Postfix's SMTP client says)
  *   certificate-*, validation-failure, tlsa-invalid, dane-required,
- *   dnssec-invalid      451 4.7.5  cryptographic failure (Postfix's code
+ *   dnssec-invalid, learned-tls-downgrade
+ *                       451 4.7.5  cryptographic failure (Postfix's code
  *                                  for a certificate that does not verify)
  *   mx-unreachable      451 4.4.1  no answer from host
  *   tls-pending         451 4.7.0  the TLS check has not finished
@@ -145,14 +158,20 @@ enum sts_verdict_reason {
     STS_REASON_TLSA_INVALID,
     STS_REASON_DNSSEC_INVALID,
     STS_REASON_DANE_REQUIRED,
+    /* local forced TLS (overrides file) and learned TLS (LearnTLS) */
+    STS_REASON_OVERRIDE_VERIFY_MATCH,  /* "override-verify-match" */
+    STS_REASON_OVERRIDE_ENCRYPT_MATCH, /* "override-encrypt-match" */
+    STS_REASON_LEARNED_MATCH,          /* "learned-tls-match" */
+    STS_REASON_LEARNED_DOWNGRADE,      /* "learned-tls-downgrade" */
 };
-#define STS_REASON_COUNT (STS_REASON_DANE_REQUIRED + 1)
+#define STS_REASON_COUNT (STS_REASON_LEARNED_DOWNGRADE + 1)
 
 /**
  * A site override for one domain, found by the caller in its
  * configuration.  patterns are policy "mx" patterns, normalised with
  * sts_mx_match_normalize_pattern(); borrowed for the call.  ENFORCE with
- * no patterns permits only trusted relays.
+ * no patterns permits only trusted relays.  DANE, VERIFY and ENCRYPT
+ * require that level of every MX host (destination.h).
  */
 struct sts_verdict_override {
     enum sts_override_kind kind;
@@ -188,11 +207,28 @@ struct sts_verdict_input {
     size_t mx_count;
     bool mx_dns_error; /* the MX lookup failed (SERVFAIL, timeout, bogus) */
     bool mx_bogus;     /* ... because its DNSSEC validation failed */
+    /* What each MX host's TLSA RRset means (dane.h), parallel to mx; NULL:
+     * not looked up (then a host whose probe was judged by DANE counts as
+     * DANE-governed).  With DANE facts, a domain without an MTA-STS policy
+     * is judged too when some host requires DANE (RFC 7672 §2.2). */
+    const enum sts_dane_state *mx_dane;
+    /* The resolver validates DNSSEC (a trust anchor is configured): only
+     * then can an MX RRset be secure or bogus, so only then does a domain
+     * without a policy need its MX hosts looked at (sts_verdict_needs_mx()). */
+    bool dane_possible;
+    /* LearnTLS: every MX host of this domain without MTA-STS or DANE has
+     * passed verified TLS long enough; learn_enforce: tempfail a failure
+     * (else it is reported only). */
+    bool learned;
+    bool learn_enforce;
     /* The TLS state of each MX host, parallel to mx; NULL when the route's
      * TLS is not checked (TLSChecks no): the patterns alone decide. */
     const struct sts_tls_verdict *mx_tls;
-    /* The policy lookup (sts_cache_lookup()); ignored under an override. */
+    /* The policy lookup (sts_cache_lookup()); ignored under an override.
+     * A TEMPFAIL for reason dns-bogus (the _mta-sts TXT RRset failed DNSSEC
+     * validation) is dnssec-invalid, never a dns-error. */
     enum sts_lookup_outcome lookup;
+    enum sts_lookup_reason lookup_reason;
     const struct sts_policy *policy; /* for STS_LOOKUP_POLICY */
     const char *policy_id;           /* its TXT id, may be NULL */
     /* Trusted relays: next hops compared with sts_route_hop_equal(). */
@@ -229,6 +265,8 @@ struct sts_verdict {
     bool tls_known;                 /* tls_result below is the deciding host's */
     enum sts_tls_result tls_result; /* of the MX host in mx (step 8) */
     bool dane;                      /* DANE decided (step 8) */
+    bool enforced;                  /* a failure tempfails in Mode enforce whatever the policy's
+                                       mode: DANE and DNSSEC are mandatory (RFC 7672 §2.2) */
     struct sts_verdict_reply reply; /* filled when would_fail, else all "" */
 };
 

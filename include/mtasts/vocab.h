@@ -45,16 +45,35 @@ enum sts_action {
 /** "pass" or "tempfail". */
 const char *sts_action_name(enum sts_action action);
 
-/** A site rule for one destination domain (the overrides file). */
+/**
+ * A site rule for one destination domain (the overrides file), named as
+ * Postfix names its TLS security levels (postconf(5) smtp_tls_security_level).
+ */
 enum sts_override_kind {
     STS_OVERRIDE_NONE = 0, /* no rule */
     STS_OVERRIDE_SKIP,     /* never judge this domain */
-    STS_OVERRIDE_ENFORCE,  /* judge it as an enforce policy with these patterns */
+    STS_OVERRIDE_ENFORCE,  /* "secure" (or "enforce"): an enforce policy with these patterns */
     STS_OVERRIDE_DANE,     /* every MX host must pass DANE (RFC 8460 dane-required) */
+    STS_OVERRIDE_ENCRYPT,  /* STARTTLS with TLS 1.2 or later, no authentication */
+    STS_OVERRIDE_VERIFY,   /* a WebPKI certificate naming the MX host, any MX host */
 };
 
-/** "none", "skip", "enforce" or "dane". */
+/** "none", "skip", "enforce", "dane", "encrypt" or "verify". */
 const char *sts_override_kind_name(enum sts_override_kind kind);
+
+/**
+ * What one MX host must offer before mail may go to it, strongest last.
+ */
+enum sts_tls_requirement {
+    STS_REQUIRE_NONE = 0, /* nothing: opportunistic TLS (no policy) */
+    STS_REQUIRE_ENCRYPT,  /* STARTTLS, TLS 1.2+, any certificate (Postfix "encrypt") */
+    STS_REQUIRE_VERIFY,   /* + a trusted chain naming the host (Postfix "verify") */
+    STS_REQUIRE_SECURE,   /* + the host permitted by MX patterns (MTA-STS, Postfix "secure") */
+    STS_REQUIRE_DANE,     /* authenticated by its TLSA records (RFC 7672, Postfix "dane-only") */
+};
+
+/** "none", "encrypt", "verify", "secure", "dane". */
+const char *sts_tls_requirement_name(enum sts_tls_requirement r);
 
 /* ------------------------------------------------------- DNSSEC, DANE */
 

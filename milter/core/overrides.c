@@ -214,6 +214,9 @@ static enum sts_status parse_domain(const struct parse *ps, const char *tok, str
     return STS_OK;
 }
 
+/* The actions, as error messages name them. */
+#define ACTIONS "secure, verify, encrypt, dane or skip"
+
 static enum sts_status parse_line(struct sts_overrides *ov, const struct parse *ps, char *s,
                                   struct line_rule *lr)
 {
@@ -226,23 +229,27 @@ static enum sts_status parse_line(struct sts_overrides *ov, const struct parse *
     if (st != STS_OK)
         return st;
     if (n < 2)
-        return line_error(ps, "%s: no action (want enforce, dane or skip)", lr->domain);
+        return line_error(ps, "%s: no action (want " ACTIONS ")", lr->domain);
     if (word_eq(tok[1], "skip")) {
         lr->kind = STS_OVERRIDE_SKIP;
-        if (n > 2)
-            return line_error(ps, "%s: skip takes no patterns", lr->domain);
     } else if (word_eq(tok[1], "dane")) {
         lr->kind = STS_OVERRIDE_DANE;
-        if (n > 2)
-            return line_error(ps, "%s: dane takes no patterns", lr->domain);
-    } else if (word_eq(tok[1], "enforce")) {
+    } else if (word_eq(tok[1], "verify")) {
+        lr->kind = STS_OVERRIDE_VERIFY;
+    } else if (word_eq(tok[1], "encrypt")) {
+        lr->kind = STS_OVERRIDE_ENCRYPT;
+    } else if (word_eq(tok[1], "secure") || word_eq(tok[1], "enforce")) {
         lr->kind = STS_OVERRIDE_ENFORCE;
         if (n < 3)
-            return line_error(ps, "%s: enforce needs at least one mx pattern", lr->domain);
+            return line_error(ps, "%s: %s needs at least one mx pattern", lr->domain,
+                              word_eq(tok[1], "secure") ? "secure" : "enforce");
     } else {
-        return line_error(ps, "%s: unknown action \"%s\" (want enforce, dane or skip)", lr->domain,
+        return line_error(ps, "%s: unknown action \"%s\" (want " ACTIONS ")", lr->domain,
                           sts_status_quote(tok[1], strlen(tok[1]), q, sizeof(q)));
     }
+    if (lr->kind != STS_OVERRIDE_ENFORCE && n > 2)
+        return line_error(ps, "%s: %s takes no patterns", lr->domain,
+                          sts_override_kind_name(lr->kind));
     lr->npatterns = n - 2;
     for (size_t i = 0; i < lr->npatterns; i++)
         if (sts_mx_match_normalize_pattern(tok[i + 2], lr->patterns[i], PATTERN_MAX, why,

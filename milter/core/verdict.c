@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mtasts/destination.h"
 #include "mtasts/mx_match.h"
 
 static const char *const reason_names[STS_REASON_COUNT] = {
@@ -44,6 +45,10 @@ static const char *const reason_names[STS_REASON_COUNT] = {
     [STS_REASON_TLSA_INVALID] = "tlsa-invalid",
     [STS_REASON_DNSSEC_INVALID] = "dnssec-invalid",
     [STS_REASON_DANE_REQUIRED] = "dane-required",
+    [STS_REASON_OVERRIDE_VERIFY_MATCH] = "override-verify-match",
+    [STS_REASON_OVERRIDE_ENCRYPT_MATCH] = "override-encrypt-match",
+    [STS_REASON_LEARNED_MATCH] = "learned-tls-match",
+    [STS_REASON_LEARNED_DOWNGRADE] = "learned-tls-downgrade",
 };
 
 /* The reason for an RFC 8460 failure result; MX_UNREACHABLE for others. */
@@ -100,6 +105,7 @@ static const char *xcode_of(enum sts_verdict_reason r)
     case STS_REASON_TLSA_INVALID:
     case STS_REASON_DNSSEC_INVALID:
     case STS_REASON_DANE_REQUIRED:
+    case STS_REASON_LEARNED_DOWNGRADE:
         return "4.7.5";
     case STS_REASON_MX_UNREACHABLE:
         return "4.4.1";
@@ -139,6 +145,14 @@ static void basis_phrase(const struct sts_verdict *v, char *buf, size_t len)
         snprintf(buf, len, "local MTA-STS override");
     else if (v->override == STS_OVERRIDE_DANE)
         snprintf(buf, len, "local DANE requirement");
+    else if (v->override == STS_OVERRIDE_VERIFY)
+        snprintf(buf, len, "local verified-TLS requirement");
+    else if (v->override == STS_OVERRIDE_ENCRYPT)
+        snprintf(buf, len, "local TLS requirement");
+    else if (v->reason == STS_REASON_LEARNED_DOWNGRADE)
+        snprintf(buf, len, "TLS learned by LearnTLS");
+    else if (v->dane && v->policy_id[0] == '\0')
+        snprintf(buf, len, "DANE, RFC 7672");
     else if (v->policy_id[0] != '\0')
         snprintf(buf, len, "MTA-STS policy id %s", v->policy_id);
     else
@@ -177,6 +191,21 @@ static void fill_reply(const struct sts_verdict_input *in, struct sts_verdict *v
     memcpy(r->code, "451", 4);
     snprintf(r->xcode, sizeof(r->xcode), "%s", xcode_of(v->reason));
     basis_phrase(v, basis, sizeof(basis));
+    if (v->reason == STS_REASON_DNSSEC_INVALID && v->mx[0] == '\0') {
+        reply_text(r,
+                   "MTA-STS: %s: dnssec-invalid: %s, so no MX host may be trusted (RFC 7672), "
+                   "try again later",
+                   d, detail ? detail : "DNSSEC validation failed");
+        return;
+    }
+    if (v->reason == STS_REASON_LEARNED_DOWNGRADE) {
+        reply_text(r,
+                   "MTA-STS: %s: MX host %s offered verified TLS before and now fails it (%s): "
+                   "%s%s%s, possible downgrade, try again later",
+                   d, v->mx[0] ? v->mx : "?", basis, sts_tls_result_name(v->tls_result),
+                   detail ? ": " : "", detail ? detail : "");
+        return;
+    }
     if (is_tls_failure_reason(v->reason)) {
         reply_text(r, "MTA-STS: %s: MX host %s failed the %s check (%s): %s%s%s", d,
                    v->mx[0] ? v->mx : "?", v->dane ? "DANE" : "TLS", basis,
@@ -247,7 +276,7 @@ static enum sts_action effective_action(const struct sts_verdict_input *in,
         return STS_ACTION_TEMPFAIL; /* no input: the internal-error default */
     if (in->mode != STS_MILTER_ENFORCE)
         return STS_ACTION_PASS;
-    if (v->mode_known && v->mode != STS_MODE_ENFORCE)
+    if (v->mode_known && v->mode != STS_MODE_ENFORCE && !v->enforced)
         return STS_ACTION_PASS; /* a testing policy never fails (§5) */
     return STS_ACTION_TEMPFAIL;
 }
@@ -338,27 +367,97 @@ static bool trusted(const struct sts_verdict_input *in)
     return false;
 }
 
-/* Step 8 of verdict.h: the candidates' TLS.  first: the first real MX host. */
-static void judge_tls(const struct sts_verdict_input *in, struct sts_verdict *v,
-                      const struct sts_policy *policy, const struct sts_verdict_override *ov,
-                      const char *first)
+/*
+ * The destination's requirement per host (destination.h).  Without DANE
+ * facts, a host whose probe was judged by DANE counts as DANE-governed.
+ */
+static void destination_of(const struct sts_verdict_input *in, const struct sts_policy *policy,
+                           const struct sts_verdict_override *ov, struct sts_destination *d)
 {
-    bool dane_override = ov != NULL && ov->kind == STS_OVERRIDE_DANE;
+    enum sts_dane_state dane[STS_DESTINATION_MX_MAX];
+    const enum sts_dane_state *facts = in->mx_dane;
+    size_t n = in->mx_count < STS_DESTINATION_MX_MAX ? in->mx_count : STS_DESTINATION_MX_MAX;
+    if (facts == NULL && in->mx_tls != NULL) {
+        for (size_t i = 0; i < n; i++)
+            dane[i] = in->mx_tls[i].dane ? STS_DANE_USABLE : STS_DANE_NOT_APPLICABLE;
+        facts = dane;
+    }
+    struct sts_destination_input di = {
+        .override = ov != NULL ? ov->kind : STS_OVERRIDE_NONE,
+        .patterns = ov != NULL ? ov->patterns : NULL,
+        .npatterns = ov != NULL ? ov->count : 0,
+        .policy = policy,
+        .learned = in->learned,
+        .mx_bogus = in->mx_bogus,
+        .mx = in->mx,
+        .mx_count = n,
+        .dane = facts,
+    };
+    sts_destination_decide(&di, d);
+}
+
+/* The pass reason of a candidate that met its requirement. */
+static enum sts_verdict_reason pass_reason(const struct sts_destination *d,
+                                           enum sts_tls_requirement req)
+{
+    switch (req) {
+    case STS_REQUIRE_DANE:
+        return STS_REASON_DANE_MATCH;
+    case STS_REQUIRE_NONE:
+        return STS_REASON_NO_POLICY;
+    default:
+        break;
+    }
+    switch (d->override) {
+    case STS_OVERRIDE_ENFORCE:
+        return STS_REASON_OVERRIDE_MATCH;
+    case STS_OVERRIDE_VERIFY:
+        return STS_REASON_OVERRIDE_VERIFY_MATCH;
+    case STS_OVERRIDE_ENCRYPT:
+        return STS_REASON_OVERRIDE_ENCRYPT_MATCH;
+    default:
+        return d->learned ? STS_REASON_LEARNED_MATCH : STS_REASON_MX_MATCH;
+    }
+}
+
+/* A failed TLS check: its RFC 8460 type, or the downgrade of learned TLS. */
+static enum sts_verdict_reason fail_reason(const struct sts_destination *d,
+                                           enum sts_tls_requirement req,
+                                           const struct sts_tls_verdict *t)
+{
+    if (d->learned && req != STS_REQUIRE_DANE)
+        return STS_REASON_LEARNED_DOWNGRADE;
+    if (req == STS_REQUIRE_ENCRYPT && t->result == STS_TLS_PASS)
+        return STS_REASON_VALIDATION_FAILURE; /* a pass without a TLS 1.2+ session */
+    return reason_of_tls(t->result);
+}
+
+/* Is a known verdict a failure of req (not just unreachable)? */
+static bool failed_check(enum sts_tls_requirement req, const struct sts_tls_verdict *t)
+{
+    if (t->result == STS_TLS_UNREACHABLE || (unsigned)t->result >= STS_TLS_RESULT_COUNT)
+        return false;
+    return !sts_destination_met(req, t);
+}
+
+/* Step 8 of verdict.h: each candidate's TLS against its requirement. */
+static void judge_tls(const struct sts_verdict_input *in, struct sts_verdict *v,
+                      const struct sts_destination *d, const char *first)
+{
     size_t pass = SIZE_MAX, pending = SIZE_MAX, failed = SIZE_MAX, reached = SIZE_MAX;
-    for (size_t i = 0; i < in->mx_count; i++) {
-        const char *h = in->mx[i];
-        const struct sts_tls_verdict *t = &in->mx_tls[i];
-        if (is_null_mx(h) || !(dane_override || t->dane || permits(policy, ov, h)))
+    for (size_t i = 0; i < d->count; i++) {
+        if (!d->candidate[i])
             continue;
+        const struct sts_tls_verdict *t = &in->mx_tls[i];
         if (reached == SIZE_MAX)
             reached = i; /* the first candidate */
-        if (!t->known) {
-            if (pending == SIZE_MAX)
-                pending = i;
-        } else if (t->result == STS_TLS_PASS) {
+        if (sts_destination_met(d->req[i], t)) {
             if (pass == SIZE_MAX)
                 pass = i;
-        } else if (t->result != STS_TLS_UNREACHABLE && (unsigned)t->result < STS_TLS_RESULT_COUNT) {
+        } else if (!t->known) {
+            if (pending == SIZE_MAX)
+                pending = i;
+        } else if (failed_check(d->req[i], t)) {
             if (failed == SIZE_MAX)
                 failed = i;
         }
@@ -369,37 +468,115 @@ static void judge_tls(const struct sts_verdict_input *in, struct sts_verdict *v,
                                       : reached;
     if (at == SIZE_MAX) { /* no candidate at all */
         set_mx(v, first);
-        bool o = ov != NULL;
+        bool o = d->override == STS_OVERRIDE_ENFORCE;
         conclude(in, v, o ? STS_REASON_OVERRIDE_MISMATCH : STS_REASON_MX_MISMATCH, true);
         return;
     }
     const struct sts_tls_verdict *t = &in->mx_tls[at];
     set_mx(v, in->mx[at]);
-    v->dane = t->dane;
+    v->dane = d->req[at] == STS_REQUIRE_DANE || t->dane;
+    v->enforced = d->req[at] == STS_REQUIRE_DANE || (d->learned && in->learn_enforce);
     v->tls_known = t->known;
     v->tls_result = t->result;
     if (at == pass)
-        conclude(in, v,
-                 t->dane                                          ? STS_REASON_DANE_MATCH
-                 : ov != NULL && ov->kind == STS_OVERRIDE_ENFORCE ? STS_REASON_OVERRIDE_MATCH
-                                                                  : STS_REASON_MX_MATCH,
-                 false);
+        conclude(in, v, pass_reason(d, d->req[at]), false);
     else if (at == pending)
         failure_class(in, v, STS_REASON_TLS_PENDING);
     else if (at == failed)
-        conclude_detail(in, v, reason_of_tls(t->result), true,
+        conclude_detail(in, v, fail_reason(d, d->req[at], t), true,
                         t->detail[0] != '\0' ? t->detail : NULL);
     else
         failure_class(in, v, STS_REASON_MX_UNREACHABLE);
 }
 
-/* Step 7 of verdict.h: the route against the patterns. */
+/*
+ * Step 7c of verdict.h without TLS checks: a candidate is enough.  DANE
+ * cannot be seen without a probe: hosts that require it do not count for
+ * a policy or an override (a "dane" override fails, as every host needs
+ * DANE), and a domain without either passes (delivery enforces DANE).
+ */
+static void judge_patterns(const struct sts_verdict_input *in, struct sts_verdict *v,
+                           const struct sts_destination *d, bool rule, const char *first)
+{
+    const char *match = NULL;
+    enum sts_tls_requirement req = STS_REQUIRE_NONE;
+    for (size_t i = 0; i < d->count && match == NULL; i++)
+        if (d->candidate[i] && d->req[i] != STS_REQUIRE_DANE) {
+            match = in->mx[i];
+            req = d->req[i];
+        }
+    set_mx(v, match != NULL ? match : first);
+    if (match != NULL)
+        conclude(in, v, pass_reason(d, req), false);
+    else if (d->ndane > 0 && !rule)
+        conclude(in, v, STS_REASON_NO_POLICY, false);
+    else
+        conclude(in, v,
+                 d->override != STS_OVERRIDE_NONE ? STS_REASON_OVERRIDE_MISMATCH
+                                                  : STS_REASON_MX_MISMATCH,
+                 true);
+}
+
+/* Step 7c of verdict.h: a DIRECT route, the MX set against the requirement. */
+static void judge_direct(const struct sts_verdict_input *in, struct sts_verdict *v,
+                         const struct sts_policy *policy, const struct sts_verdict_override *ov)
+{
+    if (in->mx_bogus) {
+        v->tls_known = true;
+        v->tls_result = STS_TLS_DNSSEC_INVALID;
+        v->enforced = true; /* RFC 7672 §2.1.1: an attack signal, never "no policy" */
+        conclude_detail(in, v, STS_REASON_DNSSEC_INVALID, true,
+                        "the MX records failed DNSSEC validation");
+        return;
+    }
+    if (in->mx_dns_error) {
+        failure_class(in, v, STS_REASON_DNS_ERROR);
+        return;
+    }
+    size_t mx_count = in->mx != NULL ? in->mx_count : 0;
+    if (mx_count == 0) {
+        conclude(in, v, STS_REASON_NO_MX, true);
+        return;
+    }
+    const char *first = NULL;
+    for (size_t i = 0; i < mx_count; i++) {
+        const char *h = in->mx[i];
+        if (is_null_mx(h))
+            continue;
+        if (first == NULL)
+            first = h;
+        if (policy != NULL || (ov != NULL && ov->kind == STS_OVERRIDE_ENFORCE))
+            if (!permits(policy, ov, h))
+                v->mx_mismatched++;
+    }
+    if (first == NULL) {
+        conclude(in, v, STS_REASON_NULL_MX, false); /* RFC 7505: no delivery at all */
+        return;
+    }
+    struct sts_destination d;
+    destination_of(in, policy, ov, &d);
+    if (in->mx_tls != NULL)
+        judge_tls(in, v, &d, first);
+    else
+        judge_patterns(in, v, &d, policy != NULL || ov != NULL, first);
+}
+
+/* Steps 7-8 of verdict.h.  Without a policy or override: DANE (or learned TLS) only. */
 static void judge(const struct sts_verdict_input *in, struct sts_verdict *v,
                   const struct sts_policy *policy, const struct sts_verdict_override *ov)
 {
     const struct sts_route *rt = in->route;
     enum sts_route_kind kind = rt != NULL ? rt->kind : STS_ROUTE_UNKNOWN;
+    bool rule = policy != NULL || ov != NULL; /* patterns or a site level apply */
 
+    if (kind == STS_ROUTE_DIRECT) {
+        judge_direct(in, v, policy, ov);
+        return;
+    }
+    if (!rule) { /* DANE and learned TLS judge the MX hosts only */
+        conclude(in, v, STS_REASON_NO_POLICY, false);
+        return;
+    }
     if (kind == STS_ROUTE_RELAY) {
         if (trusted(in)) {
             conclude(in, v, STS_REASON_TRUSTED_RELAY, false);
@@ -414,56 +591,33 @@ static void judge(const struct sts_verdict_input *in, struct sts_verdict *v,
         conclude(in, v, STS_REASON_UNTRUSTED_RELAY, true);
         return;
     }
-    if (kind != STS_ROUTE_DIRECT) {
-        conclude(in, v, STS_REASON_ROUTE_UNKNOWN, true);
-        return;
-    }
+    conclude(in, v, STS_REASON_ROUTE_UNKNOWN, true);
+}
 
-    if (in->mx_bogus) {
-        v->tls_known = true;
-        v->tls_result = STS_TLS_DNSSEC_INVALID;
-        conclude_detail(in, v, STS_REASON_DNSSEC_INVALID, true,
-                        "the MX records failed DNSSEC validation");
-        return;
-    }
-    if (in->mx_dns_error) {
-        failure_class(in, v, STS_REASON_DNS_ERROR);
-        return;
-    }
-    size_t mx_count = in->mx != NULL ? in->mx_count : 0;
-    if (mx_count == 0) {
-        conclude(in, v, STS_REASON_NO_MX, true);
-        return;
-    }
-    const char *first = NULL, *match = NULL;
-    for (size_t i = 0; i < mx_count; i++) {
-        const char *h = in->mx[i];
-        if (is_null_mx(h))
+/*
+ * Without a policy (none, or mode none): is there still something to
+ * judge on a DIRECT route?  A bogus MX RRset, a host that requires DANE,
+ * or a learned requirement (RFC 7672 §2.2; LearnTLS).
+ */
+static bool needs_judging_without_policy(const struct sts_verdict_input *in)
+{
+    if (in->route == NULL || in->route->kind != STS_ROUTE_DIRECT)
+        return false;
+    if (in->mx_bogus || in->learned)
+        return true;
+    if (in->mx_dns_error || in->mx == NULL)
+        return false;
+    for (size_t i = 0; i < in->mx_count; i++) {
+        if (is_null_mx(in->mx[i]))
             continue;
-        if (first == NULL)
-            first = h;
-        if (permits(policy, ov, h)) {
-            if (match == NULL)
-                match = h;
-        } else {
-            v->mx_mismatched++;
-        }
+        if (in->mx_dane != NULL &&
+            (in->mx_dane[i] == STS_DANE_USABLE || in->mx_dane[i] == STS_DANE_BOGUS ||
+             in->mx_dane[i] == STS_DANE_FAILED))
+            return true;
+        if (in->mx_dane == NULL && in->mx_tls != NULL && in->mx_tls[i].dane)
+            return true;
     }
-    if (first == NULL) {
-        conclude(in, v, STS_REASON_NULL_MX, false); /* RFC 7505: no delivery at all */
-        return;
-    }
-    if (in->mx_tls != NULL) {
-        judge_tls(in, v, policy, ov, first);
-        return;
-    }
-    set_mx(v, match != NULL ? match : first);
-    if (ov != NULL)
-        conclude(in, v, match != NULL ? STS_REASON_OVERRIDE_MATCH : STS_REASON_OVERRIDE_MISMATCH,
-                 match == NULL);
-    else
-        conclude(in, v, match != NULL ? STS_REASON_MX_MATCH : STS_REASON_MX_MISMATCH,
-                 match == NULL);
+    return false;
 }
 
 static bool has_domain(const struct sts_verdict_input *in)
@@ -479,6 +633,8 @@ static enum sts_override_kind override_kind(const struct sts_verdict_input *in)
     case STS_OVERRIDE_SKIP:
     case STS_OVERRIDE_ENFORCE:
     case STS_OVERRIDE_DANE:
+    case STS_OVERRIDE_VERIFY:
+    case STS_OVERRIDE_ENCRYPT:
         return in->override->kind;
     default:
         return STS_OVERRIDE_NONE;
@@ -516,7 +672,7 @@ void sts_verdict_decide(const struct sts_verdict_input *in, struct sts_verdict *
         failure_class(in, out, STS_REASON_INTERNAL_ERROR);
         return;
     }
-    if (ok == STS_OVERRIDE_ENFORCE || ok == STS_OVERRIDE_DANE) {
+    if (ok != STS_OVERRIDE_NONE) { /* enforce, dane, verify, encrypt */
         out->override = ok;
         out->mode_known = true;
         out->mode = STS_MODE_ENFORCE;
@@ -526,6 +682,15 @@ void sts_verdict_decide(const struct sts_verdict_input *in, struct sts_verdict *
 
     switch (in->lookup) {
     case STS_LOOKUP_TEMPFAIL:
+        if (in->lookup_reason == STS_LOOKUP_REASON_DNS_BOGUS) {
+            /* RFC 8460 §4.3.2: an attack signal, never "no policy" */
+            out->enforced = true;
+            out->tls_known = true;
+            out->tls_result = STS_TLS_DNSSEC_INVALID;
+            conclude_detail(in, out, STS_REASON_DNSSEC_INVALID, true,
+                            "the _mta-sts TXT record failed DNSSEC validation");
+            return;
+        }
         failure_class(in, out, STS_REASON_DNS_ERROR);
         return;
     case STS_LOOKUP_PENDING:
@@ -537,7 +702,10 @@ void sts_verdict_decide(const struct sts_verdict_input *in, struct sts_verdict *
     case STS_LOOKUP_NO_POLICY:
         out->mode_known = true;
         out->mode = STS_MODE_NONE;
-        conclude(in, out, STS_REASON_NO_POLICY, false);
+        if (needs_judging_without_policy(in))
+            judge(in, out, NULL, NULL);
+        else
+            conclude(in, out, STS_REASON_NO_POLICY, false);
         return;
     case STS_LOOKUP_POLICY:
         break;
@@ -557,7 +725,10 @@ void sts_verdict_decide(const struct sts_verdict_input *in, struct sts_verdict *
     if (in->policy_id != NULL)
         snprintf(out->policy_id, sizeof(out->policy_id), "%s", in->policy_id);
     if (p->mode == STS_MODE_NONE) {
-        conclude(in, out, STS_REASON_POLICY_NONE, false);
+        if (!needs_judging_without_policy(in))
+            conclude(in, out, STS_REASON_POLICY_NONE, false);
+        else if (judge(in, out, NULL, NULL), out->reason == STS_REASON_NO_POLICY)
+            out->reason = STS_REASON_POLICY_NONE; /* no DANE host decided */
         return;
     }
     judge(in, out, p, NULL);
@@ -578,10 +749,16 @@ bool sts_verdict_needs_mx(const struct sts_verdict_input *in)
     enum sts_override_kind ok = override_kind(in);
     if (ok == STS_OVERRIDE_SKIP || !has_domain(in) || in->internal_error)
         return false;
-    if (ok == STS_OVERRIDE_ENFORCE || ok == STS_OVERRIDE_DANE)
+    if (ok != STS_OVERRIDE_NONE)
         return true;
-    return in->lookup == STS_LOOKUP_POLICY && in->policy != NULL &&
-           (in->policy->mode == STS_MODE_TESTING || in->policy->mode == STS_MODE_ENFORCE);
+    if (in->lookup == STS_LOOKUP_POLICY && in->policy != NULL &&
+        (in->policy->mode == STS_MODE_TESTING || in->policy->mode == STS_MODE_ENFORCE))
+        return true;
+    /* Without a policy only DANE, a bogus MX RRset or learned TLS can say more. */
+    bool no_policy = in->lookup == STS_LOOKUP_NO_POLICY ||
+                     (in->lookup == STS_LOOKUP_POLICY && in->policy != NULL &&
+                      in->policy->mode == STS_MODE_NONE);
+    return no_policy && (in->dane_possible || in->learned);
 }
 
 const char *sts_verdict_reason_name(enum sts_verdict_reason reason)

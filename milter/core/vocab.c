@@ -22,15 +22,25 @@ const char *sts_action_name(enum sts_action action)
 }
 
 static const char *const override_names[] = {
-    [STS_OVERRIDE_NONE] = "none",
-    [STS_OVERRIDE_SKIP] = "skip",
-    [STS_OVERRIDE_ENFORCE] = "enforce",
-    [STS_OVERRIDE_DANE] = "dane",
+    [STS_OVERRIDE_NONE] = "none",       [STS_OVERRIDE_SKIP] = "skip",
+    [STS_OVERRIDE_ENFORCE] = "enforce", [STS_OVERRIDE_DANE] = "dane",
+    [STS_OVERRIDE_ENCRYPT] = "encrypt", [STS_OVERRIDE_VERIFY] = "verify",
 };
 
 const char *sts_override_kind_name(enum sts_override_kind kind)
 {
     return WORD_OF(override_names, kind, "none");
+}
+
+static const char *const requirement_names[] = {
+    [STS_REQUIRE_NONE] = "none",     [STS_REQUIRE_ENCRYPT] = "encrypt",
+    [STS_REQUIRE_VERIFY] = "verify", [STS_REQUIRE_SECURE] = "secure",
+    [STS_REQUIRE_DANE] = "dane",
+};
+
+const char *sts_tls_requirement_name(enum sts_tls_requirement r)
+{
+    return WORD_OF(requirement_names, r, "none");
 }
 
 static const char *const dnssec_names[] = {

@@ -39,11 +39,19 @@ static const struct parse_case parse_cases[] = {
     {"enforce", "example.com enforce mx.example.com", STS_OK, "1"},
     {"dane", "example.com dane\n.example.org DANE", STS_OK, "2"},
     {"comment_after_rule", "example.com skip # why\n", STS_OK, "1"},
+    /* issue 13: the forced-TLS levels, named as Postfix names its TLS levels */
+    {"levels", "a.example verify\nb.example encrypt\nc.example secure mx.c.example\n", STS_OK, "3"},
+    {"secure_no_pattern", "example.com secure", STS_EINVAL,
+     "o.txt:1: example.com: secure needs at least one mx pattern"},
+    {"verify_with_pattern", "example.com verify mx.example.com", STS_EINVAL,
+     "o.txt:1: example.com: verify takes no patterns"},
+    {"encrypt_with_pattern", "example.com ENCRYPT mx.example.com", STS_EINVAL,
+     "o.txt:1: example.com: encrypt takes no patterns"},
     {"tabs_and_crlf", "example.com\tenforce\tmx.example.com  *.example.net\r\n", STS_OK, "1"},
     {"keyword_case", "example.com ENFORCE mx.example.com\nexample.org Skip\n", STS_OK, "2"},
     {"exact_and_parent", "example.com skip\n.example.com skip\n", STS_OK, "2"},
     {"no_action", "example.com", STS_EINVAL,
-     "o.txt:1: example.com: no action (want enforce, dane or skip)"},
+     "o.txt:1: example.com: no action (want secure, verify, encrypt, dane or skip)"},
     {"enforce_no_pattern", "\nexample.com enforce", STS_EINVAL,
      "o.txt:2: example.com: enforce needs at least one mx pattern"},
     {"dane_with_pattern", "example.com dane mx.example.com", STS_EINVAL,
@@ -51,7 +59,7 @@ static const struct parse_case parse_cases[] = {
     {"skip_with_pattern", "example.com skip mx.example.com", STS_EINVAL,
      "o.txt:1: example.com: skip takes no patterns"},
     {"unknown_action", "example.com allow", STS_EINVAL,
-     "o.txt:1: example.com: unknown action \"allow\" (want enforce, dane or skip)"},
+     "o.txt:1: example.com: unknown action \"allow\" (want secure, verify, encrypt, dane or skip)"},
     {"wildcard_domain", "*.example.com skip", STS_EINVAL,
      "o.txt:1: \"*.example.com\": write \".example.com\" for the names below a domain"},
     {"bad_domain", "-bad-.example skip", STS_EINVAL,
@@ -107,7 +115,10 @@ static const char fixture[] = "# the lookup fixture\n"
                               "cher.example enforce mx.b\xc3\xbc"
                               "cher.example\n"
                               ".deep.example enforce *.Deep.Example.\n"
-                              ".com.example skip\n";
+                              ".com.example skip\n"
+                              "forced.example verify\n"
+                              ".forced.example encrypt\n"
+                              "partner.example secure mx.partner.example\n";
 
 struct lookup_case {
     const char *name;
@@ -143,6 +154,10 @@ static const struct lookup_case lookup_cases[] = {
     {"unrelated", "example.net", NULL, 0, "", 0},
     {"empty", "", NULL, 0, "", 0},
     {"not_normalised_misses", "Example.com", NULL, 0, "", 0},
+    {"verify_level", "forced.example", "forced.example", STS_OVERRIDE_VERIFY, "", 10},
+    {"encrypt_below", "mail.forced.example", ".forced.example", STS_OVERRIDE_ENCRYPT, "", 11},
+    {"secure_is_enforce", "partner.example", "partner.example", STS_OVERRIDE_ENFORCE,
+     "mx.partner.example", 12},
 };
 
 START_TEST(test_lookup)
@@ -261,7 +276,7 @@ START_TEST(test_load_file)
     fputs(fixture, fp);
     fclose(fp);
     ck_assert_int_eq(sts_overrides_load(path, &ov, err, sizeof(err)), STS_OK);
-    ck_assert_uint_eq(sts_overrides_count(ov), 8);
+    ck_assert_uint_eq(sts_overrides_count(ov), 11);
 
     fp = fopen(path, "a");
     ck_assert_ptr_nonnull(fp);
@@ -270,7 +285,7 @@ START_TEST(test_load_file)
     struct sts_overrides *bad = ov;
     ck_assert_int_eq(sts_overrides_load(path, &bad, err, sizeof(err)), STS_EINVAL);
     ck_assert_ptr_eq(bad, ov); /* untouched: the old set stays */
-    snprintf(want, sizeof(want), "%s:10: example.com given twice (first on line 2)", path);
+    snprintf(want, sizeof(want), "%s:13: example.com given twice (first on line 2)", path);
     ck_assert_str_eq(err, want);
     sts_overrides_free(ov);
 }

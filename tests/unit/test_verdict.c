@@ -610,6 +610,10 @@ START_TEST(test_reason_names)
         "tlsa-invalid",
         "dnssec-invalid",
         "dane-required",
+        "override-verify-match",
+        "override-encrypt-match",
+        "learned-tls-match",
+        "learned-tls-downgrade",
     };
     for (int i = 0; i < STS_REASON_COUNT; i++)
         ck_assert_msg(strcmp(sts_verdict_reason_name((enum sts_verdict_reason)i), want[i]) == 0,
