@@ -19,40 +19,10 @@
 # shellcheck disable=SC2317 # not every helper is used by every script
 # shellcheck disable=SC2153 # WORLD_* come from world.sh
 
-LC_ALL=C
-export LC_ALL
-
-# ---- TAP prelude: tests/cli/prelude.sh, then the world ----
-: "${srcdir:=.}"
 GUARD_SECONDS=60
 # shellcheck source=tests/cli/prelude.sh
-. "$srcdir/tests/cli/prelude.sh"
-WORLD_SH=$srcdir/tests/world/world.sh
-case $WORLD_SH in /*) ;; *) WORLD_SH=$(pwd)/$WORLD_SH ;; esac
-export WORLD_SH
-# shellcheck source=tests/world/world.sh
-. "$WORLD_SH"
-trap 'world_stop >/dev/null 2>&1; rm -rf "$tmp"' EXIT
-# world_start*: 0 started, 77 cannot run here (not root, a program missing).
-start() {
-    "$@" >>"$tmp/world.log" 2>&1
-    case $? in
-    0) ;;
-    77)
-        echo "1..0 # SKIP $(tail -n 1 "$tmp/world.log")"
-        exit 0
-        ;;
-    *)
-        echo "Bail out! $1 failed:"
-        sed 's/^/# /' "$tmp/world.log"
-        exit 99
-        ;;
-    esac
-}
-start world_start
-start world_start_mx
-start world_start_dnssec
-# ---- end of prelude ----
+. "${srcdir:-.}/tests/cli/prelude.sh"
+world_up world_start_mx world_start_dnssec
 
 # Our own validating resolver (libunbound) straight at the world's nsd, with
 # the world's trust anchors: test. is unsigned (insecure), dane.test. and
@@ -66,10 +36,6 @@ field() { sed -n "s/^  $1  *//p" "$tmp/out" | head -n 1; }
 want_field() {
     _v=$(field "$1")
     printf '%s\n' "$_v" | grep -Eq -- "$2" || fail "field '$1': want /$2/, got '$_v'"
-}
-want_last() {
-    _l=$(tail -n 1 "$tmp/out")
-    [ "$_l" = "$1" ] || fail "last line: want '$1'" "last line: got  '$_l'"
 }
 
 # accepts_tls ADDR HOST FLAG: does openssl s_client complete a handshake
@@ -326,20 +292,11 @@ want_field probed "^$WORLD_NET\\.30 port 2526, "
 want_field result '^unreachable: '
 ok "check --port 2526: the probes go to that port"
 
-usage() {
-    _name=$1
-    shift
-    run "$@"
-    want_rc 2
-    want_empty out
-    grep -q '[Uu]sage' "$tmp/err" || fail "stderr: want a usage line"
-    ok "usage error: $_name"
-}
-usage "check --port 0" check --port 0 mxgood.test
-usage "check --port 65536" check --port=65536 mxgood.test
-usage "check --port not a number" check --port x25 mxgood.test
-usage "check --port without a value" check mxgood.test --port
-usage "check --no-tls=yes" check --no-tls=yes mxgood.test
-usage "fetch --no-tls (a check option)" fetch --no-tls mxgood.test
+want_usage "check --port 0" check --port 0 mxgood.test
+want_usage "check --port 65536" check --port=65536 mxgood.test
+want_usage "check --port not a number" check --port x25 mxgood.test
+want_usage "check --port without a value" check mxgood.test --port
+want_usage "check --no-tls=yes" check --no-tls=yes mxgood.test
+want_usage "fetch --no-tls (a check option)" fetch --no-tls mxgood.test
 
 finish
