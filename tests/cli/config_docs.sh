@@ -85,11 +85,5 @@ for k in $(printf '%s\n' "$sample_keys" | cut -f1); do
 done
 check "the sample config lists no key outside the table${stale:+ (got$stale)}" [ -z "$stale" ]
 
-if command -v groff >/dev/null 2>&1; then
-    warnings=$(groff -man -Tutf8 -ww -z "$man" 2>&1)
-    [ -z "$warnings" ] || fail "$warnings"
-    ok "mtasts-milter.conf(5) renders without warnings"
-else
-    skip "mtasts-milter.conf(5) renders without warnings" "groff not installed"
-fi
+check_man "$man"
 finish

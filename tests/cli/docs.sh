@@ -17,11 +17,5 @@ for cmd in $("$MTASTS" --help | sed -n 's/^ *\(usage: \)\{0,1\}mtasts \([a-z][a-
         nok "mtasts(1) documents \"$cmd\""
     fi
 done
-if command -v groff >/dev/null 2>&1; then
-    warnings=$(groff -man -Tutf8 -ww -z "$man" 2>&1)
-    [ -z "$warnings" ] || fail "$warnings"
-    ok "mtasts(1) renders without warnings"
-else
-    skip "mtasts(1) renders without warnings" "groff not installed"
-fi
+check_man "$man"
 finish

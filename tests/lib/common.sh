@@ -29,6 +29,9 @@
 #   skip DESC WHY          a point skipped ("ok N - DESC # SKIP WHY")
 #   skip_all WHY           "1..0 # SKIP WHY" and exit 0 (before any point)
 #   diag MSG...            "# MSG" lines now
+#   check_man PAGE         a point: groff renders the man page PAGE (e.g.
+#                          docs/mtasts.1) without warnings; skipped
+#                          without groff
 #   tap_import FILE        the points of another program's TAP in FILE,
 #                          renumbered into ours (its plan dropped)
 #   finish                 the plan (unless plan gave it) and the exit
@@ -175,6 +178,17 @@ skip_all() {
 }
 
 diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+
+check_man() {
+    _lib_d="$(basename "$1" | sed 's/\.\([0-9]\)$/(\1)/') renders without warnings"
+    if command -v groff >/dev/null 2>&1; then
+        _lib_w=$(groff -man -Tutf8 -ww -z "$1" 2>&1)
+        [ -z "$_lib_w" ] || fail "$_lib_w"
+        ok "$_lib_d"
+    else
+        skip "$_lib_d" "groff not installed"
+    fi
+}
 
 tap_import() {
     while IFS= read -r _tap_l; do

@@ -25,8 +25,6 @@
 . "$srcdir/tests/milter/session.sh"
 need_bin MTASTS_MILTER milter/mtasts-milter
 need_bin MILTC tests/milter/miltc
-need_root
-need_tools nginx nsd openssl dig postfix ldns-signzone /usr/bin/python3
 world_up world_start_mx world_start_dnssec
 dir=$tmp
 

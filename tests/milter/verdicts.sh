@@ -14,8 +14,6 @@
 . "$srcdir/tests/milter/session.sh"
 need_bin MTASTS_MILTER milter/mtasts-milter
 need_bin MILTC tests/milter/miltc
-need_root
-need_tools nginx nsd openssl dig /usr/bin/python3
 world_up
 dir=$tmp
 

@@ -12,8 +12,6 @@
 # shellcheck source=tests/lib/common.sh
 . "${srcdir:-.}/tests/lib/common.sh"
 need_bin TEST_CACHE tests/world/test_cache
-need_root
-need_tools nginx nsd openssl dig /usr/bin/python3
 # The slow scenario must answer before the fetch's 10 s low-speed cut-off.
 WORLD_SLOW_SECONDS=5
 export WORLD_SLOW_SECONDS

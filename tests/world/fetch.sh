@@ -12,8 +12,6 @@
 # shellcheck source=tests/lib/common.sh
 . "${srcdir:-.}/tests/lib/common.sh"
 need_bin TEST_FETCH tests/world/test_fetch
-need_root
-need_tools nginx nsd openssl dig /usr/bin/python3
 world_up
 
 # Every scenario has its own deadline (at most 10 s each, the timeouts 2 s);

@@ -16,8 +16,6 @@
 # shellcheck source=tests/lib/common.sh
 . "${srcdir:-.}/tests/lib/common.sh"
 need_bin TEST_PROBE tests/world/test_probe
-need_root
-need_tools nginx nsd openssl dig postfix /usr/bin/python3
 world_up world_start_mx world_start_dnssec
 scratch=$tmp
 N=$WORLD_NET

@@ -17,8 +17,6 @@
 . "${srcdir:-.}/tests/lib/common.sh"
 need_bin TEST_PROBE_CACHE tests/world/test_probe_cache
 need_bin MTASTS milter/mtasts
-need_root
-need_tools nginx nsd openssl dig postfix unbound /usr/bin/python3
 world_up world_start_mx world_start_resolver
 scratch=$tmp
 export WORLD_MX_LOG

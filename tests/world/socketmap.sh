@@ -13,8 +13,6 @@
 # shellcheck source=tests/lib/common.sh
 . "${srcdir:-.}/tests/lib/common.sh"
 need_bin TEST_SOCKETMAP tests/world/test_socketmap
-need_root
-need_tools nginx nsd openssl dig /usr/bin/python3
 # slow.test must outlast the 200 ms deadline but not hold shutdown long.
 WORLD_SLOW_SECONDS=3
 export WORLD_SLOW_SECONDS
