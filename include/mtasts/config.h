@@ -210,6 +210,16 @@ void sts_config_free(struct sts_config *cfg);
 void sts_config_dump(const struct sts_config *cfg, FILE *fp);
 
 /**
+ * Print the key table, one "Name<TAB>type<TAB>reload|restart<TAB>default"
+ * line per key in table order: type is string, bool, uint, duration, enum
+ * or list; reload when the key takes effect on SIGHUP; default as it would
+ * be written in the file (empty: nothing after the last tab).  For --keys,
+ * which tests/cli/config_docs.sh reads to check the documentation.
+ * @param fp where to write
+ */
+void sts_config_dump_keys(FILE *fp);
+
+/**
  * Format one key's effective value as sts_config_dump() would.
  * @return STS_OK; STS_ENOTFOUND (no such key); STS_ETOOBIG (buf too small,
  *         truncated)

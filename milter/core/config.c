@@ -1040,3 +1040,14 @@ const struct sts_config_key *sts_config_key_find(const char *name)
             return &keys[i];
     return NULL;
 }
+
+void sts_config_dump_keys(FILE *fp)
+{
+    static const char *const type_words[] = {
+        [STS_CONFIG_STRING] = "string",     [STS_CONFIG_BOOL] = "bool", [STS_CONFIG_UINT] = "uint",
+        [STS_CONFIG_DURATION] = "duration", [STS_CONFIG_ENUM] = "enum", [STS_CONFIG_LIST] = "list",
+    };
+    for (size_t i = 0; i < NKEYS; i++)
+        fprintf(fp, "%s\t%s\t%s\t%s\n", keys[i].name, type_words[keys[i].type],
+                keys[i].reloadable ? "reload" : "restart", keys[i].def);
+}

@@ -95,6 +95,8 @@ enum sts_policy_map_key sts_policy_map_parse(const char *req, size_t len, char *
         return reason_is(STS_POLICY_MAP_NOTFOUND, reason, reasonlen, "ip-literal");
     if (sts_domain_normalize(k, domain, domainlen, NULL, 0) != STS_OK)
         return reason_is(STS_POLICY_MAP_NOTFOUND, reason, reasonlen, "not-a-domain");
+    if (is_ip_literal(domain)) /* "192.0.2.1." normalises to an address too */
+        return reason_is(STS_POLICY_MAP_NOTFOUND, reason, reasonlen, "ip-literal");
     if (strchr(domain, '.') == NULL)
         return reason_is(STS_POLICY_MAP_NOTFOUND, reason, reasonlen, "single-label");
     return reason_is(STS_POLICY_MAP_LOOKUP, reason, reasonlen, "");

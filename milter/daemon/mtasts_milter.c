@@ -57,13 +57,14 @@ static void usage(FILE *fp)
 {
     fprintf(fp,
             "usage: mtasts-milter [-c FILE] [-f] [-n [-v]] [-p SOCKET] [-P PIDFILE]\n"
-            "       mtasts-milter -V | -h\n"
+            "       mtasts-milter -V | -h | --keys\n"
             "  -c FILE    configuration file (default %s)\n"
             "  -f         stay in the foreground\n"
             "  -n         check the configuration and the overrides file, then exit\n"
             "  -v         with -n: print every key with its effective value\n"
             "  -p SOCKET  milter socket, overriding Socket\n"
-            "  -P FILE    pid file, overriding PidFile\n",
+            "  -P FILE    pid file, overriding PidFile\n"
+            "  --keys     print the key table: name, type, reload|restart, default\n",
             DEFAULT_CONFIG);
 }
 
@@ -71,6 +72,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
     int ch;
     o->config = DEFAULT_CONFIG;
+    if (argc == 2 && strcmp(argv[1], "--keys") == 0) {
+        sts_config_dump_keys(stdout);
+        exit(0);
+    }
     while ((ch = getopt(argc, argv, "c:fnvp:P:Vh")) != -1) {
         switch (ch) {
         case 'c':

@@ -23,57 +23,21 @@
 # With --update the .expect files are (re)written from the binary's output:
 # review the diff before committing it.
 
-LC_ALL=C
-export LC_ALL
-
 update=no
 if [ "${1-}" = "--update" ]; then
     update=yes
     shift
 fi
 
-: "${srcdir:=$(dirname "$0")/../..}"
-srcdir=$(cd "$srcdir" && pwd) || { echo "Bail out! srcdir not found"; exit 99; }
-case ${MTASTS-} in
-"") echo "Bail out! MTASTS is not set (path to the mtasts binary)"; exit 99 ;;
-/*) ;;
-*/*) MTASTS=$(pwd)/$MTASTS ;;
-esac
-if ! command -v "$MTASTS" >/dev/null 2>&1; then
-    echo "Bail out! $MTASTS is not an executable"
-    exit 99
-fi
+# shellcheck source=tests/lib/common.sh
+. "${srcdir:-$(dirname "$0")/../..}/tests/lib/common.sh"
+need_bin MTASTS milter/mtasts
 
 policydir=$srcdir/tests/corpus/policy
 txtdir=$srcdir/tests/corpus/txt
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mtasts-corpus.XXXXXX") || { echo "Bail out! mktemp"; exit 99; }
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 130' INT TERM HUP
-
-if command -v timeout >/dev/null 2>&1; then
-    guard() { timeout 10 "$@"; }
-else
-    guard() { "$@"; }
-fi
-
-n=0
-failed=0
-
-# report NAME: emit one TAP line from the reasons collected in $tmp/why.
-report() {
-    n=$((n + 1))
-    if [ -s "$tmp/why" ]; then
-        echo "not ok $n - $1"
-        sed 's/^/# /' "$tmp/why"
-        failed=1
-    else
-        echo "ok $n - $1"
-    fi
-}
-
 run_policy() {
-    (cd "$policydir" && guard "$MTASTS" lint policy "$1") \
+    (cd "$policydir" && timeout 10 "$MTASTS" lint policy "$1") \
         <"/dev/null" >"$tmp/out" 2>"$tmp/err"
     rc=$?
 }
@@ -84,16 +48,15 @@ run_txt() {
     while IFS= read -r _line || [ -n "$_line" ]; do
         set -- "$@" "$_line"
     done <"$_file"
-    guard "$MTASTS" lint txt "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
+    timeout 10 "$MTASTS" lint txt "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
     rc=$?
 }
 
-# check NAME EXPECTFILE: compare the last run with its .expect and prefix.
-check() {
+# judge NAME EXPECTFILE: compare the last run with its .expect and prefix.
+judge() {
     name=$1
     expect=$2
     base=${name##*/}
-    : >"$tmp/why"
     {
         printf 'exit=%s\n--stdout--\n' "$rc"
         cat "$tmp/out"
@@ -103,25 +66,25 @@ check() {
 
     case $base in
     valid-*)
-        [ "$rc" = 0 ] || echo "verdict: want exit 0 (valid), got exit $rc" >>"$tmp/why"
-        [ -s "$tmp/err" ] && echo "verdict: want empty stderr for a valid input" >>"$tmp/why"
+        [ "$rc" = 0 ] || echo "verdict: want exit 0 (valid), got exit $rc" >>"$TAP_WHY"
+        [ -s "$tmp/err" ] && echo "verdict: want empty stderr for a valid input" >>"$TAP_WHY"
         ;;
     invalid-* | none-*)
-        [ "$rc" = 1 ] || echo "verdict: want exit 1 (not valid), got exit $rc" >>"$tmp/why"
-        [ -s "$tmp/out" ] && echo "verdict: want empty stdout for an invalid input" >>"$tmp/why"
+        [ "$rc" = 1 ] || echo "verdict: want exit 1 (not valid), got exit $rc" >>"$TAP_WHY"
+        [ -s "$tmp/out" ] && echo "verdict: want empty stdout for an invalid input" >>"$TAP_WHY"
         case $(head -c 8 "$tmp/err") in
         "mtasts: ") ;;
-        *) echo "verdict: want stderr starting \"mtasts: \"" >>"$tmp/why" ;;
+        *) echo "verdict: want stderr starting \"mtasts: \"" >>"$TAP_WHY" ;;
         esac
         ;;
     *)
-        echo "corpus file name must start with valid-, invalid- or none-" >>"$tmp/why"
+        echo "corpus file name must start with valid-, invalid- or none-" >>"$TAP_WHY"
         ;;
     esac
 
     if [ "$update" = yes ]; then
-        cp "$tmp/got" "$expect" || echo "cannot write $expect" >>"$tmp/why"
-        report "$name (expect written)"
+        cp "$tmp/got" "$expect" || echo "cannot write $expect" >>"$TAP_WHY"
+        ok "$name (expect written)"
         return
     fi
     if [ ! -f "$expect" ]; then
@@ -129,14 +92,14 @@ check() {
             echo "missing ${expect#"$srcdir"/}: run sh tests/cli/corpus.sh --update"
             echo "got:"
             cat "$tmp/got"
-        } >>"$tmp/why"
+        } >>"$TAP_WHY"
     elif ! diff -u "$expect" "$tmp/got" >"$tmp/diff" 2>&1; then
         {
             echo "output differs from ${expect#"$srcdir"/} (- expected, + got):"
             cat "$tmp/diff"
-        } >>"$tmp/why"
+        } >>"$TAP_WHY"
     fi
-    report "$name"
+    ok "$name"
 }
 
 total=0
@@ -147,18 +110,18 @@ if [ "$total" = 0 ]; then
     echo "Bail out! no corpus files under $srcdir/tests/corpus"
     exit 99
 fi
-echo "1..$total"
+plan "$total"
 
 for f in "$policydir"/*.txt; do
     [ -f "$f" ] || continue
     base=${f##*/}
     run_policy "$base"
-    check "policy/$base" "${f%.txt}.expect"
+    judge "policy/$base" "${f%.txt}.expect"
 done
 for f in "$txtdir"/*.args; do
     [ -f "$f" ] || continue
     run_txt "$f"
-    check "txt/${f##*/}" "${f%.args}.expect"
+    judge "txt/${f##*/}" "${f%.args}.expect"
 done
 
-exit "$failed"
+finish

@@ -3,11 +3,10 @@
 # `mtasts --help` lists is described in mtasts(1), and the man page
 # renders without groff warnings.
 set -u
-: "${MTASTS:?}" "${srcdir:?}"
+# shellcheck source=tests/lib/common.sh
+. "${srcdir:-.}/tests/lib/common.sh"
+need_bin MTASTS milter/mtasts
 man="$srcdir/docs/mtasts.1"
-n=0; failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); failed=1; echo "not ok $n - $1"; }
 
 # The COMMANDS section, with roff's escaped hyphens made plain.
 commands=$(sed -n '/^\.SH COMMANDS/,/^\.SH /p' "$man" | sed 's/\\-/-/g')
@@ -18,12 +17,5 @@ for cmd in $("$MTASTS" --help | sed -n 's/^ *\(usage: \)\{0,1\}mtasts \([a-z][a-
         nok "mtasts(1) documents \"$cmd\""
     fi
 done
-if command -v groff >/dev/null 2>&1; then
-    warnings=$(groff -man -Tutf8 -ww -z "$man" 2>&1)
-    if [ -z "$warnings" ]; then ok "mtasts(1) renders without warnings"; else
-        nok "mtasts(1) renders without warnings"; echo "$warnings" | sed 's/^/# /'; fi
-else
-    ok "mtasts(1) renders without warnings # SKIP groff not installed"
-fi
-echo "1..$n"
-exit $failed
+check_man "$man"
+finish

@@ -10,9 +10,6 @@
 
 # shellcheck disable=SC2317 # not every script uses every helper of the prelude
 
-LC_ALL=C
-export LC_ALL
-
 # shellcheck source=tests/cli/prelude.sh
 . "${srcdir:-.}/tests/cli/prelude.sh"
 

@@ -6,36 +6,30 @@
 # external library (the architecture review found verdict.h pulling in
 # cache.h and the OpenSSL probe's header).  A header is core when its
 # module's .c lives in milter/core/.
-set -u
-: "${srcdir:?}"
+# shellcheck source=tests/lib/common.sh
+. "${srcdir:-.}/tests/lib/common.sh"
 cc=${CC:-cc}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mtasts-hdr.XXXXXX") || { echo "Bail out! mktemp"; exit 99; }
-trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/mtasts"
+mkdir -p "$tmp/inc/mtasts"
 
 names=""
 for c in "$srcdir"/milter/core/*.c; do
     name=$(basename "$c" .c)
     h="$srcdir/include/mtasts/$name.h"
     [ -f "$h" ] || continue
-    cp "$h" "$tmp/mtasts/"
+    cp "$h" "$tmp/inc/mtasts/"
     names="$names $name"
 done
+count=$(echo "$names" | wc -w)
+[ "$count" -gt 10 ] || bail "only $count core headers found under $srcdir"
 
-n=0
-failed=0
 for name in $names; do
-    n=$((n + 1))
     printf '#include "mtasts/%s.h"\n' "$name" >"$tmp/one.c"
-    if $cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -fsyntax-only \
-        -I"$tmp" "$tmp/one.c" >"$tmp/err" 2>&1; then
-        echo "ok $n - mtasts/$name.h compiles alone with only core headers"
-    else
-        failed=1
-        echo "not ok $n - mtasts/$name.h compiles alone with only core headers"
-        sed 's/^/# /' "$tmp/err" | head -20
+    # shellcheck disable=SC2086 # CC may carry flags
+    if ! $cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -fsyntax-only \
+        -I"$tmp/inc" "$tmp/one.c" >"$tmp/err" 2>&1; then
+        fail "does not compile alone:"
+        head -20 "$tmp/err" | sed 's/^/  /' >>"$TAP_WHY"
     fi
+    ok "mtasts/$name.h compiles alone with only core headers"
 done
-echo "1..$n"
-[ "$n" -gt 10 ] || { echo "Bail out! only $n core headers found under $srcdir"; exit 99; }
-exit $failed
+finish

@@ -10,27 +10,10 @@
 
 # shellcheck disable=SC2317 # not every script uses every helper of the prelude
 
-LC_ALL=C
-export LC_ALL
-
 # shellcheck source=tests/cli/prelude.sh
 . "${srcdir:-.}/tests/cli/prelude.sh"
 
 printf 'version: STSv1\nmode: none\nmax_age: 86400\n' >"$tmp/work/p.txt"
-
-# want_usage NAME ARG...: a usage error.
-want_usage() {
-    _name=$1
-    shift
-    run "$@"
-    want_rc 2
-    want_empty out
-    case $(cat "$tmp/err") in
-    *[Uu]sage*) ;;
-    *) fail "stderr: want a usage line, got:"; sed 's/^/  /' "$tmp/err" >>"$tmp/why" ;;
-    esac
-    ok "usage error: $_name"
-}
 
 run --version
 want_rc 0

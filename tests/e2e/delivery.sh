@@ -38,172 +38,32 @@
 # shellcheck disable=SC2317 # helpers called through wait_until and traps
 # shellcheck disable=SC2015 # "A && B || fail": fail when either is false
 # shellcheck disable=SC2016 # sh -c scripts take their arguments as $1, $2
-LC_ALL=C
-export LC_ALL
-
-: "${srcdir:=.}"
-case $srcdir in /*) ;; *) srcdir=$(pwd)/$srcdir ;; esac
-: "${MTASTS_MILTER:=milter/mtasts-milter}"
-case $MTASTS_MILTER in /*) ;; *) MTASTS_MILTER=$(pwd)/$MTASTS_MILTER ;; esac
-: "${MTASTS:=$(dirname "$MTASTS_MILTER")/mtasts}"
-case $MTASTS in /*) ;; *) MTASTS=$(pwd)/$MTASTS ;; esac
-E2E_DIR=$srcdir/tests/e2e
+# shellcheck source=tests/lib/common.sh
+. "${srcdir:-.}/tests/lib/common.sh"
+# shellcheck source=tests/e2e/postfix_lib.sh
+. "$srcdir/tests/e2e/postfix_lib.sh"
+need_bin MTASTS "$(dirname "$MTASTS_MILTER")/mtasts"
 MXTOOL=$srcdir/tests/world/mxtool.py
+pf_need postconf unshare nsenter mount pgrep timeout setsid runuser /usr/bin/python3
+unshare -m true 2>/dev/null || skip_all "unshare -m does not work here"
+pf_prepare
 
-skip() {
-    echo "1..0 # SKIP $*"
-    exit 0
-}
-[ "$(id -u)" = 0 ] || skip "needs root (Postfix, unshare -m and the test world)"
-for prog in postfix postconf unshare nsenter mount pgrep timeout setsid runuser /usr/bin/python3; do
-    command -v "$prog" >/dev/null 2>&1 || skip "$prog is missing (see tests/e2e/packages.txt)"
-done
-id postfix >/dev/null 2>&1 || skip "no postfix user (install the postfix package)"
-[ -x "$MTASTS_MILTER" ] || { echo "Bail out! MTASTS_MILTER=$MTASTS_MILTER is not an executable"; exit 99; }
-[ -x "$MTASTS" ] || { echo "Bail out! MTASTS=$MTASTS is not an executable"; exit 99; }
-[ -f "$E2E_DIR/watchdog.sh" ] || { echo "Bail out! cannot find $E2E_DIR (set srcdir)"; exit 99; }
-unshare -m true 2>/dev/null || skip "unshare -m does not work here"
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mtasts-delivery.XXXXXX") || { echo "Bail out! mktemp"; exit 99; }
-chmod 755 "$tmp"
-if ! runuser -u postfix -- test -x "$tmp"; then
-    rm -rf "$tmp"
-    echo "Bail out! the postfix user cannot reach $tmp: set TMPDIR to a directory it can"
-    exit 99
-fi
-
-# ---- state, cleanup ----
-milter_pid='' watchdog_pid='' postfix_up=''
-pfc=$tmp/postfix
-pfq=$tmp/queue
-mdir=$tmp/milter
-maillog=$tmp/maillog
-mlog=$mdir/milter.log
-
-now_ms() { date +%s%3N; }
-alive() {
-    kill -0 "$1" 2>/dev/null || return 1
-    _st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
-    [ "$_st" != Z ]
-}
-not_alive() { ! alive "$1"; }
-wait_until() {
-    _end=$(($(now_ms) + $1 * 1000))
-    shift
-    until "$@"; do
-        [ "$(now_ms)" -lt "$_end" ] || return 1
-        sleep 0.1
-    done
-}
-master_pid() {
-    _p=$(sed -n '1{s/[^0-9]//g;p;}' "$pfq/pid/master.pid" 2>/dev/null)
-    [ -n "$_p" ] && [ "$(cat "/proc/$_p/comm" 2>/dev/null)" = master ] && echo "$_p"
-}
-group_gone() { ! alive "$1" && ! pgrep -g "$1" >/dev/null 2>&1; }
-postfix_stop() {
-    [ -n "$postfix_up" ] || return 0
-    postfix_up=''
-    _m=$(master_pid)
-    [ -n "$_m" ] || return 0
-    kill -TERM "$_m" 2>/dev/null
-    if ! wait_until 10 group_gone "$_m"; then
-        kill -KILL -- "-$_m" 2>/dev/null
-        kill -KILL "$_m" 2>/dev/null
-    fi
-}
-milter_stop() {
-    milter_status=''
-    [ -n "$milter_pid" ] || return 0
-    kill -TERM "$milter_pid" 2>/dev/null
-    wait_until 15 not_alive "$milter_pid" || kill -KILL "$milter_pid" 2>/dev/null
-    wait "$milter_pid" 2>/dev/null
-    milter_status=$?
-    milter_pid=''
-}
-cleanup() {
-    [ -n "$watchdog_pid" ] && kill "$watchdog_pid" 2>/dev/null
-    postfix_stop
-    milter_stop
-    world_stop >/dev/null 2>&1
-    if [ "${E2E_KEEP-}" = 1 ]; then
-        echo "# kept $tmp" >&2
-    else
-        rm -rf "$tmp"
-    fi
-}
-
-# shellcheck source=tests/world/world.sh
-. "$srcdir/tests/world/world.sh"
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-# world_step FUNCTION: run a world start-up step; skip on 77, bail on error.
-world_step() {
-    "$1" >"$tmp/$1.log" 2>&1
-    case $? in
-    0) ;;
-    77) skip "$1: $(tail -n 1 "$tmp/$1.log")" ;;
-    *)
-        echo "Bail out! $1 failed:"
-        sed 's/^/# /' "$tmp/$1.log"
-        exit 99
-        ;;
-    esac
-}
 t0=$(now_ms)
-world_step world_start
+world_up
 t1=$(now_ms)
-world_step world_start_mx
+world_up world_start_mx
 t2=$(now_ms)
-world_step world_start_resolver
+world_up world_start_resolver
 t3=$(now_ms)
 echo "# world_start $((t1 - t0)) ms, world_start_mx $((t2 - t1)) ms," \
     "world_start_resolver (with world_start_dnssec) $((t3 - t2)) ms"
 
-# ---- TAP ----
-n=0
-failed=0
-: >"$tmp/tap"
-: >"$tmp/why"
-: >"$tmp/diag"
-fail() { printf '%s\n' "$@" >>"$tmp/why"; }
-diag() { printf '%s\n' "$@" >>"$tmp/tap.diag"; }
-# ok DESC [todo REASON]: closes a test point.
-ok() {
-    n=$((n + 1))
+# timed DESC [TODO]: ok, then how long the point took as a comment.
+timed() {
+    ok "$@"
     _now=$(now_ms)
     diag "took $((_now - ${ok_t:-_now})) ms"
     ok_t=$_now
-    _todo=${2:+ # TODO $2}
-    if [ -s "$tmp/why" ]; then
-        echo "not ok $n - $1$_todo" >>"$tmp/tap"
-        { cat "$tmp/why" "$tmp/diag"; } | sed 's/^/# /' >>"$tmp/tap"
-        [ -n "$_todo" ] || failed=1
-    else
-        echo "ok $n - $1$_todo" >>"$tmp/tap"
-    fi
-    [ -s "$tmp/tap.diag" ] && sed 's/^/# /' "$tmp/tap.diag" >>"$tmp/tap"
-    : >"$tmp/why"
-    : >"$tmp/diag"
-    : >"$tmp/tap.diag"
-}
-finish() {
-    echo "1..$n"
-    cat "$tmp/tap"
-    exit "$failed"
-}
-bail() {
-    echo "1..$((n + 1))"
-    cat "$tmp/tap"
-    echo "not ok $((n + 1)) - $1"
-    sed 's/^/# /' "$tmp/why" "$tmp/diag"
-    for _f in "$mlog" "$mdir/milter.out" "$maillog" "$tmp/postfix-start.out"; do
-        [ -s "$_f" ] || continue
-        echo "# --- tail of $_f"
-        tail -n 20 "$_f" | sed 's/^/#   /'
-    done
-    echo "Bail out! $1"
-    exit 1
 }
 
 NET=$WORLD_NET
@@ -212,7 +72,7 @@ SMAP_ADDR=$NET.50         # the daemon's socketmap server
 SMAP_PORT=10026
 
 # ---- the daemon: socketmap server (and its milter socket, unused here) ----
-mkdir -p "$mdir" || bail "cannot make $mdir"
+mkdir -p "$mdir" || pf_bail "cannot make $mdir"
 cat >"$mdir/milter.conf" <<EOF
 # written by tests/e2e/delivery.sh
 Socket              unix:$mdir/milter.sock
@@ -245,9 +105,9 @@ s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1)' "$SMAP
 }
 smap_ready_or_dead() { smap_listens || ! alive "$milter_pid"; }
 wait_until 10 smap_ready_or_dead
-smap_listens || bail "the daemon's socketmap server does not listen on $SMAP_ADDR:$SMAP_PORT within 10 s"
+smap_listens || pf_bail "the daemon's socketmap server does not listen on $SMAP_ADDR:$SMAP_PORT within 10 s"
 ok_t=$t_milter
-ok "mtasts-milter runs, socketmap server on $SMAP_ADDR:$SMAP_PORT"
+timed "mtasts-milter runs, socketmap server on $SMAP_ADDR:$SMAP_PORT"
 
 # smap KEY: the daemon's socketmap answer to "postfix KEY" (the netstring's
 # payload), as Postfix would get it.
@@ -273,30 +133,12 @@ query() {
 }
 
 # ---- the sending Postfix ----
-mkdir -p "$pfc" "$pfq" "$tmp/data" && chown postfix "$tmp/data" || bail "cannot prepare Postfix dirs"
+pf_dirs || pf_bail "cannot prepare Postfix dirs"
 printf 'nameserver %s\noptions trust-ad attempts:2 timeout:2\n' "$WORLD_RESOLVER" >"$tmp/resolv.conf"
-cat >"$pfc/main.cf" <<EOF
-# written by tests/e2e/delivery.sh: a private sending instance, nothing from /etc/postfix
-compatibility_level = 3.6
-queue_directory = $pfq
-data_directory = $tmp/data
-mail_owner = postfix
-setgid_group = postdrop
-maillog_file = $maillog
-maillog_file_prefixes = $tmp
-myhostname = sender.delivery.test
-mydomain = delivery.test
-myorigin = \$myhostname
-inet_protocols = ipv4
-inet_interfaces = 127.0.0.1
-mydestination =
-relay_domains =
-local_recipient_maps =
-alias_maps =
-alias_database =
-mynetworks = 127.0.0.0/8
+pf_main_cf "tests/e2e/delivery.sh: the sending MTA, its TLS policy from the socketmap" \
+    sender.delivery.test delivery.test >"$pfc/main.cf"
+cat >>"$pfc/main.cf" <<EOF
 smtpd_relay_restrictions = permit_mynetworks, reject
-smtpd_peername_lookup = no
 # DNS through the world's validating resolver (the bind-mounted resolv.conf)
 smtp_host_lookup = dns
 smtp_dns_support_level = dnssec
@@ -317,51 +159,26 @@ queue_run_delay = 1h
 minimal_backoff_time = 1h
 maximal_backoff_time = 1h
 EOF
-cat >"$pfc/master.cf" <<EOF
-# written by tests/e2e/delivery.sh; no chroot (the bind-mounted
-# /etc/resolv.conf must be the one the smtp client reads)
-$PFX_ADDR:25 inet n - n - - smtpd
-pickup    unix  n - n 60   1 pickup
-cleanup   unix  n - n -    0 cleanup
-qmgr      unix  n - n 300  1 qmgr
-tlsmgr    unix  - - n 1000? 1 tlsmgr
-rewrite   unix  - - n -    - trivial-rewrite
-bounce    unix  - - n -    0 bounce
-defer     unix  - - n -    0 bounce
-trace     unix  - - n -    0 bounce
-verify    unix  - - n -    1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n -    - proxymap
-smtp      unix  - - n -    - smtp
-error     unix  - - n -    - error
-retry     unix  - - n -    - error
-discard   unix  - - n -    - discard
-anvil     unix  - - n -    1 anvil
-scache    unix  - - n -    1 scache
-showq     unix  n - n -    - showq
-postlog   unix-dgram n - n - 1 postlogd
-EOF
-# Postfix programs wait (300 ms naps) until main.cf is a second old, lest
-# they read a file being written: date the fresh files back.
-touch -d '1 minute ago' "$pfc/main.cf" "$pfc/master.cf"
-setsid sh "$E2E_DIR/watchdog.sh" $$ 600 "$pfq/pid/master.pid" "$mdir/milter.pid" \
-    "$tmp" "${E2E_KEEP:-0}" </dev/null >/dev/null 2>&1 &
-watchdog_pid=$!
+# No chroot: the bind-mounted /etc/resolv.conf must be the one the smtp
+# client reads.
+pf_master_cf "$PFX_ADDR" >"$pfc/master.cf"
+pf_backdate
+pf_watchdog
 # The master and everything it starts live in a private mount namespace
 # where /etc/resolv.conf is ours (unshare makes mounts private).
 postfix_up=1
 unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf && exec postfix -c "$2" start' \
     sh "$tmp/resolv.conf" "$pfc" >"$tmp/postfix-start.out" 2>&1 ||
-    bail "the sending Postfix did not start: $(cat "$tmp/postfix-start.out")"
+    pf_bail "the sending Postfix did not start: $(cat "$tmp/postfix-start.out")"
 greets() { /usr/bin/python3 "$MXTOOL" greet --deadline 1 "$PFX_ADDR" 2>/dev/null; }
-wait_until 10 greets || bail "the sending Postfix does not answer on $PFX_ADDR:25"
+wait_until 10 greets || pf_bail "the sending Postfix does not answer on $PFX_ADDR:25"
 m=$(master_pid)
 ns_in=$(readlink "/proc/$m/ns/mnt")
 ns_out=$(readlink /proc/self/ns/mnt)
 [ -n "$m" ] && [ "$ns_in" != "$ns_out" ] || fail "want the master in its own mount namespace ($ns_in vs $ns_out)"
 got=$(nsenter -t "$m" -m cat /etc/resolv.conf 2>/dev/null | sed -n 's/^nameserver //p')
 [ "$got" = "$WORLD_RESOLVER" ] || fail "resolv.conf inside: want nameserver $WORLD_RESOLVER, got '$got'"
-ok "sending Postfix on $PFX_ADDR:25, in a mount namespace with resolv.conf -> $WORLD_RESOLVER"
+timed "sending Postfix on $PFX_ADDR:25, in a mount namespace with resolv.conf -> $WORLD_RESOLVER"
 
 # ---- deliveries ----
 # deliver RCPT: submit one message to the sending Postfix, then wait for
@@ -386,7 +203,7 @@ deliver() {
     {
         echo "maillog for $qid:"
         cat "$tmp/lines"
-    } >>"$tmp/diag"
+    } >>"$TAP_CONTEXT"
 }
 lines_have() { grep -Eq -- "$1" "$tmp/lines" || fail "maillog: want a line /$1/"; }
 answer_is() {
@@ -405,7 +222,7 @@ grep -q "to=<u@mxgood.test>, relay=none.*status=sent (world-mx)" "$WORLD_MX_LOG"
 # The smtp client probes the resolver's DNSSEC support at its first lookup.
 grep -q 'DNSSEC validation may be unavailable' "$maillog" &&
     fail "Postfix says DNSSEC validation may be unavailable: $(grep -A1 'DNSSEC validation' "$maillog")"
-ok "u@mxgood.test: socketmap 'OK secure', Postfix delivers over verified TLS (status=sent)"
+timed "u@mxgood.test: socketmap 'OK secure', Postfix delivers over verified TLS (status=sent)"
 
 # mxwrongname.test: enforce policy, certificate for another name.
 answer_is mxwrongname.test 'OK secure match=mx1\.mxwrongname\.test( |$)'
@@ -416,16 +233,16 @@ lines_have "to=<u@mxwrongname\\.test>, .*dsn=4\\.7\\.5, status=deferred \\(Serve
 grep -Eq "Verified TLS connection established to mx1\\.mxwrongname" "$tmp/lines" &&
     fail "want no verified TLS connection to mx1.mxwrongname.test"
 grep -q "to=<u@mxwrongname.test>" "$WORLD_MX_LOG" && fail "the MX must not have received the message"
-ok "u@mxwrongname.test: socketmap 'OK secure', certificate names another host: deferred, not sent"
+timed "u@mxwrongname.test: socketmap 'OK secure', certificate names another host: deferred, not sent"
 
 # good.dane.test: DANE-EE, certificate from the unknown second CA.
 answer_is good.dane.test 'OK dane-only'
 _todo=
-grep -q 'OK dane-only' "$tmp/why" && _todo="the socketmap's 'OK dane-only' answer is not in this build yet"
+grep -q 'OK dane-only' "$TAP_WHY" && _todo="the socketmap's 'OK dane-only' answer is not in this build yet"
 deliver u@good.dane.test
 lines_have "Verified TLS connection established to mx1\\.good\\.dane\\.test\\[$NET\\.40\\]:25"
 lines_have "to=<u@good\\.dane\\.test>, relay=mx1\\.good\\.dane\\.test\\[$NET\\.40\\]:25, .*status=sent"
-ok "u@good.dane.test: socketmap 'OK dane-only', Postfix authenticates with TLSA 3 1 1 (status=sent)" "$_todo"
+timed "u@good.dane.test: socketmap 'OK dane-only', Postfix authenticates with TLSA 3 1 1 (status=sent)" "$_todo"
 
 # badtlsa.dane.test: the certificate is PKIX-valid (world CA, right name)
 # but the secure TLSA names another key: DANE decides (RFC 8461 section 2,
@@ -434,11 +251,11 @@ answer_is badtlsa.dane.test 'OK dane'
 deliver u@badtlsa.dane.test
 lines_have "to=<u@badtlsa\\.dane\\.test>, relay=mx1\\.badtlsa\\.dane\\.test\\[$NET\\.42\\]:25, .*status=deferred"
 grep -q "to=<u@badtlsa.dane.test>" "$WORLD_MX_LOG" && fail "the MX must not have received the message"
-ok "u@badtlsa.dane.test: socketmap 'OK dane...', TLSA of another key: deferred although PKIX would pass"
+timed "u@badtlsa.dane.test: socketmap 'OK dane...', TLSA of another key: deferred although PKIX would pass"
 
 # No policy: NOTFOUND (Postfix then uses smtp_tls_security_level = may).
 answer_is nopolicy.test 'NOTFOUND'
-ok "nopolicy.test (no _mta-sts TXT): socketmap 'NOTFOUND'"
+timed "nopolicy.test (no _mta-sts TXT): socketmap 'NOTFOUND'"
 
 # ---- stop ----
 milter_stop
@@ -446,11 +263,11 @@ milter_stop
 # Under --enable-sanitizers the reports land on stderr (milter.out).
 if grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$mdir/milter.out"; then
     fail "sanitizer report in the daemon's stderr:"
-    head -n 40 "$mdir/milter.out" >>"$tmp/why"
+    head -n 40 "$mdir/milter.out" >>"$TAP_WHY"
 fi
 _m=$(master_pid)
 postfix_stop
 [ -z "$_m" ] || group_gone "$_m" || fail "Postfix (master $_m or a child) still running"
-ok "the daemon and the sending Postfix stop"
+timed "the daemon and the sending Postfix stop"
 
 finish

@@ -48,185 +48,26 @@
 # shellcheck disable=SC2153 # WORLD_* come from world.sh
 # shellcheck disable=SC2317 # helpers called through wait_until and traps
 # shellcheck disable=SC2015 # "A && B || fail": fail when either is false
-LC_ALL=C
-export LC_ALL
-
-: "${srcdir:=.}"
-case $srcdir in /*) ;; *) srcdir=$(pwd)/$srcdir ;; esac
-: "${MTASTS_MILTER:=milter/mtasts-milter}"
-case $MTASTS_MILTER in /*) ;; *) MTASTS_MILTER=$(pwd)/$MTASTS_MILTER ;; esac
-E2E_DIR=$srcdir/tests/e2e
-
-skip() {
-    echo "1..0 # SKIP $*"
-    exit 0
-}
-[ "$(id -u)" = 0 ] || skip "needs root (Postfix and the test world)"
-for prog in postfix postcat swaks perl setsid runuser pgrep timeout; do
-    command -v "$prog" >/dev/null 2>&1 || skip "$prog is missing (see tests/e2e/packages.txt)"
-done
-id postfix >/dev/null 2>&1 || skip "no postfix user (install the postfix package)"
-[ -x "$MTASTS_MILTER" ] || { echo "Bail out! MTASTS_MILTER=$MTASTS_MILTER is not an executable"; exit 99; }
-[ -f "$E2E_DIR/audit_header.awk" ] || { echo "Bail out! cannot find $E2E_DIR (set srcdir)"; exit 99; }
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mtasts-e2e.XXXXXX") || { echo "Bail out! mktemp"; exit 99; }
-# Postfix's daemons (user postfix) walk into the queue and the milter's
-# directory: the scratch directory must be searchable.
-chmod 755 "$tmp"
-if ! runuser -u postfix -- test -x "$tmp"; then
-    rm -rf "$tmp"
-    echo "Bail out! the postfix user cannot reach $tmp: set TMPDIR to a directory it can"
-    exit 99
-fi
-
-# ---- state, cleanup ----
-milter_pid='' watchdog_pid='' postfix_up=''
-pfc=$tmp/postfix          # config_directory
-pfq=$tmp/queue            # queue_directory
-mdir=$tmp/milter          # the milter's files (owned by postfix)
+# shellcheck source=tests/lib/common.sh
+. "${srcdir:-.}/tests/lib/common.sh"
+# shellcheck source=tests/e2e/postfix_lib.sh
+. "$srcdir/tests/e2e/postfix_lib.sh"
+pf_need postcat swaks perl setsid runuser pgrep timeout
+[ -f "$E2E_DIR/audit_header.awk" ] || bail "cannot find $E2E_DIR (set srcdir)"
+pf_prepare
+PF_LOGS="$mlog $maillog"
 mconf=$mdir/milter.conf
-mlog=$mdir/milter.log
 msock=$mdir/milter.sock
-maillog=$tmp/maillog
-
-now_ms() { date +%s%3N; }
-
-# alive PID: the process exists and is not a zombie.
-alive() {
-    kill -0 "$1" 2>/dev/null || return 1
-    _st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
-    [ "$_st" != Z ]
-}
-
-# wait_until SECONDS CMD...: poll CMD every 50 ms until it succeeds; fails
-# after the deadline.
-wait_until() {
-    _end=$(($(now_ms) + $1 * 1000))
-    shift
-    until "$@"; do
-        [ "$(now_ms)" -lt "$_end" ] || return 1
-        sleep 0.05
-    done
-}
-
-# master_pid: the running master's pid, from its pid file.
-master_pid() {
-    _p=$(sed -n '1{s/[^0-9]//g;p;}' "$pfq/pid/master.pid" 2>/dev/null)
-    [ -n "$_p" ] && [ "$(cat "/proc/$_p/comm" 2>/dev/null)" = master ] && echo "$_p"
-}
-
-postfix_stop() {
-    [ -n "$postfix_up" ] || return 0
-    postfix_up=''
-    _m=$(master_pid)
-    [ -n "$_m" ] || return 0
-    # The master stops its children on SIGTERM (what "postfix stop" does,
-    # without its one-second polling); it leads its own process group.
-    kill -TERM "$_m" 2>/dev/null
-    if ! wait_until 10 group_gone "$_m"; then
-        echo "# postfix master $_m did not stop in 10 s: killing its process group"
-        kill -KILL -- "-$_m" 2>/dev/null
-        kill -KILL "$_m" 2>/dev/null
-        return 1
-    fi
-}
-group_gone() {
-    ! alive "$1" || return 1
-    # Children of the master (smtpd, qmgr, ...) are in its process group.
-    ! pgrep -g "$1" >/dev/null 2>&1
-}
-
-# milter_stop [SIGNAL]: stop the milter, by PID, and reap it; its exit
-# status in milter_status.
-milter_stop() {
-    milter_status=''
-    [ -n "$milter_pid" ] || return 0
-    kill "-${1:-TERM}" "$milter_pid" 2>/dev/null
-    if ! wait_until 15 not_alive "$milter_pid"; then
-        echo "# the milter ($milter_pid) did not stop in 15 s: SIGKILL"
-        kill -KILL "$milter_pid" 2>/dev/null
-    fi
-    wait "$milter_pid" 2>/dev/null
-    milter_status=$?
-    milter_pid=''
-}
-not_alive() { ! alive "$1"; }
-
-cleanup() {
-    [ -n "$watchdog_pid" ] && kill "$watchdog_pid" 2>/dev/null
-    postfix_stop
-    milter_stop
-    world_stop >/dev/null 2>&1
-    if [ "${E2E_KEEP-}" = 1 ]; then
-        echo "# kept $tmp" >&2
-    else
-        rm -rf "$tmp"
-    fi
-}
-
-# shellcheck source=tests/world/world.sh
-. "$srcdir/tests/world/world.sh"
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-world_start >"$tmp/world.log" 2>&1
-case $? in
-0) ;;
-77) skip "$(tail -n 1 "$tmp/world.log")" ;;
-*)
-    echo "Bail out! world_start failed:"
-    sed 's/^/# /' "$tmp/world.log"
-    exit 99
-    ;;
-esac
-
-# ---- TAP ----
-n=0
-failed=0
-: >"$tmp/tap"
-: >"$tmp/why"
-: >"$tmp/diag"
-fail() { printf '%s\n' "$@" >>"$tmp/why"; }
-ok() {
-    n=$((n + 1))
-    if [ -s "$tmp/why" ]; then
-        echo "not ok $n - $1" >>"$tmp/tap"
-        { cat "$tmp/why" "$tmp/diag"; } | sed 's/^/# /' >>"$tmp/tap"
-        failed=1
-    else
-        echo "ok $n - $1" >>"$tmp/tap"
-    fi
-    : >"$tmp/why"
-    : >"$tmp/diag"
-}
-finish() {
-    echo "1..$n"
-    cat "$tmp/tap"
-    exit "$failed"
-}
-# bail REASON: stop here; what ran so far is reported, then "Bail out!".
-bail() {
-    echo "1..$((n + 1))"
-    cat "$tmp/tap"
-    echo "not ok $((n + 1)) - $1"
-    sed 's/^/# /' "$tmp/why" "$tmp/diag"
-    for _f in "$mlog" "$maillog"; do
-        [ -s "$_f" ] || continue
-        echo "# --- tail of $_f"
-        tail -n 20 "$_f" | sed 's/^/#   /'
-    done
-    echo "Bail out! $1"
-    exit 1
-}
+world_up
 
 # ---- the milter ----
 NET=$WORLD_NET
 PFX_ADDR=$NET.60          # Postfix's smtpd listens here, port 25 (.30-.45: world_start_mx)
 TRUSTED=$NET.99           # a relay listed in TrustedRelays (nothing listens)
 UNTRUSTED=$NET.98         # a relay that is not
-mkdir -p "$mdir" && chown postfix: "$mdir" || bail "cannot prepare $mdir"
+mkdir -p "$mdir" && chown postfix: "$mdir" || pf_bail "cannot prepare $mdir"
 # The milter reads the CA at each fetch, after it became the postfix user.
-cp "$WORLD_CA" "$mdir/ca.pem" && chmod 644 "$mdir/ca.pem" || bail "cannot copy the CA"
+cp "$WORLD_CA" "$mdir/ca.pem" && chmod 644 "$mdir/ca.pem" || pf_bail "cannot copy the CA"
 
 # The MX-name tests run without STARTTLS probes (their MX hosts are
 # addresses where nothing listens); the route verification block at the
@@ -267,24 +108,19 @@ log_lines() { [ -f "$mlog" ] && wc -l <"$mlog" || echo 0; }
 log_since() { [ -f "$mlog" ] && tail -n "+$(($1 + 1))" "$mlog"; }
 log_has() { log_since "$1" | grep -Eq -- "$2"; }
 
-milter_start() {
-    rm -f "$msock"
+# milter_up: start the milter; ready when its socket exists and it logged
+# its start.  Diagnostics in $TAP_CONTEXT when it does not come up.
+milter_up() {
     _mark=$(log_lines)
-    "$MTASTS_MILTER" -f -c "$mconf" </dev/null >>"$mdir/milter.out" 2>&1 &
-    milter_pid=$!
-    wait_until 10 milter_ready_or_dead "$_mark"
-    if ! milter_ready "$_mark"; then
-        alive "$milter_pid" || echo "the milter exited" >>"$tmp/diag"
+    if ! milter_start "$mconf" "$msock" "$mdir/milter.out" ||
+        ! wait_until 10 log_has "$_mark" 'event=start status=ok'; then
+        alive "$milter_pid" || echo "the milter exited" >>"$TAP_CONTEXT"
         milter_stop KILL
-        echo "exit status $milter_status; its stdout and stderr:" >>"$tmp/diag"
-        cat "$mdir/milter.out" >>"$tmp/diag"
+        echo "exit status $milter_status; its stdout and stderr:" >>"$TAP_CONTEXT"
+        cat "$mdir/milter.out" >>"$TAP_CONTEXT"
         return 1
     fi
 }
-milter_ready() {
-    alive "$milter_pid" && [ -S "$msock" ] && log_has "$1" 'event=start status=ok'
-}
-milter_ready_or_dead() { milter_ready "$1" || ! alive "$milter_pid"; }
 
 # milter_reload: SIGHUP, then wait for the outcome; sets reload_line.
 milter_reload() {
@@ -296,32 +132,13 @@ milter_reload() {
 
 # ---- Postfix ----
 postfix_conf() {
-    mkdir -p "$pfc" "$pfq" "$tmp/data" && chown postfix "$tmp/data" || return 1
+    pf_dirs || return 1
     # transport_maps: per-recipient routes (transport(5) looks up the full
     # address first), so that one domain can be reached directly and
     # through relays: {rcpt_host} is then the bracketed next hop.
-    cat >"$pfc/main.cf" <<EOF
-# written by tests/e2e/postfix.sh: a private instance, nothing from /etc/postfix
-compatibility_level = 3.6
-queue_directory = $pfq
-data_directory = $tmp/data
-mail_owner = postfix
-setgid_group = postdrop
-maillog_file = $maillog
-maillog_file_prefixes = $tmp
-myhostname = mta.e2e.test
-mydomain = e2e.test
-myorigin = \$myhostname
-inet_protocols = ipv4
-# master.cf names the listening address; this only has to exist
-inet_interfaces = 127.0.0.1
-mydestination =
-relay_domains =
-local_recipient_maps =
-alias_maps =
-alias_database =
-mynetworks = 127.0.0.0/8
-smtpd_peername_lookup = no
+    pf_main_cf "tests/e2e/postfix.sh: the MTA whose smtpd runs the milter" mta.e2e.test e2e.test \
+        >"$pfc/main.cf" || return 1
+    cat >>"$pfc/main.cf" <<EOF
 smtp_dns_support_level = disabled
 smtp_host_lookup = native
 defer_transports = smtp
@@ -339,28 +156,7 @@ relayok@mismatch.test   smtp:[$TRUSTED]:2525
 relaybad@mismatch.test  smtp:[$UNTRUSTED]:2525
 viamx@good.test         smtp:[mx1.good.test]
 EOF
-    cat >"$pfc/master.cf" <<EOF
-# written by tests/e2e/postfix.sh; no chroot
-$PFX_ADDR:25 inet n - n - - smtpd
-pickup    unix  n - n 60   1 pickup
-cleanup   unix  n - n -    0 cleanup
-qmgr      unix  n - n 300  1 qmgr
-rewrite   unix  - - n -    - trivial-rewrite
-bounce    unix  - - n -    0 bounce
-defer     unix  - - n -    0 bounce
-trace     unix  - - n -    0 bounce
-verify    unix  - - n -    1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n -    - proxymap
-smtp      unix  - - n -    - smtp
-error     unix  - - n -    - error
-retry     unix  - - n -    - error
-discard   unix  - - n -    - discard
-anvil     unix  - - n -    1 anvil
-scache    unix  - - n -    1 scache
-showq     unix  n - n -    - showq
-postlog   unix-dgram n - n - 1 postlogd
-EOF
+    pf_master_cf "$PFX_ADDR" >"$pfc/master.cf" && pf_backdate
 }
 
 # smtp_greets: Postfix answers 220 on its address (perl: swaks needs it).
@@ -396,7 +192,7 @@ send() {
         grep -E '^( ->|<-|<\*\*|\*\*\*) ' "$tmp/swaks.out" | grep -Ev '^ -> ([A-Z][A-Za-z-]*: |This is|$)'
         echo "milter log:"
         log_since "$mark"
-    } >"$tmp/diag"
+    } >"$TAP_CONTEXT"
 }
 
 # reply_to RCPT: the reply swaks got to "RCPT TO:<RCPT>" (one line).
@@ -442,15 +238,11 @@ want_log() {
 # postcat_q ID [OPTION]: the queued message (any queue); retried briefly,
 # since qmgr moves the file between queues.
 postcat_q() {
-    _i=0
-    while [ $_i -lt 40 ]; do
-        postcat -c "$pfc" "$2" -q "$1" >"$tmp/postcat.out" 2>"$tmp/postcat.err" && return 0
-        sleep 0.05
-        _i=$((_i + 1))
-    done
+    wait_until 2 postcat_once "$@" && return 0
     fail "postcat -q $1: $(cat "$tmp/postcat.err")"
     return 1
 }
+postcat_once() { postcat -c "$pfc" "$2" -q "$1" >"$tmp/postcat.out" 2>"$tmp/postcat.err"; }
 # recipients ID: the envelope recipients of a queued message, sorted.
 recipients() {
     postcat_q "$1" -e || return 1
@@ -468,7 +260,7 @@ audit() {
         cat "$tmp/headers"
         echo "parsed:"
         cat "$tmp/audit"
-    } >>"$tmp/diag"
+    } >>"$TAP_CONTEXT"
 }
 # want_entry ERE: an entry of the parsed audit header matches ^entry=ERE$.
 want_entry() { grep -Eq -- "^entry=$1\$" "$tmp/audit" || fail "$AUDIT_HEADER: want an entry /$1/"; }
@@ -488,12 +280,12 @@ AUDIT_HEADER=MTA-STS-Audit
 txt_id() { world_dig "_mta-sts.$1" TXT | sed -n 's/.*id=\([A-Za-z0-9]*\).*/\1/p' | head -n 1; }
 GOOD_ID=$(txt_id good.test)
 MISMATCH_ID=$(txt_id mismatch.test)
-[ -n "$GOOD_ID" ] && [ -n "$MISMATCH_ID" ] || bail "cannot read the policy ids from the world"
+[ -n "$GOOD_ID" ] && [ -n "$MISMATCH_ID" ] || pf_bail "cannot read the policy ids from the world"
 
 # ==== start: the milter (enforce), then Postfix ====
-milter_conf enforce LookupDeadline 3s OnDiscoveryTimeout tempfail || bail "cannot write $mconf"
-if ! milter_start; then
-    bail "the milter did not start within 10 s"
+milter_conf enforce LookupDeadline 3s OnDiscoveryTimeout tempfail || pf_bail "cannot write $mconf"
+if ! milter_up; then
+    pf_bail "the milter did not start within 10 s"
 fi
 [ "$(stat -c %U "$msock")" = postfix ] || fail "socket owner: want postfix, got $(stat -c %U "$msock")"
 log_has 0 'event=start user=postfix ' || fail "milter log: want 'event=start user=postfix'"
@@ -501,14 +293,12 @@ mpid_user=$(ps -o user= -p "$milter_pid" | tr -d ' ')
 [ "$mpid_user" = postfix ] || fail "the milter runs as '$mpid_user', want postfix"
 ok "milter starts in the foreground, socket ready, runs as the postfix user"
 
-postfix_conf || bail "cannot write the Postfix configuration"
+postfix_conf || pf_bail "cannot write the Postfix configuration"
 # A watchdog stops Postfix and the milter if this script dies uncleanly.
-setsid sh "$E2E_DIR/watchdog.sh" $$ 600 "$pfq/pid/master.pid" "$mdir/milter.pid" \
-    "$tmp" "${E2E_KEEP:-0}" </dev/null >/dev/null 2>&1 &
-watchdog_pid=$!
+pf_watchdog
 if ! postfix_start; then
-    cat "$tmp/postfix-start.out" >>"$tmp/diag"
-    bail "Postfix did not start or answer on $PFX_ADDR:25 within 10 s"
+    cat "$tmp/postfix-start.out" >>"$TAP_CONTEXT"
+    pf_bail "Postfix did not start or answer on $PFX_ADDR:25 within 10 s"
 fi
 ok "private Postfix instance answers on $PFX_ADDR:25"
 
@@ -531,7 +321,7 @@ ok "testing policy: 250, verdict=pass"
 # RFC 8461 section 5: a testing policy that the route fails is reported,
 # never enforced.  charset.test (not looked up before) serves one.
 printf 'version: STSv1\nmode: testing\nmx: *.elsewhere.test\nmax_age: 86400\n' >"$tmp/testing-policy"
-world_set_policy charset.test "$tmp/testing-policy" || bail "world_set_policy charset.test failed"
+world_set_policy charset.test "$tmp/testing-policy" || pf_bail "world_set_policy charset.test failed"
 send tm@charset.test
 want_reply tm@charset.test '250 '
 want_log tm@charset.test policy=testing verdict=pass would_fail=yes reason=mx-mismatch
@@ -616,7 +406,7 @@ ok "one message, five recipients in four domains: only the failing one refused, 
 # AuditHeader is reloadable too: the field gets another name from now on.
 AUDIT_HEADER=MTA-STS-E2E-Audit
 milter_conf audit LookupDeadline 3s OnDiscoveryTimeout tempfail AuditHeader "$AUDIT_HEADER"
-milter_reload || bail "no reload line in the milter log 10 s after SIGHUP"
+milter_reload || pf_bail "no reload line in the milter log 10 s after SIGHUP"
 printf '%s\n' "$reload_line" | grep -q 'event=reload status=ok' || fail "reload: want status=ok, got: $reload_line"
 send ma@mismatch.test,ga@good.test \
     --add-header "$AUDIT_HEADER: forged.test; mode=none; verdict=pass; reason=no-policy"
@@ -643,7 +433,7 @@ ok "SIGHUP to audit mode, AuditHeader renamed: nothing refused, the field in the
 # A bad configuration: the reload fails and the running one (audit) stays.
 cp "$mconf" "$tmp/audit.conf"
 milter_conf enforce LookupDeadline 10s
-milter_reload || bail "no reload line in the milter log 10 s after SIGHUP"
+milter_reload || pf_bail "no reload line in the milter log 10 s after SIGHUP"
 printf '%s\n' "$reload_line" | grep -q 'event=reload status=failed action=keep-old' ||
     fail "reload: want status=failed action=keep-old, got: $reload_line"
 send mb@mismatch.test
@@ -673,8 +463,8 @@ ok "milter stopped: Postfix answers 451 4.7.1 (milter_default_action = tempfail)
 
 # ==== restart: enforce, short deadline; the store kept the policies ====
 milter_conf enforce LookupDeadline 1s OnDiscoveryTimeout tempfail
-if ! milter_start; then
-    bail "the milter did not restart within 10 s"
+if ! milter_up; then
+    pf_bail "the milter did not restart within 10 s"
 fi
 send c@good.test,m3@mismatch.test
 want_reply c@good.test '250 '
@@ -697,7 +487,7 @@ lapse=$(rcpt_ms s@stall.test)
 ok "cold lookup past LookupDeadline 1s: 451 4.4.3 (OnDiscoveryTimeout tempfail) after ${lapse:-?} ms"
 
 milter_conf enforce LookupDeadline 1s OnDiscoveryTimeout accept
-milter_reload || bail "no reload line in the milter log 10 s after SIGHUP"
+milter_reload || pf_bail "no reload line in the milter log 10 s after SIGHUP"
 # slow.test answers after 20 s: cold again, past the deadline.
 send w@slow.test
 want_reply w@slow.test '250 '
@@ -708,10 +498,10 @@ lapse=$(rcpt_ms w@slow.test)
 ok "cold lookup past LookupDeadline, OnDiscoveryTimeout accept (reloaded): 250 after ${lapse:-?} ms"
 
 # ==== route verification (RFC 8461 4.2): the world's real STARTTLS MX hosts ====
-world_start_mx >"$tmp/mx.log" 2>&1 || bail "world_start_mx failed: $(tail -n 3 "$tmp/mx.log")"
+world_start_mx >"$tmp/mx.log" 2>&1 || pf_bail "world_start_mx failed: $(tail -n 3 "$tmp/mx.log")"
 tls_checks=yes
 milter_conf enforce LookupDeadline 3s
-milter_reload || bail "no reload line in the milter log 10 s after SIGHUP"
+milter_reload || pf_bail "no reload line in the milter log 10 s after SIGHUP"
 send x@mxexpired.test,g@mxgood.test
 want_reply x@mxexpired.test '451 4\.7\.5 MTA-STS: mxexpired\.test: MX host mx1\.mxexpired\.test failed the TLS check .*certificate-expired'
 want_reply g@mxgood.test '250 '
@@ -720,7 +510,7 @@ want_log g@mxgood.test verdict=pass reason=mx-match 'tls=mx1\.mxgood\.test\[pass
 ok "enforce: the only permitted MX has an expired certificate: 451 4.7.5 certificate-expired; a good MX passes"
 
 milter_conf audit LookupDeadline 3s
-milter_reload || bail "no reload line in the milter log 10 s after SIGHUP"
+milter_reload || pf_bail "no reload line in the milter log 10 s after SIGHUP"
 send y@mxexpired.test
 want_reply y@mxexpired.test '250 '
 want_log y@mxexpired.test mode=audit verdict=pass would_fail=yes reason=certificate-expired

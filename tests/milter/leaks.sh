@@ -3,29 +3,19 @@
 # recipients, headers, eom with an audit header, aborts) then SIGTERM, and
 # valgrind must report no leaked memory and no errors.  Guards the
 # per-connection and per-message cleanup of mlfi.c (close, eom, abort).
-LC_ALL=C
-export LC_ALL
-: "${srcdir:=.}"
-MTASTS_MILTER=${MTASTS_MILTER:-milter/mtasts-milter}
-MILTC=${MILTC:-tests/milter/miltc}
+# shellcheck source=tests/lib/common.sh
+. "${srcdir:-.}/tests/lib/common.sh"
+need_bin MTASTS_MILTER milter/mtasts-milter
+need_bin MILTC tests/milter/miltc
 SESSIONS=${LEAK_SESSIONS:-200}
-if [ "$(id -u)" != 0 ]; then echo "1..0 # SKIP the test world needs root"; exit 0; fi
-for tool in valgrind nginx nsd; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "1..0 # SKIP $tool is not installed"; exit 0; }
-done
+need_root
+need_tools valgrind nginx nsd
 # A sanitizer build cannot run under valgrind.
 if nm "$MTASTS_MILTER" 2>/dev/null | grep -q __asan_init; then
-    echo "1..0 # SKIP sanitizer build"; exit 0
+    skip_all "sanitizer build"
 fi
-WORLD_SH=$srcdir/tests/world/world.sh
-case $WORLD_SH in /*) ;; *) WORLD_SH=$(pwd)/$WORLD_SH ;; esac
-# shellcheck source=tests/world/world.sh
-. "$WORLD_SH"
-dir=$(mktemp -d "${TMPDIR:-/tmp}/leaks.XXXXXX") || { echo "Bail out! mktemp"; exit 99; }
-pid=
-trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null; world_stop >/dev/null 2>&1; rm -rf "$dir"' EXIT
-trap 'exit 130' INT TERM HUP
-world_start >"$dir/world.log" 2>&1 || { echo "Bail out! world_start failed"; sed 's/^/# /' "$dir/world.log"; exit 99; }
+world_up
+dir=$tmp
 cat >"$dir/milter.conf" <<CONF
 Socket unix:$dir/milter.sock
 Mode audit
@@ -40,12 +30,10 @@ valgrind --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak
     --error-exitcode=42 --log-file="$dir/valgrind.log" \
     "$MTASTS_MILTER" -f -c "$dir/milter.conf" &
 pid=$!
-i=0
-while [ ! -S "$dir/milter.sock" ]; do
-    i=$((i + 1))
-    [ $i -le 300 ] && kill -0 "$pid" 2>/dev/null || { echo "Bail out! no milter socket"; exit 99; }
-    sleep 0.1
-done
+track "$pid"
+sock_or_dead() { [ -S "$dir/milter.sock" ] || ! alive "$pid"; }
+wait_until 30 sock_or_dead
+[ -S "$dir/milter.sock" ] || bail "no milter socket"
 cat >"$dir/script" <<'S'
 connect mx-out.example.net 127.0.0.1 42000
 helo mx-out.example.net
@@ -69,22 +57,13 @@ quit
 S
 "$MILTC" -s "unix:$dir/milter.sock" -t 20000 -q -n "$SESSIONS" "$dir/script" >"$dir/miltc.out" 2>&1
 rc=$?
-n=0
-n=$((n + 1))
-if [ $rc = 0 ] && grep -q "sessions=$SESSIONS ok=$SESSIONS failed=0" "$dir/miltc.out"; then
-    echo "ok $n - $SESSIONS sessions under valgrind"
-else
-    echo "not ok $n - $SESSIONS sessions under valgrind"; sed 's/^/# /' "$dir/miltc.out"
-fi
+grep -q "sessions=$SESSIONS ok=$SESSIONS failed=0" "$dir/miltc.out" || fail "$(cat "$dir/miltc.out")"
+check "$SESSIONS sessions under valgrind" [ $rc = 0 ]
 kill -TERM "$pid"
 wait "$pid"
 vrc=$?
-pid=
-n=$((n + 1))
-if [ $vrc = 0 ] && grep -q "ERROR SUMMARY: 0 errors" "$dir/valgrind.log"; then
-    echo "ok $n - valgrind: no leaks, no errors, clean exit"
-else
-    echo "not ok $n - valgrind: no leaks, no errors, clean exit (status $vrc)"
-    grep -E "definitely|indirectly|ERROR SUMMARY|Invalid|uninitialised" "$dir/valgrind.log" | head -20 | sed 's/^/# /'
-fi
-echo "1..$n"
+untrack "$pid"
+grep -q "ERROR SUMMARY: 0 errors" "$dir/valgrind.log" ||
+    fail "$(grep -E "definitely|indirectly|ERROR SUMMARY|Invalid|uninitialised" "$dir/valgrind.log" | head -20)"
+check "valgrind: no leaks, no errors, clean exit (status $vrc)" [ $vrc = 0 ]
+finish

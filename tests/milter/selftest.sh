@@ -16,61 +16,29 @@
 # Builds nothing; starts its filters on sockets in a mktemp directory and
 # stops them by PID.
 
-LC_ALL=C
-export LC_ALL
-
-MILTC=${MILTC:-tests/milter/miltc}
-NOOP_FILTER=${NOOP_FILTER:-tests/milter/noop_filter}
-for _b in "$MILTC" "$NOOP_FILTER"; do
-    if [ ! -x "$_b" ]; then
-        echo "Bail out! $_b is not built (set MILTC and NOOP_FILTER)"
-        exit 99
-    fi
-done
+# shellcheck source=tests/lib/common.sh
+. "${srcdir:-.}/tests/lib/common.sh"
+need_bin MILTC tests/milter/miltc
+need_bin NOOP_FILTER tests/milter/noop_filter
 if [ -z "${PYTHON:-}" ]; then
     if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=$(command -v python3 || true); fi
 fi
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mtasts-miltc.XXXXXX") || {
-    echo "Bail out! mktemp"
-    exit 99
-}
-pids=""
-cleanup() {
-    for _p in $pids; do kill "$_p" 2>/dev/null; done
-    for _p in $pids; do wait "$_p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-n=0
-failed=0
-pass() { n=$((n + 1)); echo "ok $n - $1"; }
-fail() {
-    n=$((n + 1))
-    failed=1
-    echo "not ok $n - $1"
-    shift
-    for _l in "$@"; do echo "# $_l"; done
-}
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-check() {
-    if [ "$3" = "$2" ]; then pass "$1"; else fail "$1" "want: $2" "got:  $3"; fi
-}
 # has DESC FILE PATTERN: pass when FILE has a line with the fixed string PATTERN.
 has() {
-    if grep -qF -- "$3" "$2"; then pass "$1"; else
-        fail "$1" "no line with: $3" "in $2:"
-        sed 's/^/#   /' "$2"
-    fi
+    grep -qF -- "$3" "$2" || {
+        fail "no line with: $3" "in $2:"
+        sed 's/^/  /' "$2" >>"$TAP_WHY"
+    }
+    ok "$1"
 }
 # same DESC WANTFILE GOTFILE
 same() {
-    if diff "$2" "$3" >"$tmp/diff" 2>&1; then pass "$1"; else
-        fail "$1" "diff want got:"
-        sed 's/^/#   /' "$tmp/diff"
-    fi
+    diff "$2" "$3" >"$tmp/diff" 2>&1 || {
+        fail "diff want got:"
+        sed 's/^/  /' "$tmp/diff" >>"$TAP_WHY"
+    }
+    ok "$1"
 }
 # run NAME SOCKET [MILTC-ARGS...] < script: output in $tmp/NAME.out/.err, status in $rc
 run() {
@@ -80,25 +48,19 @@ run() {
     rc=$?
 }
 # wait_ready SPEC: until a milter session on SPEC succeeds, 10 s at most.
-wait_ready() {
-    _end=$(($(date +%s) + 10))
-    while [ "$(date +%s)" -le "$_end" ]; do
-        if echo quit | "$MILTC" -s "$1" -t 500 >/dev/null 2>&1; then return 0; fi
-        sleep 0.05
-    done
-    return 1
-}
+session_ok() { echo quit | "$MILTC" -s "$1" -t 500 >/dev/null 2>&1; }
+wait_ready() { wait_until 10 session_ok "$1"; }
 # start_filter NAME ARGS...: noop_filter on unix:$tmp/NAME.sock; PID in $pid
 start_filter() {
     _name=$1
     shift
     "$NOOP_FILTER" -p "unix:$tmp/$_name.sock" "$@" >"$tmp/$_name.log" 2>&1 &
     pid=$!
-    pids="$pids $pid"
+    track "$pid"
     wait_ready "unix:$tmp/$_name.sock"
 }
 
-echo "1..63"
+plan 63
 
 # ---- the filters
 start_filter a -H -e -T
@@ -110,7 +72,7 @@ start_filter nr -P df080 -S
 ready_nr=$?
 start_filter no -P 100023 -H
 ready_no=$?
-check "four noop filters accept on their sockets" "0 0 0 0" "$ready_a $ready_m $ready_nr $ready_no"
+check_eq "four noop filters accept on their sockets" "0 0 0 0" "$ready_a $ready_m $ready_nr $ready_no"
 A=unix:$tmp/a.sock
 
 # ---- negotiation and every stage, with macros
@@ -132,7 +94,7 @@ eom
 quit
 EOF
 run full "$A" "$tmp/full.script"
-check "full session exits 0" 0 "$rc"
+check_eq "full session exits 0" 0 "$rc"
 grep -v 'X-Noop-Trace' "$tmp/full.out" >"$tmp/full.got"
 cat >"$tmp/full.want" <<'EOF'
 negotiate -> version 6 actions 0x00000001 protocol 0x00000000
@@ -174,8 +136,8 @@ eoh
 eom
 EOF
 run rcpts "$A" "$tmp/rcpts.script"
-check "recipient session exits 0" 0 "$rc"
-check "three recipients continue" 3 "$(grep -c '^rcpt <[bcd]@example\.[a-z]*> -> continue$' "$tmp/rcpts.out")"
+check_eq "recipient session exits 0" 0 "$rc"
+check_eq "three recipients continue" 3 "$(grep -c '^rcpt <[bcd]@example\.[a-z]*> -> continue$' "$tmp/rcpts.out")"
 has "all recipients reach the filter" "$tmp/rcpts.out" \
     "rcpt=<b@example.com>/-/-/- rcpt=<c@example.com>/-/-/- rcpt=<d@example.org>/-/-/-"
 has "SMFIR_REPLYCODE 4xx is a tempfail with its text" "$tmp/rcpts.out" \
@@ -219,24 +181,24 @@ eom
 quit
 EOF
 run states "$A" "$tmp/states.script"
-check "state session exits 0" 0 "$rc"
+check_eq "state session exits 0" 0 "$rc"
 has "abort mid-transaction resets the filter's message state" "$tmp/states.out" \
     "helo=mta.example.net mail=<second@sender.test> rcpt=<b@example.com>/-/-/- data hdrs=0"
-check "SMFIR_ACCEPT at rcpt: rest of the message unsent" \
+check_eq "SMFIR_ACCEPT at rcpt: rest of the message unsent" \
     "rcpt <accept@example.com> -> accept|rcpt <after-accept@example.com> -> unsent accepted|data -> unsent accepted|eom -> unsent accepted" \
     "$(sed -n '/accept@/,/^eom/p' "$tmp/states.out" | paste -sd '|' -)"
 has "next transaction after accept is sent" "$tmp/states.out" "mail <fourth@sender.test> -> continue"
-check "SMFIR_SKIP stops further body chunks" "body skip the rest -> skip|body more -> unsent skip" \
+check_eq "SMFIR_SKIP stops further body chunks" "body skip the rest -> skip|body more -> unsent skip" \
     "$(grep '^body' "$tmp/states.out" | paste -sd '|' -)"
 has "after SMFIR_SKIP, eom is sent again" "$tmp/states.out" "body=15 i=-"
 has "quit_nc: a new connect on the same socket (unix family)" "$tmp/states.out" \
     "connect second.example.net /run/client.sock -> continue"
-check "reject at HELO ends the filter's part in the session" \
+check_eq "reject at HELO ends the filter's part in the session" \
     "helo reject.example -> reject|mail <x@y.test> -> unsent rejected|eom -> unsent rejected" \
     "$(sed -n '/^helo reject/,$p' "$tmp/states.out" | paste -sd '|' -)"
 printf 'connect h 192.0.2.9\nhelo accept.example\nmail <a@b.test>\nclose\nrcpt <never@b.test>\n' >"$tmp/close.script"
 run close "$A" "$tmp/close.script"
-check "accept at HELO, then close drops the session" \
+check_eq "accept at HELO, then close drops the session" \
     "0|helo accept.example -> accept|mail <a@b.test> -> unsent accepted|" \
     "$rc|$(sed -n '3,$p' "$tmp/close.out" | paste -sd '|' -)|$(grep -c never "$tmp/close.out" | sed 's/^0$//')"
 
@@ -244,10 +206,10 @@ check "accept at HELO, then close drops the session" \
 printf 'connect h 192.0.2.1\nhelo h\nmail <a@b.test>\nrcpt <c@d.test>\ndata\nheader Subject x\neoh\nbody x\neom\nquit\n' \
     >"$tmp/short.script"
 run many "$A" -n 100 "$tmp/short.script"
-check "100 sequential sessions (-n 100) exit 0" 0 "$rc"
-check "100 eom replies" 100 "$(grep -c '^eom -> continue$' "$tmp/many.out")"
+check_eq "100 sequential sessions (-n 100) exit 0" 0 "$rc"
+check_eq "100 eom replies" 100 "$(grep -c '^eom -> continue$' "$tmp/many.out")"
 run quiet "$A" -q -n 100 "$tmp/short.script"
-check "-q prints one summary line" "0|sessions=100 ok=100 failed=0" \
+check_eq "-q prints one summary line" "0|sessions=100 ok=100 failed=0" \
     "$rc|$(sed 's/ elapsed_ms=[0-9]*$//' "$tmp/quiet.out")"
 
 # ---- every modification request (filter -m)
@@ -285,7 +247,7 @@ eom replbody 10 new body\r\n
 eom quarantine noop quarantine
 eom -> continue
 EOF
-check "modification session exits 0" 0 "$rc"
+check_eq "modification session exits 0" 0 "$rc"
 same "every SMFIR_* modification request is collected in order" "$tmp/mods.want" "$tmp/mods.out"
 
 # ---- negotiated protocol bits: no replies (SMFIP_NR_*), macro lists
@@ -305,12 +267,12 @@ eoh -> noreply
 body Hello there -> noreply
 eom -> continue
 EOF
-check "SMFIP_NR_* session exits 0 (no reply awaited)" 0 "$rc"
+check_eq "SMFIP_NR_* session exits 0 (no reply awaited)" 0 "$rc"
 same "SMFIP_NR_* bits and smfi_setsymlist lists honoured" "$tmp/nr.want" "$tmp/nr.out"
 
 # ---- declined events (SMFIP_NOCONNECT|NOHELO|NOHDRS) and SMFIP_HDR_LEADSPC
 run no "unix:$tmp/no.sock" "$tmp/full.script"
-check "declined events: connect, helo, headers unsent; others sent" \
+check_eq "declined events: connect, helo, headers unsent; others sent" \
     "0|unsent declined|unsent declined|continue|unsent declined|unsent declined|continue" \
     "$rc|$(grep -E '^(connect|helo|mail|header|eoh) ' "$tmp/no.out" | sed 's/.*-> //' | paste -sd '|' -)"
 has "SMFIP_HDR_LEADSPC: header printed without the added space" "$tmp/no.out" "eom addheader X-Noop:1"
@@ -321,34 +283,34 @@ for _try in 1 2 3 4 5; do
     port=$(awk -v s="$$$_try" 'BEGIN { srand(s); print int(20000 + rand() * 40000) }')
     "$NOOP_FILTER" -p "inet:$port@127.0.0.1" -H >"$tmp/inet.log" 2>&1 &
     pid=$!
-    pids="$pids $pid"
+    track "$pid"
     if wait_ready "inet:$port@127.0.0.1"; then ready_i=0; break; fi
     kill "$pid" 2>/dev/null
 done
 if [ "$ready_i" = 0 ]; then
     run inet1 "inet:$port@127.0.0.1" "$tmp/short.script"
     run inet2 "inet:127.0.0.1:$port" "$tmp/short.script"
-    check "inet:PORT@HOST and inet:HOST:PORT sessions" "X-Noop: 1|X-Noop: 1" \
+    check_eq "inet:PORT@HOST and inet:HOST:PORT sessions" "X-Noop: 1|X-Noop: 1" \
         "$(sed -n 's/^eom addheader //p' "$tmp/inet1.out")|$(sed -n 's/^eom addheader //p' "$tmp/inet2.out")"
 else
-    fail "inet:PORT@HOST and inet:HOST:PORT sessions" "no free port for the filter"
+    nok "inet:PORT@HOST and inet:HOST:PORT sessions" "no free port for the filter"
 fi
 
 # ---- errors: connection, usage, script
 run nosock "unix:$tmp/nonexistent.sock" "$tmp/short.script"
-check "non-existent socket: exit 1, clear message" \
+check_eq "non-existent socket: exit 1, clear message" \
     "1|miltc: connect unix:$tmp/nonexistent.sock: No such file or directory" "$rc|$(cat "$tmp/nosock.err")"
 "$MILTC" "$tmp/short.script" >/dev/null 2>"$tmp/nos.err"
-check "no -s: exit 2" "2|miltc: no socket (-s)" "$?|$(head -n 1 "$tmp/nos.err")"
+check_eq "no -s: exit 2" "2|miltc: no socket (-s)" "$?|$(head -n 1 "$tmp/nos.err")"
 "$MILTC" -s "$A" -t 0 "$tmp/short.script" >/dev/null 2>&1
-check "bad -t: exit 2" 2 "$?"
+check_eq "bad -t: exit 2" 2 "$?"
 "$MILTC" -s "$A" "$tmp/missing.script" >/dev/null 2>&1
-check "missing script file: exit 2" 2 "$?"
+check_eq "missing script file: exit 2" 2 "$?"
 # script TEXT WANT-STDERR
 bad_script() {
     printf '%s\n' "$1" >"$tmp/bad.script"
     run bad "$A" "$tmp/bad.script"
-    check "malformed script ($(printf '%s' "$1" | tr '\n' ';')): exit 2, nothing connected" "2|miltc: $tmp/bad.script:$2|" \
+    check_eq "malformed script ($(printf '%s' "$1" | tr '\n' ';')): exit 2, nothing connected" "2|miltc: $tmp/bad.script:$2|" \
         "$rc|$(cat "$tmp/bad.err")|$(cat "$tmp/bad.out")"
 }
 bad_script "connect h 192.0.2.1
@@ -438,7 +400,7 @@ FAULTS="silent oversize zerolen wrongneg shortneg newver badactions truncated eo
 if [ -n "$PYTHON" ] && "$PYTHON" -c 'import socket' 2>/dev/null; then
     # shellcheck disable=SC2086
     "$PYTHON" "$tmp/fake.py" "$tmp" $FAULTS >"$tmp/fake.log" 2>&1 &
-    pids="$pids $!"
+    track "$!"
     if wait_ready "unix:$tmp/fake-ok.sock"; then fake=ok; else fake=""; fi
 else
     fake=""
@@ -453,9 +415,9 @@ fault() {
     fi
     run "fault-$1" "unix:$tmp/fake-$1.sock" -t 300 "$tmp/fake.script"
     if [ "$rc" = 1 ] && grep -qF -- "$2" "$tmp/fault-$1.err"; then
-        pass "fake filter '$1': exit 1 with reason"
+        ok "fake filter '$1': exit 1 with reason"
     else
-        fail "fake filter '$1': exit 1 with reason" "want: 1 and stderr with: $2" \
+        nok "fake filter '$1': exit 1 with reason" "want: 1 and stderr with: $2" \
             "got:  $rc $(cat "$tmp/fault-$1.err")"
     fi
 }
@@ -476,7 +438,7 @@ fault noaction "SMFIR_ADDHEADER in reply to SMFIC_BODYEOB without the action neg
 fault badmod "malformed SMFIR_ADDHEADER in reply to SMFIC_BODYEOB"
 if [ -n "$fake" ]; then
     run progress "unix:$tmp/fake-progress.sock" -t 300 "$tmp/fake.script"
-    check "SMFIR_PROGRESS keeps the client waiting" "0|connect h 192.0.2.1 -> continue" \
+    check_eq "SMFIR_PROGRESS keeps the client waiting" "0|connect h 192.0.2.1 -> continue" \
         "$rc|$(sed -n 2p "$tmp/progress.out")"
     # random replies: every run ends in 0 or 1, never a crash, hang or sanitizer report
     bad=""
@@ -489,7 +451,7 @@ if [ -n "$fake" ]; then
             break
         fi
     done
-    check "150 sessions of random replies: exit 0 or 1, no crash" "" "$bad"
+    check_eq "150 sessions of random replies: exit 0 or 1, no crash" "" "$bad"
 else
     skip "SMFIR_PROGRESS keeps the client waiting" "no python3 for the fake filter"
     skip "150 sessions of random replies: exit 0 or 1, no crash" "no python3 for the fake filter"
@@ -499,7 +461,7 @@ fi
 kill "$pid_a"
 wait "$pid_a"
 st=$?
-check "noop_filter stops on SIGTERM with status 0" 0 "$st"
-pids=$(echo "$pids" | sed "s/ $pid_a\$//; s/ $pid_a / /")
+check_eq "noop_filter stops on SIGTERM with status 0" 0 "$st"
+untrack "$pid_a"
 
-exit $failed
+finish

@@ -19,57 +19,14 @@
 # Runs from the build directory with srcdir set (automake does both):
 #   MTASTS_MILTER  the daemon (default milter/mtasts-milter)
 #   MILTC          the protocol client (default tests/milter/miltc)
-LC_ALL=C
-export LC_ALL
-: "${srcdir:=.}"
-MTASTS_MILTER=${MTASTS_MILTER:-milter/mtasts-milter}
-MILTC=${MILTC:-tests/milter/miltc}
-for v in MTASTS_MILTER MILTC; do
-    eval "p=\$$v"
-    case $p in /*) ;; *) p=$(pwd)/$p ;; esac
-    [ -x "$p" ] || { echo "Bail out! $p is not built"; exit 99; }
-    eval "$v=\$p"
-done
-if [ "$(id -u)" != 0 ]; then
-    echo "1..0 # SKIP the test world needs root"
-    exit 0
-fi
-for tool in nginx nsd openssl dig postfix ldns-signzone /usr/bin/python3; do
-    command -v "$tool" >/dev/null 2>&1 || {
-        echo "1..0 # SKIP $tool is not installed (contrib/install-deps.sh)"; exit 0; }
-done
-
-WORLD_SH=$srcdir/tests/world/world.sh
-case $WORLD_SH in /*) ;; *) WORLD_SH=$(pwd)/$WORLD_SH ;; esac
-# shellcheck source=tests/world/world.sh
-. "$WORLD_SH"
-dir=$(mktemp -d "${TMPDIR:-/tmp}/tlsverdicts.XXXXXX") || { echo "Bail out! mktemp"; exit 99; }
-milter_pid=
-stop_milter() {
-    [ -n "$milter_pid" ] || return 0
-    kill -TERM "$milter_pid" 2>/dev/null
-    wait "$milter_pid" 2>/dev/null
-    milter_pid=
-}
-trap 'stop_milter; world_stop >/dev/null 2>&1; rm -rf "$dir"' EXIT
-trap 'exit 130' INT TERM HUP
-for step in world_start world_start_mx world_start_dnssec; do
-    if ! $step >"$dir/world.log" 2>&1; then
-        echo "Bail out! $step failed:"
-        sed 's/^/# /' "$dir/world.log"
-        exit 99
-    fi
-done
-
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); failed=1; echo "not ok $n - $1"; }
-check() { # check DESCRIPTION COMMAND...: ok if the command succeeds
-    d=$1
-    shift
-    if "$@"; then ok "$d"; else nok "$d"; fi
-}
+# shellcheck source=tests/lib/common.sh
+. "${srcdir:-.}/tests/lib/common.sh"
+# shellcheck source=tests/milter/session.sh
+. "$srcdir/tests/milter/session.sh"
+need_bin MTASTS_MILTER milter/mtasts-milter
+need_bin MILTC tests/milter/miltc
+world_up world_start_mx world_start_dnssec
+dir=$tmp
 
 sock=$dir/milter.sock
 log=$dir/milter.log
@@ -99,41 +56,14 @@ EOF
 }
 write_config enforce accept
 
-rm -f "$sock"
-"$MTASTS_MILTER" -f -c "$dir/milter.conf" 2>>"$dir/milter.stderr" &
-milter_pid=$!
-i=0
-while [ ! -S "$sock" ]; do
-    i=$((i + 1))
-    if [ $i -gt 100 ] || ! kill -0 "$milter_pid" 2>/dev/null; then
-        echo "Bail out! the milter did not open $sock"
-        sed 's/^/# /' "$dir/milter.stderr" "$log" 2>/dev/null
-        exit 99
-    fi
-    sleep 0.1
-done
+milter_start "$dir/milter.conf" "$sock" "$dir/milter.stderr" || {
+    sed 's/^/# /' "$dir/milter.stderr" "$log" 2>/dev/null
+    bail "the milter did not open $sock"
+}
 
-session() { # session NAME: run the script on stdin, output in $dir/NAME.out
-    "$MILTC" -s "unix:$sock" -t 15000 - >"$dir/$1.out" 2>"$dir/$1.err"
-}
-has() { # has NAME PATTERN: the session's output has a line matching PATTERN
-    grep -q -- "$2" "$dir/$1.out" || {
-        echo "# $1: no line matching: $2"
-        sed 's/^/#   /' "$dir/$1.out" "$dir/$1.err"
-        return 1
-    }
-}
-logged() { # logged PATTERN: a milter log line matches
-    grep -q -- "$1" "$log" || { echo "# milter log has no line matching: $1"; return 1; }
-}
-head_script() {
-    printf '%s\n' 'connect mx-out.example.net 127.0.0.1 42000' 'helo mx-out.example.net' \
-        'macro M i=QID1' 'mail <sender@example.net>'
-}
 rcpt() { # rcpt DOMAIN: a recipient routed directly to DOMAIN's MX hosts
     printf 'macro R {rcpt_mailer}=smtp {rcpt_host}=%s\nrcpt <u@%s>\n' "$1" "$1"
 }
-now_ms() { date +%s%3N; }
 
 # --- the deadline: a cold probe of an MX that accepts TCP and never speaks.
 # The policy is discovered first (its own cold path), then the RCPT that
@@ -143,11 +73,8 @@ t0=$(now_ms)
 { head_script; rcpt mxsilent.test; echo abort; } | session silent1
 t1=$(now_ms)
 ms=$((t1 - t0))
-if [ "$ms" -lt 1800 ]; then
-    ok "an MX that never speaks: RCPT answered in $ms ms (LookupDeadline 1s)"
-else
-    nok "an MX that never speaks: RCPT answered in $ms ms, want < 1800 (LookupDeadline 1s)"
-fi
+check "an MX that never speaks: RCPT answered in $ms ms, want < 1800 (LookupDeadline 1s)" \
+    [ "$ms" -lt 1800 ]
 check "probe still running: OnTLSUnknown accept -> continue, reason tls-pending" \
     logged 'rcpt=<u@mxsilent.test> .*verdict=pass would_fail=no reason=tls-pending'
 
@@ -156,7 +83,14 @@ domains="mxgood.test mxwild.test mxwrongname.test mxexpired.test mxselfsigned.te
 mxnotls.test mxoldtls.test good.dane.test ta.dane.test badtlsa.dane.test
 tlsabogus.dane.test notlsa.dane.test bogus.test"
 { head_script; for d in $domains; do rcpt "$d"; done; echo abort; } | session warm
-sleep 3.5
+# probed: every MX host of the warmed domains (bogus.test's MX RRset is
+# bogus: nothing to probe) and the silent one has its probe's result line.
+probed() {
+    for _d in $domains mxsilent.test; do
+        [ "$_d" = bogus.test ] || grep -q "probe host=mx1\.$_d addr=" "$log" || return 1
+    done
+}
+wait_until 10 probed || diag "not every probe finished within 10 s"
 
 # expect DOMAIN ACTION-PATTERN LOG-REASON
 expect() {
@@ -200,7 +134,7 @@ fi
 # --- OnTLSUnknown tempfail, audit mode: reload and check the tags
 write_config audit accept
 kill -HUP "$milter_pid"
-sleep 0.5
+wait_until 5 reloads ok 1
 { head_script; rcpt mxexpired.test; rcpt mxgood.test; echo 'eom'; } | session audit
 check "audit: an expired MX certificate does not refuse" has audit 'rcpt <u@mxexpired.test> -> continue'
 check "audit: the header says certificate-expired with the per-MX result" \
@@ -210,7 +144,7 @@ check "audit: the header says pass for the good MX" \
 
 write_config enforce tempfail
 kill -HUP "$milter_pid"
-sleep 0.5
+wait_until 5 reloads ok 2
 { head_script; rcpt mxsilent.test; echo abort; } | session silent2
 check "OnTLSUnknown tempfail: unreachable MX -> 451 4.4.1" \
     has silent2 'rcpt <u@mxsilent.test> -> tempfail 451 4.4.1'
@@ -219,6 +153,5 @@ check "OnTLSUnknown tempfail: unreachable MX -> 451 4.4.1" \
 check "one probe log line per MX (single flight): mxgood probed once" \
     test "$(grep -c 'probe host=mx1.mxgood.test ' "$log")" -eq 1
 
-stop_milter
-echo "1..$n"
-[ "$failed" = 0 ]
+milter_stop
+finish

@@ -8,56 +8,14 @@
 # Runs from the build directory with srcdir set (automake does both):
 #   MTASTS_MILTER  the daemon (default milter/mtasts-milter)
 #   MILTC          the protocol client (default tests/milter/miltc)
-LC_ALL=C
-export LC_ALL
-: "${srcdir:=.}"
-MTASTS_MILTER=${MTASTS_MILTER:-milter/mtasts-milter}
-MILTC=${MILTC:-tests/milter/miltc}
-for v in MTASTS_MILTER MILTC; do
-    eval "p=\$$v"
-    case $p in /*) ;; *) p=$(pwd)/$p ;; esac
-    [ -x "$p" ] || { echo "Bail out! $p is not built"; exit 99; }
-    eval "$v=\$p"
-done
-if [ "$(id -u)" != 0 ]; then
-    echo "1..0 # SKIP the test world needs root"
-    exit 0
-fi
-for tool in nginx nsd openssl dig /usr/bin/python3; do
-    command -v "$tool" >/dev/null 2>&1 || {
-        echo "1..0 # SKIP $tool is not installed (contrib/install-deps.sh)"; exit 0; }
-done
-
-WORLD_SH=$srcdir/tests/world/world.sh
-case $WORLD_SH in /*) ;; *) WORLD_SH=$(pwd)/$WORLD_SH ;; esac
-# shellcheck source=tests/world/world.sh
-. "$WORLD_SH"
-dir=$(mktemp -d "${TMPDIR:-/tmp}/verdicts.XXXXXX") || { echo "Bail out! mktemp"; exit 99; }
-milter_pid=
-stop_milter() {
-    [ -n "$milter_pid" ] || return 0
-    kill -TERM "$milter_pid" 2>/dev/null
-    wait "$milter_pid" 2>/dev/null
-    milter_rc=$?
-    milter_pid=
-}
-trap 'stop_milter; world_stop >/dev/null 2>&1; rm -rf "$dir"' EXIT
-trap 'exit 130' INT TERM HUP
-if ! world_start >"$dir/world.log" 2>&1; then
-    echo "Bail out! world_start failed:"
-    sed 's/^/# /' "$dir/world.log"
-    exit 99
-fi
-
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); failed=1; echo "not ok $n - $1"; }
-check() { # check DESCRIPTION COMMAND...: ok if the command succeeds
-    d=$1
-    shift
-    if "$@"; then ok "$d"; else nok "$d"; fi
-}
+# shellcheck source=tests/lib/common.sh
+. "${srcdir:-.}/tests/lib/common.sh"
+# shellcheck source=tests/milter/session.sh
+. "$srcdir/tests/milter/session.sh"
+need_bin MTASTS_MILTER milter/mtasts-milter
+need_bin MILTC tests/milter/miltc
+world_up
+dir=$tmp
 
 sock=$dir/milter.sock
 log=$dir/milter.log
@@ -88,42 +46,11 @@ EOF
 }
 write_config enforce 3s accept
 
-start_milter() {
-    rm -f "$sock"
-    "$MTASTS_MILTER" -f -c "$dir/milter.conf" 2>>"$dir/milter.stderr" &
-    milter_pid=$!
-    i=0
-    while [ ! -S "$sock" ]; do
-        i=$((i + 1))
-        if [ $i -gt 100 ] || ! kill -0 "$milter_pid" 2>/dev/null; then
-            echo "Bail out! the milter did not open $sock"
-            sed 's/^/# /' "$dir/milter.stderr" "$log" 2>/dev/null
-            exit 99
-        fi
-        sleep 0.1
-    done
+milter_start "$dir/milter.conf" "$sock" "$dir/milter.stderr" || {
+    sed 's/^/# /' "$dir/milter.stderr" "$log" 2>/dev/null
+    bail "the milter did not open $sock"
 }
-start_milter
 
-# session NAME: run the script on stdin, output in $dir/NAME.out
-session() {
-    "$MILTC" -s "unix:$sock" -t 15000 - >"$dir/$1.out" 2>"$dir/$1.err"
-    echo $? >"$dir/$1.rc"
-}
-has() { # has NAME PATTERN: the session's output has a line matching PATTERN
-    grep -q -- "$2" "$dir/$1.out" || {
-        echo "# $1: no line matching: $2"
-        sed 's/^/#   /' "$dir/$1.out" "$dir/$1.err"
-        return 1
-    }
-}
-logged() { # logged PATTERN: a milter log line matches
-    grep -q -- "$1" "$log" || { echo "# milter log has no line matching: $1"; return 1; }
-}
-head_script() { # head_script: connection and sender
-    printf '%s\n' 'connect mx-out.example.net 127.0.0.1 42000' 'helo mx-out.example.net' \
-        'macro M i=QID1' 'mail <sender@example.net>'
-}
 rcpt() { # rcpt ADDR MAILER HOST
     printf 'macro R {rcpt_mailer}=%s {rcpt_host}=%s\nrcpt <%s>\n' "$2" "$3" "$1"
 }
@@ -143,12 +70,9 @@ s.sendall(str(len(q)).encode() + b":" + q + b",")
 print(s.recv(4096).decode())' "$dir/socketmap.sock" "$1"
 }
 r=$(smap good.test)
-if [ "$r" = "49:OK secure match=mx1.good.test servername=hostname," ]; then
-    ok "the daemon's socketmap answers an enforce domain"
-else nok "the daemon's socketmap answers an enforce domain (got: $r)"; fi
-r=$(smap testing.test)
-if [ "$r" = "9:NOTFOUND ," ]; then ok "the daemon's socketmap: testing -> NOTFOUND"
-else nok "the daemon's socketmap: testing -> NOTFOUND (got: $r)"; fi
+check_eq "the daemon's socketmap answers an enforce domain" \
+    "49:OK secure match=mx1.good.test servername=hostname," "$r"
+check_eq "the daemon's socketmap: testing -> NOTFOUND" "9:NOTFOUND ," "$(smap testing.test)"
 
 # --- enforce mode, direct delivery (RFC 8461 §4.1)
 { head_script; rcpt u@good.test smtp good.test; echo abort; } | session good
@@ -177,8 +101,7 @@ check "no policy passes" has modes 'rcpt <u@nopolicy.test> -> continue'
 # --- local overrides, loaded by a SIGHUP reload
 write_config enforce 3s accept "$dir/overrides"
 kill -HUP "$milter_pid"
-i=0
-until grep -q 'event=reload status=ok' "$log" || [ $i -gt 50 ]; do i=$((i + 1)); sleep 0.1; done
+wait_until 5 reloads ok 1
 check "SIGHUP reloads the configuration and the overrides" logged 'event=reload status=ok .*overrides=2'
 { head_script; rcpt u@mismatch.test smtp mismatch.test; rcpt u@nopolicy.test smtp nopolicy.test
   echo abort; } | session overrides
@@ -223,8 +146,7 @@ check "and ours is added" has forged 'eom insheader 0 MTA-STS-Audit: good.test;'
 # --- audit mode, switched by SIGHUP
 write_config audit 3s accept
 kill -HUP "$milter_pid"
-i=0
-until [ "$(grep -c 'event=reload status=ok' "$log")" -ge 2 ] || [ $i -gt 50 ]; do i=$((i + 1)); sleep 0.1; done
+wait_until 5 reloads ok 2
 check "a second SIGHUP switches to audit mode" logged 'event=reload status=ok .*overrides=0'
 { head_script; rcpt u@nomx.test smtp nomx.test; echo 'header Subject audit'; echo eoh
   echo eom; echo quit; } | session audit
@@ -236,8 +158,7 @@ check "audit: the log says would_fail=yes" logged 'domain=nomx.test mode=audit .
 # --- a bad configuration keeps the old one
 echo "NoSuchKey yes" >>"$dir/milter.conf"
 kill -HUP "$milter_pid"
-i=0
-until grep -q 'event=reload status=failed' "$log" || [ $i -gt 50 ]; do i=$((i + 1)); sleep 0.1; done
+wait_until 5 reloads failed 1
 check "a bad file on SIGHUP is refused with file:line" logged "event=reload status=failed action=keep-old reason=\".*milter.conf:[0-9]*:"
 { head_script; rcpt u@nomx.test smtp nomx.test; echo abort; } | session afterbad
 check "after a bad reload the old (audit) configuration still rules" has afterbad 'rcpt <u@nomx.test> -> continue'
@@ -245,21 +166,18 @@ check "after a bad reload the old (audit) configuration still rules" has afterba
 # --- the lookup deadline (a server that never answers)
 write_config enforce 1s tempfail
 kill -HUP "$milter_pid"
-i=0
-until [ "$(grep -c 'event=reload status=ok' "$log")" -ge 3 ] || [ $i -gt 50 ]; do i=$((i + 1)); sleep 0.1; done
+wait_until 5 reloads ok 3
 t0=$(date +%s%N)
 { head_script; rcpt u@stall.test smtp stall.test; echo abort; } | session stall
 t1=$(date +%s%N)
 ms=$(((t1 - t0) / 1000000))
 check "cold lookup of a stalled domain -> OnDiscoveryTimeout tempfail 451 4.4.3" \
     has stall 'rcpt <u@stall.test> -> tempfail 451 4.4.3'
-if [ "$ms" -lt 2500 ]; then ok "the RCPT reply came within the 1 s deadline ($ms ms in all)"
-else nok "the RCPT reply came within the 1 s deadline ($ms ms in all)"; fi
+check "the RCPT reply came within the 1 s deadline ($ms ms in all)" [ "$ms" -lt 2500 ]
 
 # --- SIGTERM: clean exit
-stop_milter
-if [ "${milter_rc:-1}" = 0 ]; then ok "SIGTERM: exit status 0"; else nok "SIGTERM: exit status ${milter_rc:-?}"; fi
+milter_stop
+check_eq "SIGTERM: exit status 0" 0 "${milter_status:-?}"
 check "SIGTERM: logged stop" logged 'event=stop status=ok'
 
-echo "1..$n"
-exit $failed
+finish

@@ -45,6 +45,8 @@ static const struct parse_case parse_cases[] = {
     {"host_port", STR("postfix mx.good.test:587"), STS_POLICY_MAP_NOTFOUND, "not-a-domain"},
     {"parent", STR("postfix .good.test"), STS_POLICY_MAP_NOTFOUND, "not-a-domain"},
     {"ipv4", STR("postfix 192.0.2.1"), STS_POLICY_MAP_NOTFOUND, "ip-literal"},
+    /* found by tests/fuzz/fuzz_policy_map: the trailing dot hid the address */
+    {"ipv4_trailing_dot", STR("postfix 192.0.2.1."), STS_POLICY_MAP_NOTFOUND, "ip-literal"},
     {"ipv6", STR("postfix 2001:db8::1"), STS_POLICY_MAP_NOTFOUND, "not-a-domain"},
     {"ipv6_bracket", STR("postfix [ipv6:2001:db8::1]"), STS_POLICY_MAP_NOTFOUND, "not-a-domain"},
     {"single_label", STR("postfix localhost"), STS_POLICY_MAP_NOTFOUND, "single-label"},

@@ -13,35 +13,10 @@
 # shellcheck disable=SC2317 # not every helper is used by every script
 # shellcheck disable=SC2153 # WORLD_* come from world.sh
 
-LC_ALL=C
-export LC_ALL
-
-# ---- TAP prelude: tests/cli/prelude.sh, then the world ----
-: "${srcdir:=.}"
 GUARD_SECONDS=60
 # shellcheck source=tests/cli/prelude.sh
-. "$srcdir/tests/cli/prelude.sh"
-WORLD_SH=$srcdir/tests/world/world.sh
-case $WORLD_SH in /*) ;; *) WORLD_SH=$(pwd)/$WORLD_SH ;; esac
-export WORLD_SH
-# shellcheck source=tests/world/world.sh
-. "$WORLD_SH"
-trap 'world_stop >/dev/null 2>&1; rm -rf "$tmp"' EXIT
-# world_start: 0 started, 77 cannot run here (not root, a program missing).
-world_start >"$tmp/world.log" 2>&1
-case $? in
-0) ;;
-77)
-    echo "1..0 # SKIP $(tail -n 1 "$tmp/world.log")"
-    exit 0
-    ;;
-*)
-    echo "Bail out! world_start failed:"
-    sed 's/^/# /' "$tmp/world.log"
-    exit 99
-    ;;
-esac
-# ---- end of prelude ----
+. "${srcdir:-.}/tests/cli/prelude.sh"
+world_up
 
 NET="--resolver=$WORLD_DNS --ca-file=$WORLD_CA --timeout=5 --allow-private"
 STORE="--store=sqlite:$tmp/cache.db"
@@ -170,27 +145,18 @@ want_rc 1
 ok "cache show after purge --all: exit 1"
 
 # --- usage errors (exit 2, nothing on stdout)
-usage() {
-    _name=$1
-    shift
-    run "$@"
-    want_rc 2
-    want_empty out
-    grep -q '[Uu]sage' "$tmp/err" || fail "stderr: want a usage line"
-    ok "usage error: $_name"
-}
-usage "cache without a command" cache
-usage "cache with an unknown command" cache frobnicate
-usage "cache list with an argument" cache list good.test
-usage "cache list with a network option" cache list --allow-private
-usage "cache show without DOMAIN" cache show
-usage "cache show with an invalid DOMAIN" cache show 'a..test'
-usage "cache purge without DOMAIN or --all" cache purge
-usage "cache purge with DOMAIN and --all" cache purge --all good.test
-usage "cache purge --json" cache purge --json good.test
-usage "cache prewarm without FILE" cache prewarm
-usage "cache prewarm --timeout 301" cache prewarm --timeout 301 domains.txt
-usage "cache --store without a value" cache list --store
+want_usage "cache without a command" cache
+want_usage "cache with an unknown command" cache frobnicate
+want_usage "cache list with an argument" cache list good.test
+want_usage "cache list with a network option" cache list --allow-private
+want_usage "cache show without DOMAIN" cache show
+want_usage "cache show with an invalid DOMAIN" cache show 'a..test'
+want_usage "cache purge without DOMAIN or --all" cache purge
+want_usage "cache purge with DOMAIN and --all" cache purge --all good.test
+want_usage "cache purge --json" cache purge --json good.test
+want_usage "cache prewarm without FILE" cache prewarm
+want_usage "cache prewarm --timeout 301" cache prewarm --timeout 301 domains.txt
+want_usage "cache --store without a value" cache list --store
 
 # "mtasts query": what the socketmap server answers (socketmap_table(5)).
 # shellcheck disable=SC2086 # NET is a list of options

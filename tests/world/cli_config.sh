@@ -12,34 +12,11 @@
 #   sh SRCDIR/tests/world/cli_config.sh      (WORLD_KEEP=1 keeps the world)
 
 # shellcheck disable=SC2153 # WORLD_* come from world.sh
-LC_ALL=C
-export LC_ALL
 
-# ---- TAP prelude: tests/cli/prelude.sh, then the world ----
-: "${srcdir:=.}"
 GUARD_SECONDS=60
 # shellcheck source=tests/cli/prelude.sh
-. "$srcdir/tests/cli/prelude.sh"
-WORLD_SH=$srcdir/tests/world/world.sh
-case $WORLD_SH in /*) ;; *) WORLD_SH=$(pwd)/$WORLD_SH ;; esac
-export WORLD_SH
-# shellcheck source=tests/world/world.sh
-. "$WORLD_SH"
-trap 'world_stop >/dev/null 2>&1; rm -rf "$tmp"' EXIT
-world_start >"$tmp/world.log" 2>&1
-case $? in
-0) ;;
-77)
-    echo "1..0 # SKIP $(tail -n 1 "$tmp/world.log")"
-    exit 0
-    ;;
-*)
-    echo "Bail out! world_start failed:"
-    sed 's/^/# /' "$tmp/world.log"
-    exit 99
-    ;;
-esac
-# ---- end of prelude ----
+. "${srcdir:-.}/tests/cli/prelude.sh"
+world_up
 
 unset MTASTS_STORE MTASTS_CONFIG
 # err_has ERE: some line of stderr matches.

@@ -15,35 +15,10 @@
 # shellcheck disable=SC2317 # not every helper is used by every script
 # shellcheck disable=SC2153 # WORLD_* come from world.sh
 
-LC_ALL=C
-export LC_ALL
-
-# ---- TAP prelude: tests/cli/prelude.sh, then the world ----
-: "${srcdir:=.}"
 GUARD_SECONDS=60
 # shellcheck source=tests/cli/prelude.sh
-. "$srcdir/tests/cli/prelude.sh"
-WORLD_SH=$srcdir/tests/world/world.sh
-case $WORLD_SH in /*) ;; *) WORLD_SH=$(pwd)/$WORLD_SH ;; esac
-export WORLD_SH
-# shellcheck source=tests/world/world.sh
-. "$WORLD_SH"
-trap 'world_stop >/dev/null 2>&1; rm -rf "$tmp"' EXIT
-# world_start: 0 started, 77 cannot run here (not root, a program missing).
-world_start >"$tmp/world.log" 2>&1
-case $? in
-0) ;;
-77)
-    echo "1..0 # SKIP $(tail -n 1 "$tmp/world.log")"
-    exit 0
-    ;;
-*)
-    echo "Bail out! world_start failed:"
-    sed 's/^/# /' "$tmp/world.log"
-    exit 99
-    ;;
-esac
-# ---- end of prelude ----
+. "${srcdir:-.}/tests/cli/prelude.sh"
+world_up
 
 # Every mta-sts.* host of the world is on loopback, which the SSRF guard
 # refuses: --allow-private everywhere but where the guard is under test.
@@ -169,7 +144,6 @@ want_line '^verdict: policy$'
 ok "fetch loopback.test with --allow-private: exit 0"
 
 # --- check
-want_last() { [ "$(tail -n 1 "$tmp/out")" = "$1" ] || fail "last line: want '$1'"; }
 want_last_match() { tail -n 1 "$tmp/out" | grep -Eq -- "$1" || fail "last line: want /$1/"; }
 # shellcheck disable=SC2086
 run check $CHECK $NET $PRIV good.test
@@ -233,24 +207,15 @@ no_line '^(OK|WARN|FAIL) policy'
 ok "check nosuch.test: no TXT record, nothing else to say"
 
 # --- usage errors (exit 2, nothing on stdout)
-usage() {
-    _name=$1
-    shift
-    run "$@"
-    want_rc 2
-    want_empty out
-    grep -q '[Uu]sage' "$tmp/err" || fail "stderr: want a usage line"
-    ok "usage error: $_name"
-}
-usage "fetch without DOMAIN" fetch
-usage "fetch with two DOMAINs" fetch good.test nosuch.test
-usage "fetch with an unknown option" fetch --frobnicate good.test
-usage "fetch --timeout 0" fetch --timeout 0 good.test
-usage "fetch --timeout not a number" fetch --timeout=ten good.test
-usage "fetch --resolver without a value" fetch good.test --resolver
-usage "fetch --store (a cache option)" fetch --store /nonexistent good.test
-usage "fetch an invalid domain" fetch 'bad..test'
-usage "check without DOMAIN" check --json
-usage "check --allow-private=yes" check --allow-private=yes good.test
+want_usage "fetch without DOMAIN" fetch
+want_usage "fetch with two DOMAINs" fetch good.test nosuch.test
+want_usage "fetch with an unknown option" fetch --frobnicate good.test
+want_usage "fetch --timeout 0" fetch --timeout 0 good.test
+want_usage "fetch --timeout not a number" fetch --timeout=ten good.test
+want_usage "fetch --resolver without a value" fetch good.test --resolver
+want_usage "fetch --store (a cache option)" fetch --store /nonexistent good.test
+want_usage "fetch an invalid domain" fetch 'bad..test'
+want_usage "check without DOMAIN" check --json
+want_usage "check --allow-private=yes" check --allow-private=yes good.test
 
 finish

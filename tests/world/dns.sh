@@ -12,53 +12,18 @@
 # Usage (from the build directory): srcdir=SRCDIR sh SRCDIR/tests/world/dns.sh
 #   TEST_DNS     the test_dns binary (default tests/world/test_dns)
 #   WORLD_KEEP=1 keeps the world's scratch directory for a post-mortem.
-
-LC_ALL=C
-export LC_ALL
-
-: "${srcdir:=.}"
-TEST_DNS=${TEST_DNS:-tests/world/test_dns}
-case $TEST_DNS in /*) ;; *) TEST_DNS=$(pwd)/$TEST_DNS ;; esac
-
-if [ ! -x "$TEST_DNS" ]; then
-    echo "Bail out! $TEST_DNS is not an executable (make check builds it)"
-    exit 99
-fi
-
-WORLD_SH=$srcdir/tests/world/world.sh
-case $WORLD_SH in /*) ;; *) WORLD_SH=$(pwd)/$WORLD_SH ;; esac
-export WORLD_SH
-# shellcheck source=tests/world/world.sh
-. "$WORLD_SH"
-
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/dns-world.XXXXXX") || { echo "Bail out! mktemp"; exit 99; }
-trap 'world_stop >/dev/null 2>&1; rm -rf "$scratch"' EXIT
-trap 'exit 130' INT TERM HUP
-
-# world_start's chatter stays out of the TAP stream; 77 means "cannot run
-# here" (not root, nsd or nginx missing).
-world_start >"$scratch/world.log" 2>&1
-rc=$?
-if [ $rc -eq 77 ]; then
-    echo "1..0 # SKIP $(tail -1 "$scratch/world.log")"
-    exit 0
-elif [ $rc -ne 0 ]; then
-    echo "Bail out! world_start failed:"
-    sed 's/^/# /' "$scratch/world.log"
-    exit 99
-fi
+# shellcheck source=tests/lib/common.sh
+. "${srcdir:-.}/tests/lib/common.sh"
+need_bin TEST_DNS tests/world/test_dns
+world_up
 
 # Every query has its own deadline (at most 3 s); the outer limit only
 # catches a hang.  libunbound logs to stderr; that stays out of the TAP.
-if command -v timeout >/dev/null 2>&1; then
-    timeout 120 "$TEST_DNS" "$WORLD_DNS" 2>"$scratch/stderr"
-else
-    "$TEST_DNS" "$WORLD_DNS" 2>"$scratch/stderr"
-fi
+timeout 120 "$TEST_DNS" "$WORLD_DNS" 2>"$tmp/stderr"
 rc=$?
 if [ $rc -ne 0 ]; then
     # sanitizer reports and libunbound's errors, as TAP comments
-    tail -40 "$scratch/stderr" | sed 's/^/# stderr: /'
+    tail -40 "$tmp/stderr" | sed 's/^/# stderr: /'
     if [ $rc -eq 124 ]; then
         echo "Bail out! test_dns did not finish within 120 s"
     elif [ $rc -gt 1 ]; then

@@ -191,33 +191,18 @@ _world_mx_conf() {
     _world_m=$WORLD_DIR/mxpki
     mkdir -p "$_world_x/etc" "$_world_x/queue" "$_world_x/data" &&
         chown postfix "$_world_x/data" || return 1
-    cat >"$_world_x/etc/main.cf" <<EOF
-# The test world's MX hosts (tests/world/mx.sh): a private Postfix instance,
-# nothing from /etc/postfix.  Accepts any recipient from loopback clients and
-# discards the mail.  Each listening address has its own smtpd service in
-# master.cf with its certificate, TLS settings and syslog_name mx-<label>.
-compatibility_level = 3.6
-queue_directory = $_world_x/queue
-data_directory = $_world_x/data
-mail_owner = postfix
-setgid_group = postdrop
-maillog_file = $_world_x/maillog
-maillog_file_prefixes = $WORLD_DIR
-myhostname = mx.world.test
-mydomain = world.test
-myorigin = \$myhostname
-inet_protocols = ipv4
-# master.cf names every listening address; this only has to exist
-inet_interfaces = 127.0.0.1
-mydestination =
-relay_domains =
-local_recipient_maps =
-alias_maps =
-alias_database =
-mynetworks = 127.0.0.0/8
+    # The lines every private Postfix shares, then the MX hosts' own.
+    sed -e "s|@ROLE@|The test world's MX hosts (tests/world/mx.sh).|" \
+        -e "s|@QUEUE@|$_world_x/queue|" -e "s|@DATA@|$_world_x/data|" \
+        -e "s|@MAILLOG@|$_world_x/maillog|" -e "s|@PREFIXES@|$WORLD_DIR|" \
+        -e "s|@HOSTNAME@|mx.world.test|" -e "s|@DOMAIN@|world.test|" \
+        "$_world_lib/postfix-main.cf.in" >"$_world_x/etc/main.cf" || return 1
+    cat >>"$_world_x/etc/main.cf" <<EOF
+# Accepts any recipient from loopback clients and discards the mail.  Each
+# listening address has its own smtpd service in master.cf with its
+# certificate, TLS settings and syslog_name mx-<label>.
 smtpd_relay_restrictions = permit_mynetworks, reject
 smtpd_recipient_restrictions = permit_mynetworks, reject
-smtpd_peername_lookup = no
 smtpd_banner = \$myhostname ESMTP test world MX
 default_transport = discard:world-mx
 relay_transport = discard:world-mx
@@ -245,27 +230,7 @@ EOF
             [ "$_world_l" = mxoldtls ] &&
                 echo "  -o smtpd_tls_protocols=\$world_oldtls_protocols -o tls_medium_cipherlist=\$world_oldtls_ciphers"
         done
-        cat <<EOF
-pickup    unix  n - n 60   1 pickup
-cleanup   unix  n - n -    0 cleanup
-qmgr      unix  n - n 300  1 qmgr
-tlsmgr    unix  - - n 1000? 1 tlsmgr
-rewrite   unix  - - n -    - trivial-rewrite
-bounce    unix  - - n -    0 bounce
-defer     unix  - - n -    0 bounce
-trace     unix  - - n -    0 bounce
-verify    unix  - - n -    1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n -    - proxymap
-smtp      unix  - - n -    - smtp
-error     unix  - - n -    - error
-retry     unix  - - n -    - error
-discard   unix  - - n -    - discard
-anvil     unix  - - n -    1 anvil
-scache    unix  - - n -    1 scache
-showq     unix  n - n -    - showq
-postlog   unix-dgram n - n - 1 postlogd
-EOF
+        cat "$_world_lib/postfix-services.cf"
     } >"$_world_x/etc/master.cf" || return 1
     # Postfix waits (300 ms naps) until main.cf is a second old, lest it
     # read a file being written: date the fresh files back.

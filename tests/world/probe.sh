@@ -13,67 +13,26 @@
 # Usage (from the build directory): srcdir=SRCDIR sh SRCDIR/tests/world/probe.sh
 #   TEST_PROBE  the test_probe driver (default tests/world/test_probe)
 #   WORLD_KEEP=1 keeps the world's scratch directory for a post-mortem.
-LC_ALL=C
-export LC_ALL
-: "${srcdir:=.}"
-TEST_PROBE=${TEST_PROBE:-tests/world/test_probe}
-case $TEST_PROBE in /*) ;; *) TEST_PROBE=$(pwd)/$TEST_PROBE ;; esac
-[ -x "$TEST_PROBE" ] || { echo "Bail out! $TEST_PROBE is not built"; exit 99; }
-if [ "$(id -u)" != 0 ]; then
-    echo "1..0 # SKIP the test world needs root"
-    exit 0
-fi
-for tool in nginx nsd openssl dig postfix /usr/bin/python3; do
-    command -v "$tool" >/dev/null 2>&1 || {
-        echo "1..0 # SKIP $tool is not installed (contrib/install-deps.sh)"; exit 0; }
-done
-
-WORLD_SH=$srcdir/tests/world/world.sh
-case $WORLD_SH in /*) ;; *) WORLD_SH=$(pwd)/$WORLD_SH ;; esac
-export WORLD_SH
-# shellcheck source=tests/world/world.sh
-. "$WORLD_SH"
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/probe-world.XXXXXX") || { echo "Bail out! mktemp"; exit 99; }
-trap 'world_stop >/dev/null 2>&1; rm -rf "$scratch"' EXIT
-trap 'exit 130' INT TERM HUP
-
-# _start FUNCTION: run one world_start* function, chatter to the log.
-_start() {
-    "$1" >>"$scratch/world.log" 2>&1
-    _rc=$?
-    if [ $_rc -eq 77 ]; then
-        echo "1..0 # SKIP $1: $(tail -n 1 "$scratch/world.log")"
-        exit 0
-    elif [ $_rc -ne 0 ]; then
-        echo "Bail out! $1 failed:"
-        sed 's/^/# /' "$scratch/world.log"
-        exit 99
-    fi
-}
-_start world_start
-_start world_start_mx
-_start world_start_dnssec
+# shellcheck source=tests/lib/common.sh
+. "${srcdir:-.}/tests/lib/common.sh"
+need_bin TEST_PROBE tests/world/test_probe
+world_up world_start_mx world_start_dnssec
+scratch=$tmp
 N=$WORLD_NET
 CA=$WORLD_MX_CA
-
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
 
 # probe NAME HOST ADDR [ARGS...]: run the driver, output in $scratch/NAME.
 probe() {
     _name=$1
     shift
-    _t0=$(date +%s%3N)
+    _t0=$(now_ms)
     timeout 30 "$TEST_PROBE" "$@" >"$scratch/$_name" 2>"$scratch/$_name.err"
     _prc=$?
-    _t1=$(date +%s%3N)
+    _t1=$(now_ms)
     echo "wall=$((_t1 - _t0))" >>"$scratch/$_name"
     echo "# $_name: $(grep -E '^(result|detail|tls_version|ms)=' "$scratch/$_name" | tr '\n' ' ')"
     if [ $_prc -ne 0 ]; then
-        not_ok "$_name: the driver exited with status $_prc"
-        sed 's/^/#   /' "$scratch/$_name.err"
+        nok "$_name: the driver exited with status $_prc" "$(cat "$scratch/$_name.err")"
     fi
 }
 
@@ -84,24 +43,17 @@ field() { sed -n "s/^$2=//p" "$scratch/$1" | head -n 1; }
 expect() {
     _name=$1
     shift
-    _bad=
     for _kv in "$@"; do
-        _k=${_kv%%=*} _v=${_kv#*=}
-        _got=$(field "$_name" "$_k")
-        [ "$_got" = "$_v" ] || _bad="$_bad $_k: got '$_got', want '$_v';"
+        want_eq "${_kv%%=*}" "${_kv#*=}" "$(field "$_name" "${_kv%%=*}")"
     done
-    if [ -z "$_bad" ]; then
-        ok "$_name: $*"
-    else
-        not_ok "$_name:$_bad"
-    fi
+    ok "$_name: $*"
 }
 
-# check NAME DESCRIPTION COMMAND...: one test point from a shell test.
-check() {
-    _name=$1 _desc=$2
+# probe_check NAME DESCRIPTION COMMAND...: one test point from a shell test.
+probe_check() {
+    _d="$1: $2"
     shift 2
-    if "$@"; then ok "$_name: $_desc"; else not_ok "$_name: $_desc"; fi
+    check "$_d" "$@"
 }
 
 now=$(date +%s)
@@ -115,12 +67,12 @@ within() { [ "$(field "$1" wall)" -le "$2" ]; }
 probe mxgood mx1.mxgood.test "$N.30" --ca "$CA" --timeout 5000
 expect mxgood result=pass detail=ok smtp_code=220 starttls_offered=1 handshake_done=1 \
     have_cert=1 chain_trusted=1 name_match=1 dane_used=0 dane_usage=-1 failure=0
-check mxgood "TLSv1.2 or later, modern cipher" modern_tls mxgood
-check mxgood "cipher on the modern list" [ "$(field mxgood cipher_modern)" = 1 ]
-check mxgood "SAN and subject name mx1.mxgood.test" \
+probe_check mxgood "TLSv1.2 or later, modern cipher" modern_tls mxgood
+probe_check mxgood "cipher on the modern list" [ "$(field mxgood cipher_modern)" = 1 ]
+probe_check mxgood "SAN and subject name mx1.mxgood.test" \
     contains "$(field mxgood cert_sans),$(field mxgood cert_subject)" "mx1.mxgood.test"
-check mxgood "notAfter in the future" in_future mxgood
-check mxgood "issuer is the world CA" [ -n "$(field mxgood cert_issuer)" ]
+probe_check mxgood "notAfter in the future" in_future mxgood
+probe_check mxgood "issuer is the world CA" [ -n "$(field mxgood cert_issuer)" ]
 
 # The same server with the helo name and trailing dot of a real MX name.
 probe mxgood-dot mx1.mxgood.test. "$N.30" --ca "$CA" --helo probe.example --timeout 5000
@@ -145,16 +97,16 @@ expect mxwild-deep result=certificate-host-mismatch name_match=0 chain_trusted=1
 probe mxwrongname mx1.mxwrongname.test "$N.32" --ca "$CA" --timeout 5000
 expect mxwrongname result=certificate-host-mismatch chain_trusted=1 name_match=0 \
     handshake_done=1 failure=1
-check mxwrongname "detail names the mismatch" contains "$(field mxwrongname detail)" "mismatch"
+probe_check mxwrongname "detail names the mismatch" contains "$(field mxwrongname detail)" "mismatch"
 
 probe mxexpired mx1.mxexpired.test "$N.33" --ca "$CA" --timeout 5000
 expect mxexpired result=certificate-expired chain_trusted=1 name_match=1 failure=1
-check mxexpired "notAfter in the past" in_past mxexpired
-check mxexpired "detail says expired" contains "$(field mxexpired detail)" "expired"
+probe_check mxexpired "notAfter in the past" in_past mxexpired
+probe_check mxexpired "detail says expired" contains "$(field mxexpired detail)" "expired"
 
 probe mxselfsigned mx1.mxselfsigned.test "$N.34" --ca "$CA" --timeout 5000
 expect mxselfsigned result=certificate-not-trusted chain_trusted=0 name_match=1 have_cert=1
-check mxselfsigned "subject = issuer (self-signed)" \
+probe_check mxselfsigned "subject = issuer (self-signed)" \
     [ "$(field mxselfsigned cert_subject)" = "$(field mxselfsigned cert_issuer)" ]
 
 probe mxnotls mx1.mxnotls.test "$N.35" --ca "$CA" --timeout 5000
@@ -163,7 +115,7 @@ expect mxnotls result=starttls-not-supported starttls_offered=0 handshake_done=0
 
 probe mxoldtls mx1.mxoldtls.test "$N.36" --ca "$CA" --timeout 5000
 expect mxoldtls result=validation-failure starttls_offered=1 handshake_done=0 failure=1
-check mxoldtls "detail says the server has no TLS 1.2" \
+probe_check mxoldtls "detail says the server has no TLS 1.2" \
     contains "$(field mxoldtls detail)" "no TLS 1.2 or later"
 probe mxoldtls-1.1 mx1.mxoldtls.test "$N.36" --ca "$CA" --version 1.1 --timeout 5000
 expect mxoldtls-1.1 result=pass handshake_done=1 tls_version=TLSv1.1 chain_trusted=1 \
@@ -181,14 +133,14 @@ expect mxsilent result=unreachable smtp_code=0 failure=0 handshake_done=0
 # The probe's own clock (ms) against the deadline; the process as a whole
 # (start-up, sanitizers) gets more slack.
 probe_ms() { _pm=$(field "$1" ms); [ "${_pm%.*}" -le "$2" ] && [ "${_pm%.*}" -ge "$3" ]; }
-check mxsilent "gave up within timeout + 0.5 s (probe $(field mxsilent ms) ms)" \
+probe_check mxsilent "gave up within timeout + 0.5 s (probe $(field mxsilent ms) ms)" \
     probe_ms mxsilent 2500 1950
-check mxsilent "process done within timeout + 2 s ($(field mxsilent wall) ms)" within mxsilent 4000
+probe_check mxsilent "process done within timeout + 2 s ($(field mxsilent wall) ms)" within mxsilent 4000
 
 probe nothing mx1.nothing.test "$WORLD_MX_ADDR" --ca "$CA" --timeout 2000
 expect nothing result=unreachable smtp_code=0 failure=0
-check nothing "connection refused, quickly" contains "$(field nothing detail)" "refused"
-check nothing "within 1 s" within nothing 1000
+probe_check nothing "connection refused, quickly" contains "$(field nothing detail)" "refused"
+probe_check nothing "within 1 s" within nothing 1000
 
 # --- DANE (RFC 7672), records from the signed zone
 tlsa() {
@@ -198,7 +150,7 @@ tlsa() {
 tlsa_good=$(tlsa mx1.good.dane.test)
 tlsa_ta=$(tlsa mx1.ta.dane.test)
 tlsa_bad=$(tlsa mx1.badtlsa.dane.test)
-check dane "TLSA records from the zone (3 1 1 / 2 0 1 / 3 1 1)" \
+probe_check dane "TLSA records from the zone (3 1 1 / 2 0 1 / 3 1 1)" \
     [ "${tlsa_good%% *}${tlsa_ta%% *}${tlsa_bad%% *}" = 323 ]
 echo "# TLSA good=$tlsa_good ta=$tlsa_ta badtlsa=$tlsa_bad"
 
@@ -234,29 +186,21 @@ expect dane-unusable result=tlsa-invalid dane_matched=0
 # --- no mail is ever sent: the MX Postfix's own account of every session.
 # smtpd logs "disconnect from ... ehlo=1 starttls=1 quit=1 commands=3" when
 # a session ends; the probes above must show quit=1 and no mail=/rcpt=.
-wait_disconnects() {
-    _deadline=$(($(date +%s) + 10))
-    while [ "$(date +%s)" -le "$_deadline" ]; do
-        _ok=1
-        for _l in mxgood mxwild mxwrongname mxexpired mxselfsigned mxnotls gooddane tadane badtlsa; do
-            grep -q "mx-$_l/smtpd.*disconnect from.* ehlo=1" "$WORLD_MX_LOG" 2>/dev/null || _ok=0
-        done
-        [ $_ok = 1 ] && return 0
-        sleep 0.2
+all_disconnected() {
+    for _l in mxgood mxwild mxwrongname mxexpired mxselfsigned mxnotls gooddane tadane badtlsa; do
+        grep -q "mx-$_l/smtpd.*disconnect from.* ehlo=1" "$WORLD_MX_LOG" 2>/dev/null || return 1
     done
-    return 1
 }
-check maillog "every session logged its disconnect" wait_disconnects
+probe_check maillog "every session logged its disconnect" wait_until 10 all_disconnected
 # (The world's own readiness checks connect and QUIT without EHLO: only
 # the sessions with an EHLO are ours.)
 for l in mxgood mxwild mxwrongname mxexpired mxselfsigned mxnotls gooddane tadane badtlsa; do
     lines=$(grep "mx-$l/smtpd.*disconnect from.* ehlo=1" "$WORLD_MX_LOG")
     bad=$(printf '%s\n' "$lines" | grep -v ' quit=1' | head -n 1)
-    check "maillog $l" "every session ended with QUIT${bad:+ (got: $bad)}" \
+    probe_check "maillog $l" "every session ended with QUIT${bad:+ (got: $bad)}" \
         [ -n "$lines" -a -z "$bad" ]
 done
 mail=$(grep -E ' (mail|rcpt|data)=[0-9]|from=<' "$WORLD_MX_LOG" | head -n 3)
-check maillog "no MAIL, RCPT or DATA in the whole log${mail:+ (got: $mail)}" [ -z "$mail" ]
+probe_check maillog "no MAIL, RCPT or DATA in the whole log${mail:+ (got: $mail)}" [ -z "$mail" ]
 
-echo "1..$n"
-[ $failed -eq 0 ]
+finish

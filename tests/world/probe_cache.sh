@@ -13,70 +13,20 @@
 # Usage (from the build directory): srcdir=SRCDIR sh SRCDIR/tests/world/probe_cache.sh
 #   TEST_PROBE_CACHE  the driver (default tests/world/test_probe_cache)
 #   MTASTS            the CLI (default milter/mtasts)
-LC_ALL=C
-export LC_ALL
-: "${srcdir:=.}"
-TEST_PROBE_CACHE=${TEST_PROBE_CACHE:-tests/world/test_probe_cache}
-MTASTS=${MTASTS:-milter/mtasts}
-case $TEST_PROBE_CACHE in /*) ;; *) TEST_PROBE_CACHE=$(pwd)/$TEST_PROBE_CACHE ;; esac
-case $MTASTS in /*) ;; *) MTASTS=$(pwd)/$MTASTS ;; esac
-[ -x "$TEST_PROBE_CACHE" ] || { echo "Bail out! $TEST_PROBE_CACHE is not built"; exit 99; }
-[ -x "$MTASTS" ] || { echo "Bail out! $MTASTS is not built"; exit 99; }
-if [ "$(id -u)" != 0 ]; then
-    echo "1..0 # SKIP the test world needs root"
-    exit 0
-fi
-for tool in nginx nsd openssl dig postfix unbound /usr/bin/python3; do
-    command -v "$tool" >/dev/null 2>&1 || {
-        echo "1..0 # SKIP $tool is not installed (contrib/install-deps.sh)"; exit 0; }
-done
-
-WORLD_SH=$srcdir/tests/world/world.sh
-case $WORLD_SH in /*) ;; *) WORLD_SH=$(pwd)/$WORLD_SH ;; esac
-export WORLD_SH
-# shellcheck source=tests/world/world.sh
-. "$WORLD_SH"
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/probe-cache-world.XXXXXX") || {
-    echo "Bail out! mktemp"; exit 99; }
-trap 'world_stop >/dev/null 2>&1; rm -rf "$scratch"' EXIT
-trap 'exit 130' INT TERM HUP
-
-# _start FUNCTION: run one world_start* function, chatter to the log.
-_start() {
-    "$1" >>"$scratch/world.log" 2>&1
-    _rc=$?
-    if [ $_rc -eq 77 ]; then
-        echo "1..0 # SKIP $1: $(tail -n 1 "$scratch/world.log")"
-        exit 0
-    elif [ $_rc -ne 0 ]; then
-        echo "Bail out! $1 failed:"
-        sed 's/^/# /' "$scratch/world.log"
-        exit 99
-    fi
-}
-_start world_start
-_start world_start_mx
-_start world_start_resolver
+# shellcheck source=tests/lib/common.sh
+. "${srcdir:-.}/tests/lib/common.sh"
+need_bin TEST_PROBE_CACHE tests/world/test_probe_cache
+need_bin MTASTS milter/mtasts
+world_up world_start_mx world_start_resolver
+scratch=$tmp
 export WORLD_MX_LOG
 
 # The driver's TAP, renumbered into ours so that the CLI points follow it.
 timeout 300 "$TEST_PROBE_CACHE" "$WORLD_RESOLVER@53" "$WORLD_TA" "$WORLD_MX_CA" "$scratch" \
     "$WORLD_NET" >"$scratch/driver.tap" 2>"$scratch/driver.err"
 drc=$?
-n=0
-failed=0
-while IFS= read -r line; do
-    case $line in
-    "ok "*) n=$((n + 1)); echo "ok $n -${line#*-}" ;;
-    "not ok "*) n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n -${line#*-}" ;;
-    1..*) ;;
-    *) echo "$line" ;;
-    esac
-done <"$scratch/driver.tap"
+tap_import "$scratch/driver.tap"
 sed 's/^/# stderr: /' "$scratch/driver.err"
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() { _d=$1; shift; if "$@"; then ok "$_d"; else not_ok "$_d"; fi; }
 check "the driver ran to its end (exit $drc)" [ "$drc" -eq 0 -o "$drc" -eq 1 ]
 
 # --- the CLI over the rows the driver left
@@ -121,5 +71,4 @@ check "purge --probes --all: $(cat "$scratch/purge2.txt")" \
     sh -c "grep -q '^[1-9][0-9]* probe results removed$' '$scratch/purge2.txt'"
 check "purge --probes --all: nothing is left" [ -z "$("$MTASTS" cache probes --store "$store")" ]
 
-echo "1..$n"
-[ $failed -eq 0 ]
+finish

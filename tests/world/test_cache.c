@@ -18,26 +18,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "../lib/tap.h"
 #include "mtasts/cache.h"
 
-static int test_no;
-static int failures;
 static _Atomic int64_t fake_now = 1700000000;
 static const char *forwarder, *ca_file, *scratch;
-
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(int ok, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s %d - ", ok ? "ok" : "not ok", ++test_no);
-    vprintf(fmt, ap);
-    putchar('\n');
-    va_end(ap);
-    fflush(stdout);
-    if (!ok)
-        failures++;
-}
 
 static int64_t clock_fn(void *arg)
 {
@@ -72,12 +57,6 @@ static long world(const char *fmt, ...)
     return rc != 0 ? -1 : strtol(line, NULL, 10);
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /*
  * Replace a TXT RRset; then outlive its 1 s TTL in our resolver's cache
  * (libunbound counts TTLs in whole seconds, so wait more than two).
@@ -88,7 +67,7 @@ static void set_txt(const char *domain, const char *record)
         world("world_set_txt %s '%s'", domain, record);
     else
         world("world_set_txt %s", domain);
-    sleep_ms(2200);
+    tap_sleep_ms(2200);
 }
 
 static void write_policy(const char *name, const char *body)
@@ -220,25 +199,25 @@ static void test_basic(struct world_cache *w)
     long f0 = world("world_fetch_count good.test");
 
     struct seen s = lookup(w, "good.test", 5000);
-    check(s.outcome == STS_LOOKUP_POLICY && s.source == STS_SOURCE_DISCOVERY &&
-              s.mode == STS_MODE_ENFORCE && strcmp(s.id, "one") == 0,
-          "cold lookup discovers the enforce policy with id one");
-    check(world("world_fetch_count good.test") == f0 + 1, "cold lookup fetched once");
+    ok(s.outcome == STS_LOOKUP_POLICY && s.source == STS_SOURCE_DISCOVERY &&
+           s.mode == STS_MODE_ENFORCE && strcmp(s.id, "one") == 0,
+       "cold lookup discovers the enforce policy with id one");
+    ok(world("world_fetch_count good.test") == f0 + 1, "cold lookup fetched once");
 
     s = lookup(w, "good.test", 5000);
-    check(s.outcome == STS_LOOKUP_POLICY && s.source == STS_SOURCE_FRONT,
-          "warm lookup served from the front cache");
-    check(world("world_fetch_count good.test") == f0 + 1, "warm lookup did not fetch");
+    ok(s.outcome == STS_LOOKUP_POLICY && s.source == STS_SOURCE_FRONT,
+       "warm lookup served from the front cache");
+    ok(world("world_fetch_count good.test") == f0 + 1, "warm lookup did not fetch");
 
     int64_t exp0 = s.expires_at;
     atomic_fetch_add(&fake_now, 601); /* past recheck_s */
     s = lookup(w, "good.test", 5000);
-    check(s.outcome == STS_LOOKUP_POLICY && s.source == STS_SOURCE_FRONT,
-          "after the grace the cached policy is still served at once");
+    ok(s.outcome == STS_LOOKUP_POLICY && s.source == STS_SOURCE_FRONT,
+       "after the grace the cached policy is still served at once");
     s = settle(w, "good.test");
-    check(s.expires_at == exp0 + 601, "same TXT id extends freshness (got +%lld, want +601)",
-          (long long)(s.expires_at - exp0));
-    check(world("world_fetch_count good.test") == f0 + 1, "same TXT id: no HTTPS fetch");
+    ok(s.expires_at == exp0 + 601, "same TXT id extends freshness (got +%lld, want +601)",
+       (long long)(s.expires_at - exp0));
+    ok(world("world_fetch_count good.test") == f0 + 1, "same TXT id: no HTTPS fetch");
 }
 
 /* §5.1: a new id triggers a fetch; mode none replaces at once. */
@@ -250,17 +229,17 @@ static void test_new_id(struct world_cache *w)
     atomic_fetch_add(&fake_now, 601);
     lookup(w, "good.test", 5000); /* schedules the re-check */
     struct seen s = settle(w, "good.test");
-    check(s.outcome == STS_LOOKUP_POLICY && strcmp(s.id, "two") == 0 && s.mode == STS_MODE_TESTING,
-          "new TXT id: the new (testing) policy replaces the old one");
-    check(world("world_fetch_count good.test") == f0 + 1, "new TXT id: exactly one fetch");
+    ok(s.outcome == STS_LOOKUP_POLICY && strcmp(s.id, "two") == 0 && s.mode == STS_MODE_TESTING,
+       "new TXT id: the new (testing) policy replaces the old one");
+    ok(world("world_fetch_count good.test") == f0 + 1, "new TXT id: exactly one fetch");
 
     set_txt("good.test", "v=STSv1; id=three");
     set_policy("good.test", "p3", POLICY_NONE);
     atomic_fetch_add(&fake_now, 601);
     lookup(w, "good.test", 5000);
     s = settle(w, "good.test");
-    check(s.outcome == STS_LOOKUP_POLICY && s.mode == STS_MODE_NONE && strcmp(s.id, "three") == 0,
-          "mode none replaces the cached policy at once");
+    ok(s.outcome == STS_LOOKUP_POLICY && s.mode == STS_MODE_NONE && strcmp(s.id, "three") == 0,
+       "mode none replaces the cached policy at once");
 }
 
 /* §5: a failed fetch keeps the cached policy, and backs off >= 5 min. */
@@ -271,7 +250,7 @@ static void test_fetch_failure(struct world_cache *w)
     atomic_fetch_add(&fake_now, 601);
     lookup(w, "good.test", 5000);
     struct seen s = settle(w, "good.test");
-    check(s.mode == STS_MODE_ENFORCE && strcmp(s.id, "four") == 0, "enforce policy id four");
+    ok(s.mode == STS_MODE_ENFORCE && strcmp(s.id, "four") == 0, "enforce policy id four");
 
     long f0 = world("world_fetch_count good.test");
     set_txt("good.test", "v=STSv1; id=five");
@@ -279,18 +258,18 @@ static void test_fetch_failure(struct world_cache *w)
     atomic_fetch_add(&fake_now, 601);
     lookup(w, "good.test", 5000);
     s = settle(w, "good.test");
-    check(s.outcome == STS_LOOKUP_POLICY && strcmp(s.id, "four") == 0 && s.mode == STS_MODE_ENFORCE,
-          "invalid new policy: the cached policy (id four) is kept");
-    check(world("world_fetch_count good.test") == f0 + 1, "the failed fetch was tried once");
+    ok(s.outcome == STS_LOOKUP_POLICY && strcmp(s.id, "four") == 0 && s.mode == STS_MODE_ENFORCE,
+       "invalid new policy: the cached policy (id four) is kept");
+    ok(world("world_fetch_count good.test") == f0 + 1, "the failed fetch was tried once");
 
     /* 601 s after the failure the 300 s back-off has passed: fetch again */
     atomic_fetch_add(&fake_now, 601);
     set_policy("good.test", "p5b", POLICY_TESTING);
     lookup(w, "good.test", 5000);
     s = settle(w, "good.test");
-    check(strcmp(s.id, "five") == 0 && s.mode == STS_MODE_TESTING,
-          "after the back-off the new id is fetched again and applied");
-    check(world("world_fetch_count good.test") == f0 + 2, "one more fetch after the back-off");
+    ok(strcmp(s.id, "five") == 0 && s.mode == STS_MODE_TESTING,
+       "after the back-off the new id is fetched again and applied");
+    ok(world("world_fetch_count good.test") == f0 + 2, "one more fetch after the back-off");
 }
 
 /* §5: within the back-off window no fetch is made for the same (domain, id). */
@@ -300,20 +279,19 @@ static void test_backoff_window(struct world_cache *w)
     set_policy("charset.test", "b1", "garbage\n");
     long f0 = world("world_fetch_count charset.test");
     struct seen s = lookup(w, "charset.test", 5000);
-    check(s.outcome == STS_LOOKUP_NO_POLICY, "fetch fails with nothing cached: no policy (%s)",
-          s.reason);
-    check(world("world_fetch_count charset.test") == f0 + 1, "one fetch attempted");
+    ok(s.outcome == STS_LOOKUP_NO_POLICY, "fetch fails with nothing cached: no policy (%s)",
+       s.reason);
+    ok(world("world_fetch_count charset.test") == f0 + 1, "one fetch attempted");
     set_policy("charset.test", "b1ok", POLICY_ENFORCE);
     atomic_fetch_add(&fake_now, 120);
     s = lookup(w, "charset.test", 5000);
-    check(s.outcome == STS_LOOKUP_NO_POLICY, "2 minutes later: still no policy, backing off");
-    check(world("world_fetch_count charset.test") == f0 + 1,
-          "no fetch inside the 5-minute back-off");
+    ok(s.outcome == STS_LOOKUP_NO_POLICY, "2 minutes later: still no policy, backing off");
+    ok(world("world_fetch_count charset.test") == f0 + 1, "no fetch inside the 5-minute back-off");
     atomic_fetch_add(&fake_now, 200);
     s = lookup(w, "charset.test", 5000);
-    check(s.outcome == STS_LOOKUP_POLICY && s.mode == STS_MODE_ENFORCE,
-          "after 5 minutes the fetch is retried and succeeds");
-    check(world("world_fetch_count charset.test") == f0 + 2, "exactly one more fetch");
+    ok(s.outcome == STS_LOOKUP_POLICY && s.mode == STS_MODE_ENFORCE,
+       "after 5 minutes the fetch is retried and succeeds");
+    ok(world("world_fetch_count charset.test") == f0 + 2, "exactly one more fetch");
 }
 
 /* §5: a vanished TXT record does not remove an unexpired cached policy. */
@@ -322,41 +300,41 @@ static void test_txt_removed(struct world_cache *w)
     set_txt("none.test", "v=STSv1; id=g1");
     set_policy("none.test", "g1", POLICY_ENFORCE);
     struct seen s = lookup(w, "none.test", 5000);
-    check(s.outcome == STS_LOOKUP_POLICY, "none.test policy cached");
+    ok(s.outcome == STS_LOOKUP_POLICY, "none.test policy cached");
     set_txt("none.test", NULL);
     atomic_fetch_add(&fake_now, 601);
     lookup(w, "none.test", 5000);
     s = settle(w, "none.test");
-    check(s.outcome == STS_LOOKUP_POLICY && s.mode == STS_MODE_ENFORCE,
-          "TXT removed: the unexpired cached policy is kept (downgrade resistance)");
+    ok(s.outcome == STS_LOOKUP_POLICY && s.mode == STS_MODE_ENFORCE,
+       "TXT removed: the unexpired cached policy is kept (downgrade resistance)");
     atomic_fetch_add(&fake_now, 86400);
     s = lookup(w, "none.test", 5000);
-    check(s.outcome == STS_LOOKUP_NO_POLICY, "after max_age with no TXT: no policy");
+    ok(s.outcome == STS_LOOKUP_NO_POLICY, "after max_age with no TXT: no policy");
 }
 
 /* Negative caching, DNS outcomes. */
 static void test_negative(struct world_cache *w)
 {
     struct seen s = lookup(w, "nopolicy.test", 5000);
-    check(s.outcome == STS_LOOKUP_NO_POLICY && s.source == STS_SOURCE_DISCOVERY,
-          "no TXT record: no policy");
+    ok(s.outcome == STS_LOOKUP_NO_POLICY && s.source == STS_SOURCE_DISCOVERY,
+       "no TXT record: no policy");
     s = lookup(w, "nopolicy.test", 5000);
-    check(s.outcome == STS_LOOKUP_NO_POLICY && s.source == STS_SOURCE_FRONT,
-          "no-indicator answer is cached negatively");
+    ok(s.outcome == STS_LOOKUP_NO_POLICY && s.source == STS_SOURCE_FRONT,
+       "no-indicator answer is cached negatively");
     s = lookup(w, "nosuch.test", 5000);
-    check(s.outcome == STS_LOOKUP_NO_POLICY, "NXDOMAIN: no policy");
+    ok(s.outcome == STS_LOOKUP_NO_POLICY, "NXDOMAIN: no policy");
     s = lookup(w, "twotxt.test", 5000);
-    check(s.outcome == STS_LOOKUP_NO_POLICY && strcmp(s.reason, "txt-invalid") == 0,
-          "two STSv1 records: no policy (txt-invalid)");
+    ok(s.outcome == STS_LOOKUP_NO_POLICY && strcmp(s.reason, "txt-invalid") == 0,
+       "two STSv1 records: no policy (txt-invalid)");
     s = lookup(w, "badtxt.test", 5000);
-    check(s.outcome == STS_LOOKUP_NO_POLICY && strcmp(s.reason, "txt-invalid") == 0,
-          "invalid STSv1 record: no policy (txt-invalid)");
+    ok(s.outcome == STS_LOOKUP_NO_POLICY && strcmp(s.reason, "txt-invalid") == 0,
+       "invalid STSv1 record: no policy (txt-invalid)");
     s = lookup(w, "wrongname.test", 8000);
-    check(s.outcome == STS_LOOKUP_NO_POLICY && strcmp(s.reason, "fetch-failed:tls") == 0,
-          "certificate for another name: treated as no policy (%s)", s.reason);
+    ok(s.outcome == STS_LOOKUP_NO_POLICY && strcmp(s.reason, "fetch-failed:tls") == 0,
+       "certificate for another name: treated as no policy (%s)", s.reason);
     s = lookup(w, "redirect.test", 8000);
-    check(s.outcome == STS_LOOKUP_NO_POLICY && strcmp(s.reason, "fetch-failed:http") == 0,
-          "redirect: not followed, no policy (%s)", s.reason);
+    ok(s.outcome == STS_LOOKUP_NO_POLICY && strcmp(s.reason, "fetch-failed:http") == 0,
+       "redirect: not followed, no policy (%s)", s.reason);
 }
 
 /* Lookups never wait longer than their deadline. */
@@ -365,8 +343,8 @@ static void test_deadline(struct world_cache *w)
     double t0 = mono();
     struct seen s = lookup(w, "stall.test", 500);
     double took = mono() - t0;
-    check(s.outcome == STS_LOOKUP_PENDING, "stalled server: lookup reports pending");
-    check(took < 1.0, "stalled server: lookup returned in %.3f s (deadline 0.5 s)", took);
+    ok(s.outcome == STS_LOOKUP_PENDING, "stalled server: lookup reports pending");
+    ok(took < 1.0, "stalled server: lookup returned in %.3f s (deadline 0.5 s)", took);
 }
 
 struct flight_arg {
@@ -397,9 +375,9 @@ static void test_single_flight(struct world_cache *w)
         pthread_join(t[i], NULL);
         policies += a[i].seen.outcome == STS_LOOKUP_POLICY;
     }
-    check(policies == N, "20 concurrent lookups of slow.test all got the policy (%d)", policies);
+    ok(policies == N, "20 concurrent lookups of slow.test all got the policy (%d)", policies);
     long f1 = world("world_fetch_count slow.test");
-    check(f1 == f0 + 1, "exactly one HTTPS fetch in nginx's log (got %ld)", f1 - f0);
+    ok(f1 == f0 + 1, "exactly one HTTPS fetch in nginx's log (got %ld)", f1 - f0);
 }
 
 /* Persistence: a new cache over the same store answers without fetching. */
@@ -408,16 +386,16 @@ static void test_store_reload(void)
     struct world_cache w2;
     open_cache(&w2, forwarder, "reload.db", 0, 5000);
     struct seen s = lookup(&w2, "good.test", 5000);
-    check(s.outcome == STS_LOOKUP_POLICY && s.source == STS_SOURCE_DISCOVERY,
-          "a fresh cache discovers good.test");
+    ok(s.outcome == STS_LOOKUP_POLICY && s.source == STS_SOURCE_DISCOVERY,
+       "a fresh cache discovers good.test");
     close_cache(&w2);
 
     open_cache(&w2, forwarder, "reload.db", 0, 5000);
     long f0 = world("world_fetch_count good.test");
     s = lookup(&w2, "good.test", 5000);
-    check(s.outcome == STS_LOOKUP_POLICY && s.source == STS_SOURCE_STORE,
-          "a restarted cache loads the policy from SQLite");
-    check(world("world_fetch_count good.test") == f0, "no fetch after a restart");
+    ok(s.outcome == STS_LOOKUP_POLICY && s.source == STS_SOURCE_STORE,
+       "a restarted cache loads the policy from SQLite");
+    ok(world("world_fetch_count good.test") == f0, "no fetch after a restart");
     close_cache(&w2);
 }
 
@@ -427,7 +405,7 @@ static void test_dns_failure(void)
     struct world_cache w3;
     open_cache(&w3, "127.0.0.1@9", "dead.db", 0, 2000); /* discard port: no answer */
     struct seen s = lookup(&w3, "good.test", 5000);
-    check(s.outcome == STS_LOOKUP_TEMPFAIL, "unreachable resolver: tempfail (%s)", s.reason);
+    ok(s.outcome == STS_LOOKUP_TEMPFAIL, "unreachable resolver: tempfail (%s)", s.reason);
     close_cache(&w3);
 }
 
@@ -439,30 +417,30 @@ static void test_refresher(void)
     set_txt("testing.test", "v=STSv1; id=r1");
     set_policy("testing.test", "r1", POLICY_ENFORCE);
     struct seen s = lookup(&w4, "testing.test", 5000);
-    check(s.outcome == STS_LOOKUP_POLICY && strcmp(s.id, "r1") == 0, "testing.test cached");
+    ok(s.outcome == STS_LOOKUP_POLICY && strcmp(s.id, "r1") == 0, "testing.test cached");
     set_txt("testing.test", "v=STSv1; id=r2");
     set_policy("testing.test", "r2", POLICY_TESTING);
     atomic_fetch_add(&fake_now, 86400 - 1800); /* inside the 1 h refresh window */
     int renewed = 0;
     for (int i = 0; i < 50 && !renewed; i++) {
-        sleep_ms(200);
+        tap_sleep_ms(200);
         struct sts_store_entry e = {0};
         char err[256];
         if (sts_store_get(w4.store, "testing.test", &e, err, sizeof(err)) == STS_OK)
             renewed = strcmp(e.id, "r2") == 0;
         sts_store_entry_clear(&e);
     }
-    check(renewed, "the refresher fetched the new policy without any lookup");
+    ok(renewed, "the refresher fetched the new policy without any lookup");
 
     /* Unused for longer than RecentUse (7 days by default): dropped from
      * memory by the refresher, served from the store on the next use. */
     struct seen s2 = lookup(&w4, "testing.test", 5000);
-    check(s2.source == STS_SOURCE_FRONT, "a used policy is in the front cache");
+    ok(s2.source == STS_SOURCE_FRONT, "a used policy is in the front cache");
     atomic_fetch_add(&fake_now, 8 * 86400);
-    sleep_ms(2500); /* two refresher passes */
+    tap_sleep_ms(2500); /* two refresher passes */
     s2 = lookup(&w4, "testing.test", 5000);
-    check(s2.source != STS_SOURCE_FRONT, "after a week unused it left the front cache (source %s)",
-          sts_lookup_source_name(s2.source));
+    ok(s2.source != STS_SOURCE_FRONT, "after a week unused it left the front cache (source %s)",
+       sts_lookup_source_name(s2.source));
     close_cache(&w4);
 }
 
@@ -494,6 +472,5 @@ int main(int argc, char **argv)
     test_store_reload();
     test_dns_failure();
     test_refresher();
-    printf("1..%d\n", test_no);
-    return failures ? 1 : 0;
+    return done_testing();
 }

@@ -38,57 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/tap.h"
 #include "mtasts/dns.h"
-
-/* ------------------------------------------------------------------ TAP */
-
-static int tap_n, tap_failed;
-
-static bool ok(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static bool ok(bool cond, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%sok %d - ", cond ? "" : "not ", ++tap_n);
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    if (!cond)
-        tap_failed++;
-    fflush(stdout);
-    return cond;
-}
-
-static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void diag(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("# ");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    fflush(stdout);
-}
-
-static void skip(int n, const char *why)
-{
-    for (int i = 0; i < n; i++)
-        printf("ok %d # SKIP %s\n", ++tap_n, why);
-}
-
-static void bail(const char *what)
-{
-    printf("Bail out! %s\n", what);
-    exit(99);
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct sts_dns *dns_open(const char *fwd, unsigned timeout_ms)
 {
@@ -293,7 +244,7 @@ static void *server_main(void *arg)
 {
     struct server *s = arg;
     while (!atomic_load(&s->stop)) {
-        long long now = now_ms();
+        long long now = tap_now_ms();
         int wait = 50;
         for (size_t i = 0; i < s->nlater;) {
             struct delayed *d = &s->later[i];
@@ -324,7 +275,7 @@ static void *server_main(void *arg)
             continue;
         if (delay > 0 && s->nlater < 256) {
             struct delayed *d = &s->later[s->nlater++];
-            d->due = now_ms() + delay;
+            d->due = tap_now_ms() + delay;
             d->to = from;
             d->len = len;
             memcpy(d->pkt, r, len);
@@ -487,10 +438,10 @@ static void test_world(const char *fwd)
     sts_dns_answer_free(a);
 
     int counts[STS_DNS_ERROR + 1];
-    long long t0 = now_ms();
+    long long t0 = tap_now_ms();
     int wrong = hammer_run(dns, world_mix, sizeof(world_mix) / sizeof(world_mix[0]), 25, counts);
     ok(wrong == 0, "%d threads x 25 queries at once: every answer right (%d wrong, %lld ms)",
-       NTHREADS, wrong, now_ms() - t0);
+       NTHREADS, wrong, tap_now_ms() - t0);
     sts_dns_free(dns);
 }
 
@@ -606,7 +557,7 @@ static void *pending_main(void *arg)
     struct sts_dns_answer *a = NULL;
     p->st = sts_dns_query(p->dns, p->name, STS_DNS_TXT, &a);
     p->result = a != NULL ? a->result : STS_DNS_ANSWER;
-    p->returned_at = now_ms();
+    p->returned_at = tap_now_ms();
     sts_dns_answer_free(a);
     return NULL;
 }
@@ -620,19 +571,19 @@ static void test_timeout(void)
 
     struct sts_dns *dns = dns_open(fwd, 500);
     for (int i = 0; i < 2; i++) {
-        long long t0 = now_ms();
+        long long t0 = tap_now_ms();
         struct sts_dns_answer *a =
             ask(dns, i ? "again.hole.test" : "hole.test", STS_DNS_TXT, STS_DNS_TIMEOUT);
-        long long took = now_ms() - t0;
+        long long took = tap_now_ms() - t0;
         ok(took >= 490 && took <= 500 + 300, "timeout %d after %lld ms (want 500 + slack)", i,
            took);
         sts_dns_answer_free(a);
     }
     ok(atomic_load(&hole.received) >= 1, "the blackhole saw the queries (%d)",
        atomic_load(&hole.received));
-    long long t0 = now_ms();
+    long long t0 = tap_now_ms();
     sts_dns_free(dns);
-    ok(now_ms() - t0 < 1000, "free after timeouts: %lld ms", now_ms() - t0);
+    ok(tap_now_ms() - t0 < 1000, "free after timeouts: %lld ms", tap_now_ms() - t0);
 
     /* sts_dns_free() while 8 callers wait on a 20 s deadline */
     enum { NPEND = 8 };
@@ -646,16 +597,16 @@ static void test_timeout(void)
         if (pthread_create(&t[i], NULL, pending_main, &p[i]) != 0)
             bail("pthread_create");
     }
-    long long until = now_ms() + 5000; /* all are in flight when the hole saw them */
-    while (atomic_load(&hole.received) - before < NPEND && now_ms() < until) {
+    long long until = tap_now_ms() + 5000; /* all are in flight when the hole saw them */
+    while (atomic_load(&hole.received) - before < NPEND && tap_now_ms() < until) {
         struct timespec ts = {0, 5 * 1000000L};
         nanosleep(&ts, NULL);
     }
     ok(atomic_load(&hole.received) - before >= NPEND, "%d queries in flight",
        atomic_load(&hole.received) - before);
-    t0 = now_ms();
+    t0 = tap_now_ms();
     sts_dns_free(dns);
-    long long freed = now_ms() - t0;
+    long long freed = tap_now_ms() - t0;
     ok(freed < 2000, "free with %d queries pending: %lld ms", NPEND, freed);
     bool all = true;
     for (int i = 0; i < NPEND; i++) {
@@ -734,6 +685,5 @@ int main(int argc, char **argv)
         test_world(argv[1]);
     else
         skip(1, "no world forwarder given (usage: test_dns ADDR@PORT)");
-    printf("1..%d\n", tap_n);
-    return tap_failed == 0 ? 0 : 1;
+    return done_testing();
 }

@@ -27,6 +27,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "../lib/tap.h"
 #include "mtasts/dns.h"
 #include "mtasts/fetch.h"
 #include "mtasts/policy.h"
@@ -39,25 +40,9 @@
  * some.  Far less than an unbounded download would reach. */
 #define CHUNKED_RSS_BUDGET_KB 8192L
 
-static int failures;
-static int points;
 static const char *forwarder, *ca_file;
 static unsigned https_port;
 static struct sts_dns *dns;
-
-static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(bool ok, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s %d - ", ok ? "ok" : "not ok", ++points);
-    vprintf(fmt, ap);
-    putchar('\n');
-    va_end(ap);
-    fflush(stdout);
-    if (!ok)
-        failures++;
-}
 
 /*
  * world_fetch_count DOMAIN through sh, or -1 when WORLD_SH is not set
@@ -94,12 +79,11 @@ static long world_fetch_count(const char *domain)
 static bool log_usable(long a, long b, const char *what)
 {
     if (a == -1 || b == -1) {
-        printf("ok %d - %s # SKIP WORLD_SH not set\n", ++points, what);
-        fflush(stdout);
+        skip_point("WORLD_SH not set", "%s", what);
         return false;
     }
     if (a < 0 || b < 0) {
-        check(false, "%s: world_fetch_count failed", what);
+        ok(false, "%s: world_fetch_count failed", what);
         return false;
     }
     return true;
@@ -138,17 +122,17 @@ static void fetch(const struct sts_fetch_config *cfg, const char *domain,
            sts_status_word(st), sts_fetch_result_name(out->result), out->http_status,
            out->addr[0] ? out->addr : "-", out->seconds, out->detail);
     if (st != STS_OK)
-        check(false, "%s: sts_fetch_policy returned %s, want ok", domain, sts_status_word(st));
+        ok(false, "%s: sts_fetch_policy returned %s, want ok", domain, sts_status_word(st));
 }
 
 /* The common assertion: got result X, want Y. */
 static bool want_result(const char *scenario, const struct sts_fetch_response *out,
                         enum sts_fetch_result want)
 {
-    bool ok = out->result == want;
-    check(ok, "%s: got %s, want %s (%s)", scenario, sts_fetch_result_name(out->result),
-          sts_fetch_result_name(want), out->detail);
-    return ok;
+    bool good = out->result == want;
+    ok(good, "%s: got %s, want %s (%s)", scenario, sts_fetch_result_name(out->result),
+       sts_fetch_result_name(want), out->detail);
+    return good;
 }
 
 /* A table row for the scenarios that only assert a result. */
@@ -174,17 +158,16 @@ static void scenario_good(const char *name)
     fetch(&cfg, "good.test", &out);
     if (want_result(name, &out, STS_FETCH_OK)) {
         enum sts_status st = sts_policy_parse(out.body, out.body_len, &policy, err, sizeof(err));
-        check(st == STS_OK, "%s: body parses: got %s, want ok (%s)", name, sts_status_word(st),
-              err);
-        check(policy != NULL && policy->mode == STS_MODE_ENFORCE &&
-                  sts_policy_permits_mx(policy, "mx1.good.test"),
-              "%s: policy is enforce and permits mx1.good.test", name);
-        check(out.body[out.body_len] == '\0' && out.http_status == 200 && out.addr[0] != '\0',
-              "%s: body NUL-terminated, status 200, address recorded (%s)", name, out.addr);
+        ok(st == STS_OK, "%s: body parses: got %s, want ok (%s)", name, sts_status_word(st), err);
+        ok(policy != NULL && policy->mode == STS_MODE_ENFORCE &&
+               sts_policy_permits_mx(policy, "mx1.good.test"),
+           "%s: policy is enforce and permits mx1.good.test", name);
+        ok(out.body[out.body_len] == '\0' && out.http_status == 200 && out.addr[0] != '\0',
+           "%s: body NUL-terminated, status 200, address recorded (%s)", name, out.addr);
     }
     sts_policy_free(policy);
     sts_fetch_response_clear(&out);
-    check(out.body == NULL, "%s: sts_fetch_response_clear releases the body", name);
+    ok(out.body == NULL, "%s: sts_fetch_response_clear releases the body", name);
 }
 
 /* The §3.3 / RFC 9110 media type check tolerates parameters. */
@@ -223,9 +206,9 @@ static void scenario_simple(const struct simple_case *c)
     fetch(&cfg, c->domain, &out);
     want_result(c->name, &out, c->want);
     if (c->want_status >= 0)
-        check(out.http_status == c->want_status, "%s: got HTTP status %ld, want %ld", c->name,
-              out.http_status, c->want_status);
-    check(out.body == NULL, "%s: no body on failure", c->name);
+        ok(out.http_status == c->want_status, "%s: got HTTP status %ld, want %ld", c->name,
+           out.http_status, c->want_status);
+    ok(out.body == NULL, "%s: no body on failure", c->name);
     sts_fetch_response_clear(&out);
 }
 
@@ -241,16 +224,16 @@ static void scenario_redirect(const char *name)
 
     fetch(&cfg, "redirect.test", &out);
     want_result(name, &out, STS_FETCH_HTTP);
-    check(out.http_status == 302, "%s: got HTTP status %ld, want 302", name, out.http_status);
-    check(strstr(out.detail, "mta-sts.good.test") != NULL, "%s: detail names the Location (%s)",
-          name, out.detail);
+    ok(out.http_status == 302, "%s: got HTTP status %ld, want 302", name, out.http_status);
+    ok(strstr(out.detail, "mta-sts.good.test") != NULL, "%s: detail names the Location (%s)", name,
+       out.detail);
     if (log_usable(good0, redir0, "redirect: nginx saw one request and no follow")) {
         long redir1 = world_fetch_count_at_least("redirect.test", redir0 + 1);
         long good1 = world_fetch_count("good.test");
-        check(redir1 - redir0 == 1 && good1 == good0,
-              "%s: nginx saw %ld request(s) for redirect.test (want 1) and %ld for good.test "
-              "(want 0)",
-              name, redir1 - redir0, good1 - good0);
+        ok(redir1 - redir0 == 1 && good1 == good0,
+           "%s: nginx saw %ld request(s) for redirect.test (want 1) and %ld for good.test "
+           "(want 0)",
+           name, redir1 - redir0, good1 - good0);
     }
     sts_fetch_response_clear(&out);
 }
@@ -265,9 +248,9 @@ static void scenario_timeout(const char *name, const char *domain)
     fetch(&cfg, domain, &out);
     want_result(name, &out, STS_FETCH_TIMEOUT);
     double limit = SHORT_TIMEOUT_MS / 1000.0 + DEADLINE_SLACK_S;
-    check(out.seconds < limit && out.seconds >= SHORT_TIMEOUT_MS / 1000.0 * 0.9,
-          "%s: took %.3f s, want about %.1f s (under %.1f)", name, out.seconds,
-          SHORT_TIMEOUT_MS / 1000.0, limit);
+    ok(out.seconds < limit && out.seconds >= SHORT_TIMEOUT_MS / 1000.0 * 0.9,
+       "%s: took %.3f s, want about %.1f s (under %.1f)", name, out.seconds,
+       SHORT_TIMEOUT_MS / 1000.0, limit);
     sts_fetch_response_clear(&out);
 }
 
@@ -294,12 +277,12 @@ static void scenario_chunked(const char *name)
     fetch(&cfg, "chunked.test", &out);
     long after = peak_rss_kb();
     want_result(name, &out, STS_FETCH_TOO_BIG);
-    check(out.seconds < NORMAL_TIMEOUT_MS / 2000.0,
-          "%s: returned in %.3f s, want well before the %u ms deadline", name, out.seconds,
-          NORMAL_TIMEOUT_MS);
-    check(after - before <= CHUNKED_RSS_BUDGET_KB,
-          "%s: peak RSS grew by %ld KiB, want at most %ld KiB", name, after - before,
-          CHUNKED_RSS_BUDGET_KB);
+    ok(out.seconds < NORMAL_TIMEOUT_MS / 2000.0,
+       "%s: returned in %.3f s, want well before the %u ms deadline", name, out.seconds,
+       NORMAL_TIMEOUT_MS);
+    ok(after - before <= CHUNKED_RSS_BUDGET_KB,
+       "%s: peak RSS grew by %ld KiB, want at most %ld KiB", name, after - before,
+       CHUNKED_RSS_BUDGET_KB);
     sts_fetch_response_clear(&out);
 }
 
@@ -314,15 +297,15 @@ static void scenario_refused(const char *name, const char *domain, const char *w
 
     fetch(&cfg, domain, &out);
     want_result(name, &out, STS_FETCH_REFUSED);
-    check(strcmp(out.addr, want_addr) == 0 && strstr(out.detail, want_addr) != NULL &&
-              strstr(out.detail, want_class) != NULL,
-          "%s: got addr %s, detail \"%s\"; want %s named as %s", name, out.addr, out.detail,
-          want_addr, want_class);
-    check(out.seconds < 1.0 && out.http_status == 0,
-          "%s: no connection attempted (%.3f s, HTTP %ld)", name, out.seconds, out.http_status);
+    ok(strcmp(out.addr, want_addr) == 0 && strstr(out.detail, want_addr) != NULL &&
+           strstr(out.detail, want_class) != NULL,
+       "%s: got addr %s, detail \"%s\"; want %s named as %s", name, out.addr, out.detail, want_addr,
+       want_class);
+    ok(out.seconds < 1.0 && out.http_status == 0, "%s: no connection attempted (%.3f s, HTTP %ld)",
+       name, out.seconds, out.http_status);
     long n1 = world_fetch_count(domain);
     if (log_usable(n0, n1, "refused: nginx saw no request")) {
-        check(n1 == n0, "%s: nginx saw %ld request(s) for %s, want 0", name, n1 - n0, domain);
+        ok(n1 == n0, "%s: nginx saw %ld request(s) for %s, want 0", name, n1 - n0, domain);
     }
     sts_fetch_response_clear(&out);
 }
@@ -337,21 +320,20 @@ static void scenario_loopback(const char *name)
 
     fetch(&cfg, "loopback.test", &out);
     want_result(name, &out, STS_FETCH_REFUSED);
-    check(strstr(out.detail, "loopback") != NULL, "%s: detail names the class (%s)", name,
-          out.detail);
+    ok(strstr(out.detail, "loopback") != NULL, "%s: detail names the class (%s)", name, out.detail);
     long n1 = world_fetch_count("loopback.test");
     sts_fetch_response_clear(&out);
 
     cfg.allow_private = true;
     fetch(&cfg, "loopback.test", &out);
-    check(out.result == STS_FETCH_OK, "%s with allow_private: got %s, want ok (%s)", name,
-          sts_fetch_result_name(out.result), out.detail);
+    ok(out.result == STS_FETCH_OK, "%s with allow_private: got %s, want ok (%s)", name,
+       sts_fetch_result_name(out.result), out.detail);
     long n2 = world_fetch_count_at_least("loopback.test", n1 + 1);
     if (log_usable(n0, n1, "loopback: nginx saw no request with the guard on, one without") &&
         log_usable(n2, n2, "loopback: nginx count after the allowed fetch"))
-        check(n1 == n0 && n2 == n1 + 1,
-              "%s: nginx saw %ld request(s) with the guard on (want 0), %ld without (want 1)", name,
-              n1 - n0, n2 - n1);
+        ok(n1 == n0 && n2 == n1 + 1,
+           "%s: nginx saw %ld request(s) with the guard on (want 0), %ld without (want 1)", name,
+           n1 - n0, n2 - n1);
     sts_fetch_response_clear(&out);
 }
 
@@ -366,8 +348,8 @@ static void scenario_trust(const char *name)
 
     cfg.ca_file = "/etc/ssl/certs/ca-certificates.crt";
     fetch(&cfg, "good.test", &out);
-    check(out.result == STS_FETCH_TLS, "%s: system bundle as ca_file: got %s, want tls (%s)", name,
-          sts_fetch_result_name(out.result), out.detail);
+    ok(out.result == STS_FETCH_TLS, "%s: system bundle as ca_file: got %s, want tls (%s)", name,
+       sts_fetch_result_name(out.result), out.detail);
     sts_fetch_response_clear(&out);
 
     static const char *const vars[] = {"SSL_CERT_FILE", "CURL_CA_BUNDLE"};
@@ -379,9 +361,9 @@ static void scenario_trust(const char *name)
     }
     cfg.ca_file = NULL;
     fetch(&cfg, "good.test", &out);
-    check(out.result == STS_FETCH_TLS,
-          "%s: no ca_file, test CA only in the environment: got %s, want tls (%s)", name,
-          sts_fetch_result_name(out.result), out.detail);
+    ok(out.result == STS_FETCH_TLS,
+       "%s: no ca_file, test CA only in the environment: got %s, want tls (%s)", name,
+       sts_fetch_result_name(out.result), out.detail);
     sts_fetch_response_clear(&out);
     for (size_t i = 0; i < 2; i++) {
         if (saved[i] != NULL)
@@ -430,7 +412,7 @@ static void scenario_closedport(const char *name)
     cfg.port = 9; /* discard: nothing listens there in the world */
     fetch(&cfg, "good.test", &out);
     want_result(name, &out, STS_FETCH_CONNECT);
-    check(out.seconds < 2.0, "%s: failed in %.3f s, want at once", name, out.seconds);
+    ok(out.seconds < 2.0, "%s: failed in %.3f s, want at once", name, out.seconds);
     sts_fetch_response_clear(&out);
 }
 
@@ -528,9 +510,8 @@ int main(int argc, char **argv)
     } else {
         for (int i = 3; i < argc; i++)
             if (!run_named(argv[i]))
-                check(false, "unknown scenario %s", argv[i]);
+                ok(false, "unknown scenario %s", argv[i]);
     }
     sts_dns_free(dns);
-    printf("1..%d\n", points);
-    return failures == 0 ? 0 : 1;
+    return done_testing();
 }

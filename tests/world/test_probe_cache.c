@@ -27,29 +27,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "../lib/tap.h"
 #include "mtasts/dns.h"
 #include "mtasts/probe.h"
 #include "mtasts/probe_cache.h"
 #include "mtasts/store.h"
 
-static int test_no, failures;
 static _Atomic int64_t fake_now = 1800000000;
 static const char *resolver, *anchor, *ca_file, *scratch, *net;
 static atomic_int probe_lines;
-
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(int ok, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s %d - ", ok ? "ok" : "not ok", ++test_no);
-    vprintf(fmt, ap);
-    putchar('\n');
-    va_end(ap);
-    fflush(stdout);
-    if (!ok)
-        failures++;
-}
 
 static int64_t clock_fn(void *arg)
 {
@@ -74,14 +60,8 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* Sessions the MX Postfix logged for one scenario label ("connect from" lines). */
-static long mx_connects(const char *label)
+/* Lines of the MX Postfix's log for one scenario label that contain what. */
+static long mx_log_count(const char *label, const char *what)
 {
     const char *log = getenv("WORLD_MX_LOG");
     char pat[128], line[1024];
@@ -93,10 +73,28 @@ static long mx_connects(const char *label)
         return -1;
     snprintf(pat, sizeof(pat), "mx-%s/smtpd[", label);
     while (fgets(line, sizeof(line), f) != NULL)
-        if (strstr(line, pat) != NULL && strstr(line, "]: connect from ") != NULL)
+        if (strstr(line, pat) != NULL && strstr(line, what) != NULL)
             n++;
     fclose(f);
     return n;
+}
+
+/* Sessions the MX Postfix logged for one scenario label ("connect from" lines). */
+static long mx_connects(const char *label)
+{
+    return mx_log_count(label, "]: connect from ");
+}
+
+/*
+ * The MX's sessions for label once its log has caught up (Postfix logs
+ * through postlogd, a little after the fact): waits, 5 s at most, until
+ * it shows more than before sessions and every session it shows ended.
+ */
+static long mx_connects_logged(const char *label, long before)
+{
+    WAIT_UNTIL(5000, mx_connects(label) > before &&
+                         mx_log_count(label, "]: disconnect from ") == mx_connects(label));
+    return mx_connects(label);
 }
 
 static struct sts_dns *dns;
@@ -184,55 +182,52 @@ static void test_pass_and_ttl(struct sts_probe_cache *pc)
 
     get(pc, "mx1.mxgood.test", STS_DNSSEC_INSECURE, false, 10000, true, &t, &ms);
     snprintf(addr, sizeof(addr), "%s.30", net);
-    check(t.tls.known && t.tls.result == STS_TLS_PASS && !t.tls.dane &&
-              t.source == STS_MX_TLS_PROBE,
-          "mxgood: pass by WebPKI from a probe (got %s dane=%d source=%s)", rname(&t), t.tls.dane,
-          sts_mx_tls_source_name(t.source));
-    check(strcmp(t.tls.addr, addr) == 0 && strncmp(t.tls.tls_version, "TLSv1.", 6) == 0,
-          "mxgood: probed %s, %s (got addr %s)", addr, t.tls.tls_version, t.tls.addr);
-    check(t.tls.checked_at == atomic_load(&fake_now) && t.tls.expires_at == t.tls.checked_at + 3600,
-          "mxgood: pass TTL 3600 on the test clock (got %lld)",
-          (long long)(t.tls.expires_at - t.tls.checked_at));
-    check(probes_of(pc) == 1, "one probe so far (got %llu)", (unsigned long long)probes_of(pc));
+    ok(t.tls.known && t.tls.result == STS_TLS_PASS && !t.tls.dane && t.source == STS_MX_TLS_PROBE,
+       "mxgood: pass by WebPKI from a probe (got %s dane=%d source=%s)", rname(&t), t.tls.dane,
+       sts_mx_tls_source_name(t.source));
+    ok(strcmp(t.tls.addr, addr) == 0 && strncmp(t.tls.tls_version, "TLSv1.", 6) == 0,
+       "mxgood: probed %s, %s (got addr %s)", addr, t.tls.tls_version, t.tls.addr);
+    ok(t.tls.checked_at == atomic_load(&fake_now) && t.tls.expires_at == t.tls.checked_at + 3600,
+       "mxgood: pass TTL 3600 on the test clock (got %lld)",
+       (long long)(t.tls.expires_at - t.tls.checked_at));
+    ok(probes_of(pc) == 1, "one probe so far (got %llu)", (unsigned long long)probes_of(pc));
 
     get(pc, "mx1.mxgood.test", STS_DNSSEC_INSECURE, false, 0, true, &t, &ms);
-    check(t.tls.known && t.tls.result == STS_TLS_PASS && t.source == STS_MX_TLS_MEMORY,
-          "mxgood again: from memory (got %s source=%s)", rname(&t),
-          sts_mx_tls_source_name(t.source));
-    check(ms < 20, "a warm get takes no time (%.2f ms)", ms);
-    check(probes_of(pc) == 1, "no second probe (got %llu)", (unsigned long long)probes_of(pc));
-    sleep_ms(800); /* let Postfix write its log */
-    long c1 = mx_connects("mxgood");
-    check(c0 >= 0 && c1 - c0 == 1, "the MX logged exactly one connection (got %ld)", c1 - c0);
+    ok(t.tls.known && t.tls.result == STS_TLS_PASS && t.source == STS_MX_TLS_MEMORY,
+       "mxgood again: from memory (got %s source=%s)", rname(&t), sts_mx_tls_source_name(t.source));
+    ok(ms < 20, "a warm get takes no time (%.2f ms)", ms);
+    ok(probes_of(pc) == 1, "no second probe (got %llu)", (unsigned long long)probes_of(pc));
+    long c1 = mx_connects_logged("mxgood", c0);
+    ok(c0 >= 0 && c1 - c0 == 1, "the MX logged exactly one connection (got %ld)", c1 - c0);
 
     /* Expiry on the test clock: pending, re-probed in the background. */
     atomic_fetch_add(&fake_now, 3601);
     get(pc, "mx1.mxgood.test", STS_DNSSEC_INSECURE, false, 0, true, &t, &ms);
-    check(!t.tls.known && ms < 50,
-          "after the TTL: pending at once with wait_ms 0 (got %s, %.1f ms)", rname(&t), ms);
-    check(sts_probe_cache_wait_idle(pc, 15000) == STS_OK, "re-probe finished");
+    ok(!t.tls.known && ms < 50, "after the TTL: pending at once with wait_ms 0 (got %s, %.1f ms)",
+       rname(&t), ms);
+    ok(sts_probe_cache_wait_idle(pc, 15000) == STS_OK, "re-probe finished");
     get(pc, "mx1.mxgood.test", STS_DNSSEC_INSECURE, false, 0, true, &t, &ms);
-    check(t.tls.known && t.tls.result == STS_TLS_PASS && t.tls.checked_at == atomic_load(&fake_now),
-          "after the re-probe: pass, checked now (got %s)", rname(&t));
-    check(probes_of(pc) == 2, "two probes in all (got %llu)", (unsigned long long)probes_of(pc));
+    ok(t.tls.known && t.tls.result == STS_TLS_PASS && t.tls.checked_at == atomic_load(&fake_now),
+       "after the re-probe: pass, checked now (got %s)", rname(&t));
+    ok(probes_of(pc) == 2, "two probes in all (got %llu)", (unsigned long long)probes_of(pc));
 
     /* wait_ms = 0 on an unknown host; a failure keeps ttl_fail_s. */
     get(pc, "mx1.mxwrongname.test", STS_DNSSEC_INSECURE, false, 0, false, &t, &ms);
-    check(!t.tls.known && ms < 50, "mxwrongname, wait 0: pending at once (got %s, %.1f ms)",
-          rname(&t), ms);
-    check(sts_probe_cache_wait_idle(pc, 15000) == STS_OK, "background probe finished");
+    ok(!t.tls.known && ms < 50, "mxwrongname, wait 0: pending at once (got %s, %.1f ms)", rname(&t),
+       ms);
+    ok(sts_probe_cache_wait_idle(pc, 15000) == STS_OK, "background probe finished");
     get(pc, "mx1.mxwrongname.test", STS_DNSSEC_INSECURE, false, 0, false, &t, &ms);
-    check(t.tls.known && t.tls.result == STS_TLS_CERT_HOST_MISMATCH &&
-              t.tls.expires_at - t.tls.checked_at == 300 && t.source == STS_MX_TLS_MEMORY,
-          "mxwrongname later: certificate-host-mismatch from memory, TTL 300 (got %s, %lld)",
-          rname(&t), (long long)(t.tls.expires_at - t.tls.checked_at));
+    ok(t.tls.known && t.tls.result == STS_TLS_CERT_HOST_MISMATCH &&
+           t.tls.expires_at - t.tls.checked_at == 300 && t.source == STS_MX_TLS_MEMORY,
+       "mxwrongname later: certificate-host-mismatch from memory, TTL 300 (got %s, %lld)",
+       rname(&t), (long long)(t.tls.expires_at - t.tls.checked_at));
 
     get(pc, "mx1.mxnotls.test", STS_DNSSEC_INSECURE, false, 10000, false, &t, NULL);
-    check(t.tls.known && t.tls.result == STS_TLS_STARTTLS_NOT_SUPPORTED, "mxnotls: %s", rname(&t));
+    ok(t.tls.known && t.tls.result == STS_TLS_STARTTLS_NOT_SUPPORTED, "mxnotls: %s", rname(&t));
     get(pc, "nothing.mxgood.test", STS_DNSSEC_INSECURE, false, 10000, false, &t, NULL);
-    check(t.tls.known && t.tls.result == STS_TLS_UNREACHABLE &&
-              t.tls.expires_at - t.tls.checked_at == 300,
-          "a host without addresses: unreachable, fail TTL (got %s: %s)", rname(&t), t.tls.detail);
+    ok(t.tls.known && t.tls.result == STS_TLS_UNREACHABLE &&
+           t.tls.expires_at - t.tls.checked_at == 300,
+       "a host without addresses: unreachable, fail TTL (got %s: %s)", rname(&t), t.tls.detail);
 }
 
 /* ---- single flight ---- */
@@ -272,12 +267,11 @@ static void test_single_flight(struct sts_probe_cache *pc)
         good += args[i].t.tls.known && args[i].t.tls.result == STS_TLS_PASS;
     }
     pthread_barrier_destroy(&bar);
-    check(good == N, "single flight: %d of %d concurrent gets got pass", good, N);
-    check(probes_of(pc) - p0 == 1, "single flight: one probe for %d gets (got %llu)", N,
-          (unsigned long long)(probes_of(pc) - p0));
-    sleep_ms(800);
-    check(mx_connects("mxwild") - c0 == 1, "single flight: one connection to the MX (got %ld)",
-          mx_connects("mxwild") - c0);
+    ok(good == N, "single flight: %d of %d concurrent gets got pass", good, N);
+    ok(probes_of(pc) - p0 == 1, "single flight: one probe for %d gets (got %llu)", N,
+       (unsigned long long)(probes_of(pc) - p0));
+    long c1 = mx_connects_logged("mxwild", c0);
+    ok(c1 - c0 == 1, "single flight: one connection to the MX (got %ld)", c1 - c0);
 }
 
 /* ---- a silent MX, the cap and the queue bound ---- */
@@ -296,7 +290,7 @@ static void *cap_watch(void *p)
         sts_probe_cache_stats(a->pc, &st);
         if (st.running > a->max_running)
             a->max_running = st.running;
-        sleep_ms(2);
+        tap_sleep_ms(2);
     }
     return NULL;
 }
@@ -308,25 +302,25 @@ static void test_silent_and_bounds(void)
     double ms;
 
     get(pc, "mx1.mxsilent.test", STS_DNSSEC_INSECURE, false, 400, false, &t, &ms);
-    check(!t.tls.known && ms >= 380 && ms < 700,
-          "silent MX: the get gives up at its wait_ms 400 (got %s after %.0f ms)", rname(&t), ms);
+    ok(!t.tls.known && ms >= 380 && ms < 700,
+       "silent MX: the get gives up at its wait_ms 400 (got %s after %.0f ms)", rname(&t), ms);
     get(pc, "mx1.mxsilent.test", STS_DNSSEC_INSECURE, false, 0, false, &t, &ms);
-    check(!t.tls.known && ms < 50, "silent MX, wait 0: pending at once (%.1f ms)", ms);
+    ok(!t.tls.known && ms < 50, "silent MX, wait 0: pending at once (%.1f ms)", ms);
     /* One worker busy with the silent host, one job may wait, the next is dropped. */
     get(pc, "mx1.mxnotls.test", STS_DNSSEC_INSECURE, false, 0, false, &t, NULL);
     get(pc, "mx1.mxoldtls.test", STS_DNSSEC_INSECURE, false, 0, false, &t, &ms);
     struct sts_probe_cache_stats st;
     sts_probe_cache_stats(pc, &st);
-    check(!t.tls.known && st.dropped == 1 && strstr(t.tls.detail, "queue full") != NULL,
-          "queue_max 1: a third job is dropped, pending (dropped %llu, detail \"%s\")",
-          (unsigned long long)st.dropped, t.tls.detail);
-    check(sts_probe_cache_wait_idle(pc, 15000) == STS_OK, "the silent probe ended");
+    ok(!t.tls.known && st.dropped == 1 && strstr(t.tls.detail, "queue full") != NULL,
+       "queue_max 1: a third job is dropped, pending (dropped %llu, detail \"%s\")",
+       (unsigned long long)st.dropped, t.tls.detail);
+    ok(sts_probe_cache_wait_idle(pc, 15000) == STS_OK, "the silent probe ended");
     get(pc, "mx1.mxsilent.test", STS_DNSSEC_INSECURE, false, 0, false, &t, NULL);
-    check(t.tls.known && t.tls.result == STS_TLS_UNREACHABLE,
-          "silent MX later: unreachable (got %s: %s)", rname(&t), t.tls.detail);
+    ok(t.tls.known && t.tls.result == STS_TLS_UNREACHABLE,
+       "silent MX later: unreachable (got %s: %s)", rname(&t), t.tls.detail);
     get(pc, "mx1.mxoldtls.test", STS_DNSSEC_INSECURE, false, 10000, false, &t, NULL);
-    check(t.tls.known && t.tls.result == STS_TLS_VALIDATION_FAILURE,
-          "the dropped host is probed by a later get (got %s)", rname(&t));
+    ok(t.tls.known && t.tls.result == STS_TLS_VALIDATION_FAILURE,
+       "the dropped host is probed by a later get (got %s)", rname(&t));
     sts_probe_cache_free(pc);
 
     /* The global cap: six hosts at once, max_concurrent 2. */
@@ -339,16 +333,16 @@ static void test_silent_and_bounds(void)
     pthread_create(&w, NULL, cap_watch, &ca);
     for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++)
         get(pc, hosts[i], STS_DNSSEC_INSECURE, false, 0, false, &t, NULL);
-    check(sts_probe_cache_wait_idle(pc, 20000) == STS_OK, "cap: all six probes ended");
+    ok(sts_probe_cache_wait_idle(pc, 20000) == STS_OK, "cap: all six probes ended");
     atomic_store(&ca.stop, true);
     pthread_join(w, NULL);
-    check(ca.max_running == 2 && probes_of(pc) == 6,
-          "cap: at most 2 probes ran at once (saw %u), 6 in all (%llu)", ca.max_running,
-          (unsigned long long)probes_of(pc));
+    ok(ca.max_running == 2 && probes_of(pc) == 6,
+       "cap: at most 2 probes ran at once (saw %u), 6 in all (%llu)", ca.max_running,
+       (unsigned long long)probes_of(pc));
     get(pc, "mx1.mxexpired.test", STS_DNSSEC_INSECURE, false, 0, false, &t, NULL);
-    check(t.tls.known && t.tls.result == STS_TLS_CERT_EXPIRED, "mxexpired: %s", rname(&t));
+    ok(t.tls.known && t.tls.result == STS_TLS_CERT_EXPIRED, "mxexpired: %s", rname(&t));
     get(pc, "mx1.mxselfsigned.test", STS_DNSSEC_INSECURE, false, 0, false, &t, NULL);
-    check(t.tls.known && t.tls.result == STS_TLS_CERT_NOT_TRUSTED, "mxselfsigned: %s", rname(&t));
+    ok(t.tls.known && t.tls.result == STS_TLS_CERT_NOT_TRUSTED, "mxselfsigned: %s", rname(&t));
     sts_probe_cache_free(pc);
 }
 
@@ -377,61 +371,60 @@ static void test_dane(struct sts_probe_cache *pc)
     enum sts_dnssec sec;
 
     sec = mx_dnssec_of("good.dane.test", host, sizeof(host));
-    check(sec == STS_DNSSEC_SECURE && strcmp(host, "mx1.good.dane.test") == 0,
-          "good.dane.test: MX RRset secure (got %s %s)", sts_dnssec_name(sec), host);
+    ok(sec == STS_DNSSEC_SECURE && strcmp(host, "mx1.good.dane.test") == 0,
+       "good.dane.test: MX RRset secure (got %s %s)", sts_dnssec_name(sec), host);
     get(pc, "mx1.good.dane.test", sec, false, 10000, true, &t, NULL);
-    check(t.tls.known && t.tls.result == STS_TLS_PASS && t.tls.dane,
-          "good.dane.test: pass by DANE-EE (got %s dane=%d)", rname(&t), t.tls.dane);
+    ok(t.tls.known && t.tls.result == STS_TLS_PASS && t.tls.dane,
+       "good.dane.test: pass by DANE-EE (got %s dane=%d)", rname(&t), t.tls.dane);
     get(pc, "mx1.good.dane.test", sec, true, 0, true, &t, NULL);
-    check(t.tls.known && t.tls.result == STS_TLS_PASS && t.tls.dane,
-          "good.dane.test with DANE required: still pass (got %s)", rname(&t));
+    ok(t.tls.known && t.tls.result == STS_TLS_PASS && t.tls.dane,
+       "good.dane.test with DANE required: still pass (got %s)", rname(&t));
     /* The same host through an insecure MX RRset: no DANE, the WebPKI knows not CA2. */
     get(pc, "mx1.good.dane.test", STS_DNSSEC_INSECURE, false, 10000, false, &t, NULL);
-    check(t.tls.known && t.tls.result == STS_TLS_CERT_NOT_TRUSTED && !t.tls.dane,
-          "good.dane.test's MX via an insecure MX RRset: WebPKI, certificate-not-trusted "
-          "(got %s dane=%d)",
-          rname(&t), t.tls.dane);
+    ok(t.tls.known && t.tls.result == STS_TLS_CERT_NOT_TRUSTED && !t.tls.dane,
+       "good.dane.test's MX via an insecure MX RRset: WebPKI, certificate-not-trusted "
+       "(got %s dane=%d)",
+       rname(&t), t.tls.dane);
 
     sec = mx_dnssec_of("ta.dane.test", host, sizeof(host));
     get(pc, "mx1.ta.dane.test", sec, false, 10000, false, &t, NULL);
-    check(t.tls.known && t.tls.result == STS_TLS_PASS && t.tls.dane,
-          "ta.dane.test: pass by DANE-TA (got %s)", rname(&t));
+    ok(t.tls.known && t.tls.result == STS_TLS_PASS && t.tls.dane,
+       "ta.dane.test: pass by DANE-TA (got %s)", rname(&t));
 
     sec = mx_dnssec_of("badtlsa.dane.test", host, sizeof(host));
     get(pc, "mx1.badtlsa.dane.test", sec, false, 10000, false, &t, NULL);
-    check(t.tls.known && t.tls.result == STS_TLS_TLSA_INVALID && t.tls.dane,
-          "badtlsa.dane.test: tlsa-invalid although the WebPKI would pass (got %s)", rname(&t));
+    ok(t.tls.known && t.tls.result == STS_TLS_TLSA_INVALID && t.tls.dane,
+       "badtlsa.dane.test: tlsa-invalid although the WebPKI would pass (got %s)", rname(&t));
 
     sec = mx_dnssec_of("tlsabogus.dane.test", host, sizeof(host));
-    check(sec == STS_DNSSEC_SECURE, "tlsabogus.dane.test: MX RRset secure (got %s)",
-          sts_dnssec_name(sec));
+    ok(sec == STS_DNSSEC_SECURE, "tlsabogus.dane.test: MX RRset secure (got %s)",
+       sts_dnssec_name(sec));
     uint64_t p0 = probes_of(pc);
     get(pc, "mx1.tlsabogus.dane.test", sec, false, 10000, false, &t, NULL);
-    check(t.tls.known && t.tls.result == STS_TLS_DNSSEC_INVALID &&
-              strstr(t.tls.detail, "TLSA") != NULL,
-          "tlsabogus.dane.test: bogus TLSA -> dnssec-invalid (got %s: %s)", rname(&t),
-          t.tls.detail);
-    check(t.tls.addr[0] == '\0', "tlsabogus: no connection was made (addr \"%s\")", t.tls.addr);
+    ok(t.tls.known && t.tls.result == STS_TLS_DNSSEC_INVALID &&
+           strstr(t.tls.detail, "TLSA") != NULL,
+       "tlsabogus.dane.test: bogus TLSA -> dnssec-invalid (got %s: %s)", rname(&t), t.tls.detail);
+    ok(t.tls.addr[0] == '\0', "tlsabogus: no connection was made (addr \"%s\")", t.tls.addr);
     (void)p0;
 
     sec = mx_dnssec_of("notlsa.dane.test", host, sizeof(host));
     p0 = probes_of(pc);
     get(pc, "mx1.notlsa.dane.test", sec, true, 10000, false, &t, NULL);
-    check(t.tls.known && t.tls.result == STS_TLS_DANE_REQUIRED && !t.tls.dane,
-          "notlsa.dane.test, DANE required: dane-required (got %s)", rname(&t));
+    ok(t.tls.known && t.tls.result == STS_TLS_DANE_REQUIRED && !t.tls.dane,
+       "notlsa.dane.test, DANE required: dane-required (got %s)", rname(&t));
     get(pc, "mx1.notlsa.dane.test", sec, false, 0, false, &t, NULL);
-    check(t.tls.known && t.tls.result == STS_TLS_PASS && t.source == STS_MX_TLS_MEMORY &&
-              probes_of(pc) - p0 == 1,
-          "notlsa.dane.test, DANE not required: pass, same cached row (got %s, %llu probes)",
-          rname(&t), (unsigned long long)(probes_of(pc) - p0));
+    ok(t.tls.known && t.tls.result == STS_TLS_PASS && t.source == STS_MX_TLS_MEMORY &&
+           probes_of(pc) - p0 == 1,
+       "notlsa.dane.test, DANE not required: pass, same cached row (got %s, %llu probes)",
+       rname(&t), (unsigned long long)(probes_of(pc) - p0));
 
     sec = mx_dnssec_of("bogus.test", host, sizeof(host));
-    check(sec == STS_DNSSEC_BOGUS, "bogus.test: MX RRset bogus (got %s)", sts_dnssec_name(sec));
+    ok(sec == STS_DNSSEC_BOGUS, "bogus.test: MX RRset bogus (got %s)", sts_dnssec_name(sec));
     p0 = probes_of(pc);
     double ms;
     get(pc, "mx1.bogus.test", STS_DNSSEC_BOGUS, false, 10000, false, &t, &ms);
-    check(t.tls.known && t.tls.result == STS_TLS_DNSSEC_INVALID && ms < 20 && probes_of(pc) == p0,
-          "bogus.test's MX: dnssec-invalid at once, no probe (got %s, %.1f ms)", rname(&t), ms);
+    ok(t.tls.known && t.tls.result == STS_TLS_DNSSEC_INVALID && ms < 20 && probes_of(pc) == p0,
+       "bogus.test's MX: dnssec-invalid at once, no probe (got %s, %.1f ms)", rname(&t), ms);
 }
 
 /* ---- persistence and the refresher ---- */
@@ -445,21 +438,21 @@ static void test_persistence_and_refresh(void)
 
     /* Recently used rows are loaded at start; others on their first get. */
     get(pc, "mx1.mxgood.test", STS_DNSSEC_INSECURE, false, 0, false, &t, NULL);
-    check(t.tls.known && t.tls.result == STS_TLS_PASS && t.source == STS_MX_TLS_MEMORY &&
-              probes_of(pc) == 0,
-          "a new cache over the same store: the used host is in memory at start, no probe "
-          "(got %s source=%s)",
-          rname(&t), sts_mx_tls_source_name(t.source));
+    ok(t.tls.known && t.tls.result == STS_TLS_PASS && t.source == STS_MX_TLS_MEMORY &&
+           probes_of(pc) == 0,
+       "a new cache over the same store: the used host is in memory at start, no probe "
+       "(got %s source=%s)",
+       rname(&t), sts_mx_tls_source_name(t.source));
     get(pc, "mx1.good.dane.test", STS_DNSSEC_SECURE, false, 0, true, &used, NULL);
-    check(used.tls.known && used.tls.result == STS_TLS_PASS && used.tls.dane,
-          "the DANE verdict is kept too (got %s dane=%d)", rname(&used), used.tls.dane);
+    ok(used.tls.known && used.tls.result == STS_TLS_PASS && used.tls.dane,
+       "the DANE verdict is kept too (got %s dane=%d)", rname(&used), used.tls.dane);
     get(pc, "mx1.ta.dane.test", STS_DNSSEC_SECURE, false, 0, false, &t, NULL);
-    check(t.tls.known && t.tls.result == STS_TLS_PASS && t.source == STS_MX_TLS_STORE &&
-              probes_of(pc) == 0,
-          "an unused host: read from the store on its first get (got %s source=%s)", rname(&t),
-          sts_mx_tls_source_name(t.source));
-    sleep_ms(500);
-    check(mx_connects("mxgood") == c0, "no connection to the MX");
+    ok(t.tls.known && t.tls.result == STS_TLS_PASS && t.source == STS_MX_TLS_STORE &&
+           probes_of(pc) == 0,
+       "an unused host: read from the store on its first get (got %s source=%s)", rname(&t),
+       sts_mx_tls_source_name(t.source));
+    tap_sleep_ms(500);
+    ok(mx_connects("mxgood") == c0, "no connection to the MX");
 
     /*
      * Refresher: mx1.good.dane.test and mx1.mxgood.test were marked used,
@@ -469,19 +462,17 @@ static void test_persistence_and_refresh(void)
      */
     int64_t old_checked = t.tls.checked_at;
     atomic_store(&fake_now, used.tls.expires_at - 10);
-    double t0 = now_ms();
-    while (probes_of(pc) < 2 && now_ms() - t0 < 10000)
-        sleep_ms(50);
+    WAIT_UNTIL(10000, probes_of(pc) >= 2);
     sts_probe_cache_wait_idle(pc, 10000);
     get(pc, "mx1.good.dane.test", STS_DNSSEC_SECURE, false, 0, true, &t, NULL);
-    check(t.tls.known && t.tls.result == STS_TLS_PASS && t.tls.checked_at == atomic_load(&fake_now),
-          "refresher: a used host was re-probed before expiry (checked %+lld s)",
-          (long long)(t.tls.checked_at - used.tls.checked_at));
+    ok(t.tls.known && t.tls.result == STS_TLS_PASS && t.tls.checked_at == atomic_load(&fake_now),
+       "refresher: a used host was re-probed before expiry (checked %+lld s)",
+       (long long)(t.tls.checked_at - used.tls.checked_at));
     get(pc, "mx1.mxgood.test", STS_DNSSEC_INSECURE, false, 0, false, &t, NULL);
-    check(t.tls.known && t.tls.checked_at == atomic_load(&fake_now), "refresher: so was the other");
+    ok(t.tls.known && t.tls.checked_at == atomic_load(&fake_now), "refresher: so was the other");
     get(pc, "mx1.ta.dane.test", STS_DNSSEC_SECURE, false, 0, false, &t, NULL);
-    check(t.tls.known && t.tls.checked_at == old_checked && probes_of(pc) == 2,
-          "refresher: the unused host was not (%llu probes)", (unsigned long long)probes_of(pc));
+    ok(t.tls.known && t.tls.checked_at == old_checked && probes_of(pc) == 2,
+       "refresher: the unused host was not (%llu probes)", (unsigned long long)probes_of(pc));
     sts_probe_cache_free(pc);
 
     /* The store row of a used host carries its new times and its last use. */
@@ -489,11 +480,11 @@ static void test_persistence_and_refresh(void)
     char err[256];
     enum sts_status st =
         sts_store_probe_get(store, "mx1.good.dane.test", 25, true, &row, err, sizeof(err));
-    check(st == STS_OK && row.tls.result == STS_TLS_PASS && row.tls.dane &&
-              row.tls.checked_at == atomic_load(&fake_now) && row.last_used > 0,
-          "store row: %s, dane=%d, checked %+lld s from now, last_used %lld",
-          sts_tls_result_name(row.tls.result), row.tls.dane,
-          (long long)(row.tls.checked_at - atomic_load(&fake_now)), (long long)row.last_used);
+    ok(st == STS_OK && row.tls.result == STS_TLS_PASS && row.tls.dane &&
+           row.tls.checked_at == atomic_load(&fake_now) && row.last_used > 0,
+       "store row: %s, dane=%d, checked %+lld s from now, last_used %lld",
+       sts_tls_result_name(row.tls.result), row.tls.dane,
+       (long long)(row.tls.checked_at - atomic_load(&fake_now)), (long long)row.last_used);
     sts_store_close(store);
 }
 
@@ -529,8 +520,8 @@ int main(int argc, char **argv)
     test_dane(pc);
     int lines = atomic_load(&probe_lines);
     uint64_t probes = probes_of(pc);
-    check(lines >= 0 && (uint64_t)lines == probes, "one log line per probe (%d lines, %llu probes)",
-          lines, (unsigned long long)probes);
+    ok(lines >= 0 && (uint64_t)lines == probes, "one log line per probe (%d lines, %llu probes)",
+       lines, (unsigned long long)probes);
     sts_probe_cache_free(pc);
     sts_store_close(store);
 
@@ -539,6 +530,5 @@ int main(int argc, char **argv)
 
     sts_probe_ctx_free(pctx);
     sts_dns_free(dns);
-    printf("1..%d\n", test_no);
-    return failures == 0 ? 0 : 1;
+    return done_testing();
 }

@@ -22,29 +22,14 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "../lib/tap.h"
 #include "mtasts/config.h"
 #include "mtasts/engine.h"
 #include "mtasts/log.h"
 #include "mtasts/netstring.h"
 #include "socketmap.h"
 
-static int test_no;
-static int failures;
 static const char *ca_file, *scratch;
-
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(int ok, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s %d - ", ok ? "ok" : "not ok", ++test_no);
-    vprintf(fmt, ap);
-    putchar('\n');
-    va_end(ap);
-    fflush(stdout);
-    if (!ok)
-        failures++;
-}
 
 static void log_fn(void *arg, int prio, const char *line)
 {
@@ -185,8 +170,8 @@ static void ask(int fd, const char *req, const char *want)
     char got[4096];
     send_request(fd, req);
     int r = read_reply(fd, &rb, got, sizeof(got), 15000);
-    check(r == 1 && strcmp(got, want) == 0, "\"%s\" -> \"%s\" (got %s\"%s\")", req, want,
-          r == 1 ? "" : "no reply ", r == 1 ? got : "");
+    ok(r == 1 && strcmp(got, want) == 0, "\"%s\" -> \"%s\" (got %s\"%s\")", req, want,
+       r == 1 ? "" : "no reply ", r == 1 ? got : "");
 }
 
 static void ask_prefix(int fd, const char *req, const char *want)
@@ -194,8 +179,8 @@ static void ask_prefix(int fd, const char *req, const char *want)
     char got[4096];
     send_request(fd, req);
     int r = read_reply(fd, &rb, got, sizeof(got), 15000);
-    check(r == 1 && strncmp(got, want, strlen(want)) == 0, "\"%s\" -> \"%s...\" (got \"%s\")", req,
-          want, r == 1 ? got : "(no reply)");
+    ok(r == 1 && strncmp(got, want, strlen(want)) == 0, "\"%s\" -> \"%s...\" (got \"%s\")", req,
+       want, r == 1 ? got : "(no reply)");
 }
 
 #define SECURE_GOOD "OK secure match=mx1.good.test servername=hostname"
@@ -237,9 +222,9 @@ static void test_pipelined(unsigned port)
     for (int i = 0; i < 4; i++) {
         char got[512];
         int r = read_reply(fd, &rb, got, sizeof(got), 15000);
-        check(r == 1 && strcmp(got, want[i]) == 0,
-              "pipelined request %d answered in order: \"%s\" (got \"%s\")", i + 1, want[i],
-              r == 1 ? got : "(no reply)");
+        ok(r == 1 && strcmp(got, want[i]) == 0,
+           "pipelined request %d answered in order: \"%s\" (got \"%s\")", i + 1, want[i],
+           r == 1 ? got : "(no reply)");
     }
     close(fd);
 
@@ -254,7 +239,7 @@ static void test_pipelined(unsigned port)
     }
     char got[512];
     int r = read_reply(fd, &rb, got, sizeof(got), 15000);
-    check(r == 1 && strcmp(got, SECURE_GOOD) == 0, "request sent byte by byte is answered");
+    ok(r == 1 && strcmp(got, SECURE_GOOD) == 0, "request sent byte by byte is answered");
     close(fd);
 }
 
@@ -266,9 +251,9 @@ static void bad_framing(unsigned port, const char *name, const char *bytes, size
     send_all(fd, bytes, len);
     char got[512];
     int r = read_reply(fd, &rb, got, sizeof(got), 5000);
-    check(r == 1 && strcmp(got, want) == 0, "%s: \"%s\" (got \"%s\")", name, want,
-          r == 1 ? got : "(no reply)");
-    check(closed_within(fd, &rb, 5000), "%s: then the connection is closed", name);
+    ok(r == 1 && strcmp(got, want) == 0, "%s: \"%s\" (got \"%s\")", name, want,
+       r == 1 ? got : "(no reply)");
+    ok(closed_within(fd, &rb, 5000), "%s: then the connection is closed", name);
     close(fd);
 }
 
@@ -292,8 +277,8 @@ static void test_malformed(unsigned port)
     send_all(fd, req, len);
     char got[512];
     int r = read_reply(fd, &rb, got, sizeof(got), 5000);
-    check(r == 1 && strcmp(got, "NOTFOUND ") == 0, "a 100000-byte request is accepted (got \"%s\")",
-          r == 1 ? got : "(no reply)");
+    ok(r == 1 && strcmp(got, "NOTFOUND ") == 0, "a 100000-byte request is accepted (got \"%s\")",
+       r == 1 ? got : "(no reply)");
     close(fd);
     free(req);
     free(data);
@@ -312,13 +297,13 @@ static void test_idle(struct world *w)
     int closed = closed_within(fd, &rb, 5000);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-    check(closed && s >= 0.25 && s < 3, "idle connection closed after the idle timeout (%.2fs)", s);
+    ok(closed && s >= 0.25 && s < 3, "idle connection closed after the idle timeout (%.2fs)", s);
     close(fd);
     /* a half-sent request does not hold a connection forever either */
     fd = dial(sts_socketmap_port(sm));
     rb.len = 0;
     send_all(fd, "17:postfix", 10);
-    check(closed_within(fd, &rb, 5000), "a stalled partial request is closed by the idle timeout");
+    ok(closed_within(fd, &rb, 5000), "a stalled partial request is closed by the idle timeout");
     close(fd);
     sts_socketmap_stop(sm);
 }
@@ -368,18 +353,18 @@ static void test_unix(struct world *w)
     struct sts_socketmap_config sc = {.socket = spec, .engine = w->engine};
     struct sts_socketmap *sm;
     enum sts_status st = sts_socketmap_start(&sc, &sm, err, sizeof(err));
-    check(st == STS_OK, "listens on a unix socket (%s)", st == STS_OK ? "ok" : err);
+    ok(st == STS_OK, "listens on a unix socket (%s)", st == STS_OK ? "ok" : err);
     if (st != STS_OK)
         return;
     struct sts_socketmap *sm2;
     st = sts_socketmap_start(&sc, &sm2, err, sizeof(err));
-    check(st != STS_OK, "a second server refuses the socket in use (%s)", err);
+    ok(st != STS_OK, "a second server refuses the socket in use (%s)", err);
     if (st == STS_OK)
         sts_socketmap_stop(sm2);
     sts_socketmap_stop(sm);
     char path[600];
     snprintf(path, sizeof(path), "%s/map.sock", scratch);
-    check(access(path, F_OK) != 0, "stop removes the unix socket file");
+    ok(access(path, F_OK) != 0, "stop removes the unix socket file");
 }
 
 int main(int argc, char **argv)
@@ -400,7 +385,7 @@ int main(int argc, char **argv)
     open_world(&w, argv[1], "cache.db", 1500);
     struct sts_socketmap *sm = start_map(&w, 5000, 0, false, false);
     unsigned port = sts_socketmap_port(sm);
-    check(port != 0, "listening on 127.0.0.1 port %u", port);
+    ok(port != 0, "listening on 127.0.0.1 port %u", port);
     test_replies(port);
     test_pipelined(port);
     test_malformed(port);
@@ -411,6 +396,5 @@ int main(int argc, char **argv)
     test_unix(&w);
     close_world(&w);
     test_dns_failure();
-    printf("1..%d\n", test_no);
-    return failures ? 1 : 0;
+    return done_testing();
 }

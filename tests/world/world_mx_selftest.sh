@@ -22,95 +22,43 @@
 #
 # Usage: srcdir=/path/to/source sh tests/world/world_mx_selftest.sh   (as root)
 
-LC_ALL=C
-export LC_ALL
-
-srcdir=${srcdir:-.}
+# shellcheck source=tests/lib/common.sh
+. "${srcdir:-.}/tests/lib/common.sh"
 if [ ! -f "$srcdir/tests/world/world.sh" ]; then
     echo "Bail out! srcdir ($srcdir) has no tests/world/world.sh"
     exit 99
 fi
-if [ "$(id -u)" != 0 ]; then
-    echo "1..0 # SKIP the test world needs root"
-    exit 0
-fi
-for tool in nginx nsd openssl dig /usr/bin/python3 postfix unbound ldns-signzone ldns-keygen; do
-    command -v "$tool" >/dev/null 2>&1 || {
-        echo "1..0 # SKIP $tool is not installed (tests/world/packages.txt)"
-        exit 0
-    }
-done
-# shellcheck source-path=SCRIPTDIR source=world.sh
-. "$srcdir/tests/world/world.sh"
+need_root
+need_tools nginx nsd openssl dig /usr/bin/python3 postfix unbound ldns-signzone ldns-keygen
 MXTOOL=$srcdir/tests/world/mxtool.py
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mtasts-world-mx-selftest.XXXXXX") || {
-    echo "Bail out! mktemp"
-    exit 99
-}
-trap 'world_stop; rm -rf "$tmp"' EXIT
-trap 'exit 130' INT TERM HUP
-
-n=0
-failed=0
-pass() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-fail() {
-    n=$((n + 1))
-    failed=1
-    echo "not ok $n - $1"
-    shift
-    for _l in "$@"; do echo "# $_l"; done
-}
-check() {
-    if [ "$3" = "$2" ]; then pass "$1"; else fail "$1" "want: $2" "got:  $3"; fi
-}
-# okif DESC WHY COMMAND...: pass when COMMAND succeeds.
-okif() {
-    _d=$1 _y=$2
-    shift 2
-    if "$@"; then pass "$_d"; else fail "$_d" "$_y"; fi
-}
-ms() { date +%s%3N; }
-
 # ---- start, timed
-t0=$(ms)
-world_start >"$tmp/start.log" 2>&1
-rc=$?
-t1=$(ms)
-if [ $rc -ne 0 ]; then
-    echo "Bail out! world_start failed ($rc):"
-    sed 's/^/# /' "$tmp/start.log"
-    exit 99
-fi
+t0=$(now_ms)
+world_up
+t1=$(now_ms)
 start_step() {
-    _t=$(ms)
+    _t=$(now_ms)
     "$1" >"$tmp/$1.log" 2>&1
     _rc=$?
-    _ms=$(($(ms) - _t))
+    _ms=$(($(now_ms) - _t))
     if [ $_rc -ne 0 ]; then
-        echo "1..$((n + 1))"
-        echo "not ok $((n + 1)) - $1 (exit $_rc)"
-        sed 's/^/# /' "$tmp/$1.log"
-        echo "Bail out! $1 failed"
-        exit 1
+        nok "$1 (exit $_rc)" "$(cat "$tmp/$1.log")"
+        bail "$1 failed"
     fi
-    pass "$1 starts (${_ms} ms)"
+    ok "$1 starts (${_ms} ms)"
     echo "# $1 took ${_ms} ms"
 }
 echo "# world_start took $((t1 - t0)) ms (slot $WORLD_NET.0/24)"
 start_step world_start_mx
 start_step world_start_dnssec
 start_step world_start_resolver
-_t=$(ms)
+_t=$(now_ms)
 world_start_mx && world_start_dnssec && world_start_resolver
 rc=$?
-okif "a second call of each is a no-op (exit $rc, $(($(ms) - _t)) ms)" "want 0 in under 1 s" \
-    test $rc = 0 -a $(($(ms) - _t)) -lt 1000
-check "WORLD_MX_CA is the world CA" "$WORLD_CA" "$WORLD_MX_CA"
-check "WORLD_RESOLVER" "$WORLD_NET.4" "$WORLD_RESOLVER"
+okif "a second call of each is a no-op (exit $rc, $(($(now_ms) - _t)) ms)" "want 0 in under 1 s" \
+    test $rc = 0 -a $(($(now_ms) - _t)) -lt 1000
+check_eq "WORLD_MX_CA is the world CA" "$WORLD_CA" "$WORLD_MX_CA"
+check_eq "WORLD_RESOLVER" "$WORLD_NET.4" "$WORLD_RESOLVER"
 okif "WORLD_TA holds two DS records, algorithm 13, digest type 2" "$(cat "$WORLD_TA")" \
     test "$(awk '$4 == "DS" && $6 == 13 && $7 == 2 { print $1 }' "$WORLD_TA" | sort | tr '\n' ' ')" = \
     "bogus.test. dane.test. "
@@ -123,9 +71,9 @@ addr_of() { echo "$NET.$(echo "$1" | cut -d: -f2)"; }
 for s in mxgood:30 mxwild:31 mxwrongname:32 mxexpired:33 mxselfsigned:34 mxnotls:35 mxoldtls:36 mxsilent:37; do
     d=${s%%:*}.test
     got="$(world_dig "$d" MX) $(world_dig "mx1.$d" A) $(world_dig "_mta-sts.$d" TXT)"
-    check "$d: MX, A, TXT" "10 mx1.$d. $(addr_of "$s") \"v=STSv1; id=${s%%:*}1\"" "$got"
+    check_eq "$d: MX, A, TXT" "10 mx1.$d. $(addr_of "$s") \"v=STSv1; id=${s%%:*}1\"" "$got"
     got=$(world_curl "mta-sts.$d" /.well-known/mta-sts.txt --max-time 5 | tr '\n' ' ')
-    check "$d: enforce policy on nginx" \
+    check_eq "$d: enforce policy on nginx" \
         "version: STSv1 mode: enforce mx: mx1.$d max_age: 86400 " "$got"
 done
 
@@ -143,12 +91,12 @@ sclient() {
 vcode() { sed -n 's/^ *Verify return code: \([0-9]*\) (\(.*\))$/\1 \2/p' "$tmp/sc.out" | tail -n 1; }
 for s in mxgood:30 mxwild:31; do
     sclient "$(addr_of "$s")" "mx1.${s%%:*}.test"
-    check "${s%%:*}.test: STARTTLS, certificate verifies for mx1.${s%%:*}.test (s_client exit $sc_rc)" \
+    check_eq "${s%%:*}.test: STARTTLS, certificate verifies for mx1.${s%%:*}.test (s_client exit $sc_rc)" \
         "0 ok" "$(vcode)"
 done
 # The certificate the server sent (s_client prints it): one SAN, the wildcard.
 san=$(openssl x509 -noout -ext subjectAltName <"$tmp/sc.out" 2>&1 | sed -n 's/^ *//;2p')
-check "mxwild.test: the served certificate's only SAN is the wildcard" "DNS:*.mxwild.test" "$san"
+check_eq "mxwild.test: the served certificate's only SAN is the wildcard" "DNS:*.mxwild.test" "$san"
 for s in "mxwrongname:32:62 hostname mismatch" "mxexpired:33:10 certificate has expired" \
     "mxselfsigned:34:18 self-signed certificate"; do
     l=${s%%:*}
@@ -156,9 +104,9 @@ for s in "mxwrongname:32:62 hostname mismatch" "mxexpired:33:10 certificate has 
     sclient "$NET.${r%%:*}" "mx1.$l.test"
     want=${r#*:}
     if [ "$sc_rc" != 0 ] && grep -q "^verify error:num=${want%% *}:${want#* }" "$tmp/sc.out"; then
-        pass "$l.test: handshake refused, verify error ${want#* }"
+        ok "$l.test: handshake refused, verify error ${want#* }"
     else
-        fail "$l.test: want verify error num=${want%% *} (${want#* }), s_client exit $sc_rc" \
+        nok "$l.test: want verify error num=${want%% *} (${want#* }), s_client exit $sc_rc" \
             "$(grep -E 'verify error|Verify return' "$tmp/sc.out")"
     fi
 done
@@ -180,10 +128,10 @@ okif "mxoldtls.test: TLS 1.2 refused (s_client exit $sc_rc)" "$(grep -E 'error|C
 sclient "$NET.36" mx1.mxoldtls.test
 okif "mxoldtls.test: a default client (TLS 1.2+, security level 2) fails (s_client exit $sc_rc)" \
     "$(grep -E 'error|Protocol' "$tmp/sc.out")" test "$sc_rc" != 0
-_t=$(ms)
+_t=$(now_ms)
 /usr/bin/python3 "$MXTOOL" greet --deadline 2 "$NET.37" 2>"$tmp/greet.err"
 rc=$?
-_el=$(($(ms) - _t))
+_el=$(($(now_ms) - _t))
 okif "mxsilent.test: no 220 greeting within 2 s (exit $rc after ${_el} ms)" "$(cat "$tmp/greet.err")" \
     test "$rc" = 1 -a "$_el" -ge 2000
 okif "mxsilent.test: the TCP connections were accepted (listener log)" "$(cat "$WORLD_DIR/mx/silent.log")" \
@@ -194,11 +142,7 @@ got=$(/usr/bin/python3 "$MXTOOL" send "$NET.30" sender@selftest.test u@mxgood.te
 okif "mxgood.test: a message is accepted ($got)" "$got" \
     sh -c "printf '%s' '$got' | grep -q '^250 '"
 qid=$(printf '%s' "$got" | sed -n 's/.*queued as \([0-9A-F]*\).*/\1/p')
-i=0
-until grep -q "$qid: to=<u@mxgood.test>, relay=none.*status=sent (world-mx)" "$WORLD_MX_LOG" || [ $i -ge 100 ]; do
-    sleep 0.05
-    i=$((i + 1))
-done
+wait_until 5 grep -q "$qid: to=<u@mxgood.test>, relay=none.*status=sent (world-mx)" "$WORLD_MX_LOG"
 okif "mxgood.test: the message is discarded (WORLD_MX_LOG)" "$(tail -n 5 "$WORLD_MX_LOG")" \
     grep -q "$qid: to=<u@mxgood.test>, relay=none.*status=sent (world-mx)" "$WORLD_MX_LOG"
 
@@ -212,28 +156,28 @@ rdig() {
     _an=$(sed -n 's/.* ANSWER: \([0-9]*\),.*/\1/p' "$tmp/dig.out")
     echo "$_st $_ad answers=$_an"
 }
-check "good.dane.test MX: secure (ad)" "NOERROR ad answers=2" "$(rdig good.dane.test MX)"
-check "_25._tcp.mx1.good.dane.test TLSA: secure (ad)" "NOERROR ad answers=2" \
+check_eq "good.dane.test MX: secure (ad)" "NOERROR ad answers=2" "$(rdig good.dane.test MX)"
+check_eq "_25._tcp.mx1.good.dane.test TLSA: secure (ad)" "NOERROR ad answers=2" \
     "$(rdig _25._tcp.mx1.good.dane.test TLSA)"
-check "_25._tcp.mx1.ta.dane.test TLSA: secure (ad)" "NOERROR ad answers=2" \
+check_eq "_25._tcp.mx1.ta.dane.test TLSA: secure (ad)" "NOERROR ad answers=2" \
     "$(rdig _25._tcp.mx1.ta.dane.test TLSA)"
-check "_25._tcp.mx1.notlsa.dane.test TLSA: secure NODATA" "NOERROR ad answers=0" \
+check_eq "_25._tcp.mx1.notlsa.dane.test TLSA: secure NODATA" "NOERROR ad answers=0" \
     "$(rdig _25._tcp.mx1.notlsa.dane.test TLSA)"
-check "_25._tcp.mx1.tlsabogus.dane.test TLSA: bogus (SERVFAIL)" "SERVFAIL noad answers=0" \
+check_eq "_25._tcp.mx1.tlsabogus.dane.test TLSA: bogus (SERVFAIL)" "SERVFAIL noad answers=0" \
     "$(rdig _25._tcp.mx1.tlsabogus.dane.test TLSA)"
-check "tlsabogus.dane.test MX: still secure" "NOERROR ad answers=2" "$(rdig tlsabogus.dane.test MX)"
-check "bogus.test MX: bogus (SERVFAIL)" "SERVFAIL noad answers=0" "$(rdig bogus.test MX)"
-check "mx1.bogus.test A: secure" "NOERROR ad answers=2" "$(rdig mx1.bogus.test A)"
-check "mxgood.test MX: insecure (no trust anchor for test.)" "NOERROR noad answers=1" \
+check_eq "tlsabogus.dane.test MX: still secure" "NOERROR ad answers=2" "$(rdig tlsabogus.dane.test MX)"
+check_eq "bogus.test MX: bogus (SERVFAIL)" "SERVFAIL noad answers=0" "$(rdig bogus.test MX)"
+check_eq "mx1.bogus.test A: secure" "NOERROR ad answers=2" "$(rdig mx1.bogus.test A)"
+check_eq "mxgood.test MX: insecure (no trust anchor for test.)" "NOERROR noad answers=1" \
     "$(rdig mxgood.test MX)"
-check "a name outside the world: NXDOMAIN, answered locally" "NXDOMAIN noad answers=0" \
+check_eq "a name outside the world: NXDOMAIN, answered locally" "NXDOMAIN noad answers=0" \
     "$(rdig example.com A)"
-check "nsd itself serves the tampered MX (10 mx1.bogus.test.)" "10 mx1.bogus.test." \
+check_eq "nsd itself serves the tampered MX (10 mx1.bogus.test.)" "10 mx1.bogus.test." \
     "$(world_dig bogus.test MX)"
 got=$(world_curl mta-sts.good.dane.test /.well-known/mta-sts.txt --max-time 5 | tr '\n' ' ')
-check "good.dane.test: enforce policy on nginx" \
+check_eq "good.dane.test: enforce policy on nginx" \
     "version: STSv1 mode: enforce mx: mx1.good.dane.test max_age: 86400 " "$got"
-check "good.dane.test: _mta-sts TXT (through the resolver)" '"v=STSv1; id=gooddane1"' \
+check_eq "good.dane.test: _mta-sts TXT (through the resolver)" '"v=STSv1; id=gooddane1"' \
     "$(dig +short +time=2 +tries=1 "@$WORLD_RESOLVER" _mta-sts.good.dane.test TXT)"
 
 # ---- DANE with openssl (RFC 7672 3.1)
@@ -268,13 +212,13 @@ okif "badtlsa.dane.test: DANE fails (no matching TLSA) although the certificate 
     "$(grep -E 'DANE|Verif|error' "$tmp/sc.out")" \
     sh -c "[ $sc_rc != 0 ] && grep -q 'verify error:num=65:no matching DANE TLSA records' '$tmp/sc.out'"
 sclient "$NET.42" mx1.badtlsa.dane.test
-check "badtlsa.dane.test: PKIX alone passes (the control)" "0 ok" "$(vcode)"
+check_eq "badtlsa.dane.test: PKIX alone passes (the control)" "0 ok" "$(vcode)"
 for s in notlsa:43 tlsabogus:44; do
     sclient "$NET.${s#*:}" "mx1.${s%%:*}.dane.test"
-    check "${s%%:*}.dane.test: world-CA certificate verifies" "0 ok" "$(vcode)"
+    check_eq "${s%%:*}.dane.test: world-CA certificate verifies" "0 ok" "$(vcode)"
 done
 sclient "$NET.45" mx1.bogus.test
-check "mx1.bogus.test: world-CA certificate verifies" "0 ok" "$(vcode)"
+check_eq "mx1.bogus.test: world-CA certificate verifies" "0 ok" "$(vcode)"
 
 # ---- world_stop stops everything
 pids="$_world_pids $_world_pid_watchdog"
@@ -283,9 +227,8 @@ all=$(for p in $_world_pids; do pgrep -g "$p"; done; [ -n "$master" ] && pgrep -
 world_stop
 left=
 for p in $pids $all; do _world_alive "$p" && left="$left $p"; done
-check "world_stop stops the MX Postfix (master $master and children), unbound, the listener" "" "$left"
+check_eq "world_stop stops the MX Postfix (master $master and children), unbound, the listener" "" "$left"
 okif "nothing answers on $NET.30:25 any more" "mxgood still greets" \
     sh -c "! /usr/bin/python3 '$MXTOOL' greet --deadline 0 '$NET.30' 2>/dev/null"
 
-echo "1..$n"
-exit $failed
+finish

@@ -10,44 +10,13 @@
 #
 # Usage: srcdir=/path/to/source sh tests/world/world_selftest.sh   (as root)
 
-LC_ALL=C
-export LC_ALL
-
-srcdir=${srcdir:-.}
+# shellcheck source=tests/lib/common.sh
+. "${srcdir:-.}/tests/lib/common.sh"
 if [ ! -f "$srcdir/tests/world/world.sh" ]; then
     echo "Bail out! srcdir ($srcdir) has no tests/world/world.sh"
     exit 99
 fi
-# shellcheck source-path=SCRIPTDIR source=world.sh
-. "$srcdir/tests/world/world.sh"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mtasts-world-selftest.XXXXXX") || {
-    echo "Bail out! mktemp"
-    exit 99
-}
-trap 'world_stop; rm -rf "$tmp"' EXIT
-trap 'exit 130' INT TERM HUP
-
-n=0
-failed=0
-pass() { n=$((n + 1)); echo "ok $n - $1"; }
-fail() {
-    n=$((n + 1))
-    failed=1
-    echo "not ok $n - $1"
-    shift
-    for _l in "$@"; do echo "# $_l"; done
-}
-# check DESC WANT GOT: pass when GOT is exactly WANT.
-# okif DESC WHY COMMAND...: pass when COMMAND succeeds, else fail with WHY.
-okif() {
-    _d=$1 _y=$2
-    shift 2
-    if "$@"; then pass "$_d"; else fail "$_d" "$_y"; fi
-}
-check() {
-    if [ "$3" = "$2" ]; then pass "$1"; else fail "$1" "want: $2" "got:  $3"; fi
-}
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 # dig status (NOERROR, NXDOMAIN, ...) of NAME TYPE
@@ -75,15 +44,10 @@ policy() { printf 'version: STSv1\nmode: %s\nmx: %s\nmax_age: 86400\n' "$1" "$2"
 
 # ---- start
 t0=$(now)
-world_start
-rc=$?
+world_up
 t1=$(now)
-if [ $rc -ne 0 ]; then
-    echo "Bail out! world_start failed (status $rc)"
-    exit 99
-fi
 echo "# world_start took $(elapsed "$t0" "$t1") s (slot $WORLD_NET.0/24, $WORLD_DIR)"
-check "world_start takes under 5 s" 1 "$(awk -v e="$(elapsed "$t0" "$t1")" 'BEGIN { print (e < 5) }')"
+check_eq "world_start takes under 5 s" 1 "$(awk -v e="$(elapsed "$t0" "$t1")" 'BEGIN { print (e < 5) }')"
 
 why=
 [ -d "$WORLD_DIR" ] || why="$why WORLD_DIR"
@@ -93,11 +57,11 @@ case $WORLD_DNS in 127.*@53) ;; *) why="$why WORLD_DNS=$WORLD_DNS" ;; esac
 case $WORLD_NGINX_LOG in "$WORLD_DIR"/*) ;; *) why="$why WORLD_NGINX_LOG=$WORLD_NGINX_LOG" ;; esac
 [ -s "$WORLD_DIR/nginx/nginx.pid" ] || why="$why nginx.pid"
 [ -s "$WORLD_DIR/nsd/nsd.pid" ] || why="$why nsd.pid"
-check "exports WORLD_DIR, WORLD_DNS, WORLD_CA, WORLD_HTTPS_PORT, WORLD_NGINX_LOG; pid files in WORLD_DIR" "" "$why"
+check_eq "exports WORLD_DIR, WORLD_DNS, WORLD_CA, WORLD_HTTPS_PORT, WORLD_NGINX_LOG; pid files in WORLD_DIR" "" "$why"
 
 # ---- DNS
-check "good.test MX 10 mx1.good.test" "10 mx1.good.test." "$(world_dig good.test MX)"
-check "_mta-sts.good.test TXT" '"v=STSv1; id=good1"' "$(world_dig _mta-sts.good.test TXT)"
+check_eq "good.test MX 10 mx1.good.test" "10 mx1.good.test." "$(world_dig good.test MX)"
+check_eq "_mta-sts.good.test TXT" '"v=STSv1; id=good1"' "$(world_dig _mta-sts.good.test TXT)"
 why=
 for d in good testing none charset nopolicy twotxt badtxt wrongname expired selfsigned redirect \
     notfound mediatype slow stall chunked bigbody invalid mismatch loopback private v6mapped; do
@@ -109,105 +73,105 @@ for d in good testing none charset nopolicy twotxt badtxt wrongname expired self
     got=$(world_dig "mx1.$d.test" A)
     [ "$got" = "$WORLD_MX_ADDR" ] || why="$why mx1.$d.test:A=[$got]"
 done
-check "every scenario domain has MX 10 mx1.<d> and mx1.<d> A on loopback" "" "$why"
+check_eq "every scenario domain has MX 10 mx1.<d> and mx1.<d> A on loopback" "" "$why"
 why=
 for d in good testing none charset nopolicy twotxt badtxt wrongname expired selfsigned redirect \
     notfound mediatype slow stall chunked bigbody invalid mismatch nomx; do
     got=$(world_dig "mta-sts.$d.test" A)
     [ "$got" = "$WORLD_HTTPS_ADDR" ] || why="$why mta-sts.$d.test:A=[$got]"
 done
-check "mta-sts.<d> A is nginx's address" "" "$why"
+check_eq "mta-sts.<d> A is nginx's address" "" "$why"
 why=
 for d in good testing none charset wrongname expired selfsigned redirect notfound mediatype \
     slow stall chunked bigbody invalid mismatch loopback private v6mapped nomx; do
     got=$(world_dig "_mta-sts.$d.test" TXT)
     [ "$got" = "\"v=STSv1; id=${d}1\"" ] || why="$why $d:[$got]"
 done
-check "every other scenario domain has one v=STSv1 TXT" "" "$why"
-check "nopolicy.test: no _mta-sts TXT (NXDOMAIN), MX present" \
+check_eq "every other scenario domain has one v=STSv1 TXT" "" "$why"
+check_eq "nopolicy.test: no _mta-sts TXT (NXDOMAIN), MX present" \
     "NXDOMAIN||10 mx1.nopolicy.test." \
     "$(dstatus _mta-sts.nopolicy.test TXT)|$(world_dig _mta-sts.nopolicy.test TXT)|$(world_dig nopolicy.test MX)"
-check "nosuch.test is NXDOMAIN" "NXDOMAIN" "$(dstatus nosuch.test MX)"
-check "twotxt.test has two v=STSv1 TXT records" \
+check_eq "nosuch.test is NXDOMAIN" "NXDOMAIN" "$(dstatus nosuch.test MX)"
+check_eq "twotxt.test has two v=STSv1 TXT records" \
     "$(printf '"v=STSv1; id=twotxt1"\n"v=STSv1; id=twotxt2"')" \
     "$(world_dig _mta-sts.twotxt.test TXT | sort)"
-check "badtxt.test has one invalid record" '"v=STSv1; id=bad_id!"' "$(world_dig _mta-sts.badtxt.test TXT)"
-check "nomx.test: no MX (NOERROR, no data)" "NOERROR|" "$(dstatus nomx.test MX)|$(world_dig nomx.test MX)"
-check "private.test: mta-sts A 10.255.255.1" "10.255.255.1" "$(world_dig mta-sts.private.test A)"
-check "v6mapped.test: mta-sts AAAA ::ffff:10.255.255.1 only" "::ffff:10.255.255.1|" \
+check_eq "badtxt.test has one invalid record" '"v=STSv1; id=bad_id!"' "$(world_dig _mta-sts.badtxt.test TXT)"
+check_eq "nomx.test: no MX (NOERROR, no data)" "NOERROR|" "$(dstatus nomx.test MX)|$(world_dig nomx.test MX)"
+check_eq "private.test: mta-sts A 10.255.255.1" "10.255.255.1" "$(world_dig mta-sts.private.test A)"
+check_eq "v6mapped.test: mta-sts AAAA ::ffff:10.255.255.1 only" "::ffff:10.255.255.1|" \
     "$(world_dig mta-sts.v6mapped.test AAAA)|$(world_dig mta-sts.v6mapped.test A)"
 la=$(world_dig mta-sts.loopback.test A)
 case $la in
 127.*)
     if [ "$la" != "$WORLD_HTTPS_ADDR" ]; then
-        pass "loopback.test: mta-sts on a loopback address of its own ($la)"
+        ok "loopback.test: mta-sts on a loopback address of its own ($la)"
     else
-        fail "loopback.test: mta-sts on a loopback address of its own" "got: $la"
+        nok "loopback.test: mta-sts on a loopback address of its own" "got: $la"
     fi
     ;;
-*) fail "loopback.test: mta-sts on a loopback address" "got: $la" ;;
+*) nok "loopback.test: mta-sts on a loopback address" "got: $la" ;;
 esac
 
 # ---- HTTPS: policies and media types
-check "good.test: 200 text/plain" "200|text/plain|0" "$(https mta-sts.good.test /.well-known/mta-sts.txt)"
-check "good.test: the policy (enforce, mx1.good.test, max_age 86400)" \
+check_eq "good.test: 200 text/plain" "200|text/plain|0" "$(https mta-sts.good.test /.well-known/mta-sts.txt)"
+check_eq "good.test: the policy (enforce, mx1.good.test, max_age 86400)" \
     "$(policy enforce mx1.good.test)" "$(cat "$tmp/body")"
 https mta-sts.testing.test /.well-known/mta-sts.txt >/dev/null
-check "testing.test: mode testing" "$(policy testing mx1.testing.test)" "$(cat "$tmp/body")"
+check_eq "testing.test: mode testing" "$(policy testing mx1.testing.test)" "$(cat "$tmp/body")"
 https mta-sts.none.test /.well-known/mta-sts.txt >/dev/null
-check "none.test: mode none" "$(policy none mx1.none.test)" "$(cat "$tmp/body")"
-check "charset.test: text/plain; charset=utf-8" "200|text/plain; charset=utf-8|0" \
+check_eq "none.test: mode none" "$(policy none mx1.none.test)" "$(cat "$tmp/body")"
+check_eq "charset.test: text/plain; charset=utf-8" "200|text/plain; charset=utf-8|0" \
     "$(https mta-sts.charset.test /.well-known/mta-sts.txt)"
 https mta-sts.mismatch.test /.well-known/mta-sts.txt >/dev/null
-check "mismatch.test: policy mx *.elsewhere.test" "$(policy enforce '*.elsewhere.test')" "$(cat "$tmp/body")"
+check_eq "mismatch.test: policy mx *.elsewhere.test" "$(policy enforce '*.elsewhere.test')" "$(cat "$tmp/body")"
 https mta-sts.nomx.test /.well-known/mta-sts.txt >/dev/null
-check "nomx.test: policy enforce" "$(policy enforce mx1.nomx.test)" "$(cat "$tmp/body")"
+check_eq "nomx.test: policy enforce" "$(policy enforce mx1.nomx.test)" "$(cat "$tmp/body")"
 got=$(https mta-sts.loopback.test /.well-known/mta-sts.txt)
-check "loopback.test: good policy on its own address" "200|text/plain|0|$(policy enforce mx1.loopback.test)" \
+check_eq "loopback.test: good policy on its own address" "200|text/plain|0|$(policy enforce mx1.loopback.test)" \
     "$got|$(cat "$tmp/body")"
 got=$(https mta-sts.redirect.test /.well-known/mta-sts.txt)
-check "redirect.test: 302 to https://mta-sts.good.test/.well-known/mta-sts.txt" \
+check_eq "redirect.test: 302 to https://mta-sts.good.test/.well-known/mta-sts.txt" \
     "302|location: https://mta-sts.good.test/.well-known/mta-sts.txt" \
     "${got%%|*}|$(tr -d '\r' <"$tmp/hdr" | grep -i '^location:' | tr '[:upper:]' '[:lower:]')"
 got=$(https mta-sts.notfound.test /.well-known/mta-sts.txt)
-check "notfound.test: 404" "404" "${got%%|*}"
-check "mediatype.test: 200 text/html" "200|text/html|0" "$(https mta-sts.mediatype.test /.well-known/mta-sts.txt)"
+check_eq "notfound.test: 404" "404" "${got%%|*}"
+check_eq "mediatype.test: 200 text/html" "200|text/html|0" "$(https mta-sts.mediatype.test /.well-known/mta-sts.txt)"
 got=$(https mta-sts.invalid.test /.well-known/mta-sts.txt)
 case $(head -n 1 "$tmp/body") in
-"version: STSv1") fail "invalid.test: 200 text/plain, not a policy" "body starts with version: STSv1" ;;
-*) check "invalid.test: 200 text/plain, not a policy" "200|text/plain|0" "$got" ;;
+"version: STSv1") nok "invalid.test: 200 text/plain, not a policy" "body starts with version: STSv1" ;;
+*) check_eq "invalid.test: 200 text/plain, not a policy" "200|text/plain|0" "$got" ;;
 esac
 got=$(https mta-sts.bigbody.test /.well-known/mta-sts.txt)
-check "bigbody.test: 200 text/plain, Content-Length 100000, 100000 bytes" \
+check_eq "bigbody.test: 200 text/plain, Content-Length 100000, 100000 bytes" \
     "200|text/plain|0|content-length: 100000|100000" \
     "$got|$(tr -d '\r' <"$tmp/hdr" | grep -i '^content-length:' | tr '[:upper:]' '[:lower:]')|$(wc -c <"$tmp/body" | tr -d ' ')"
 
 # ---- HTTPS: certificates
-check "good.test: certificate verifies (s_client code 0)" 0 "$(verify mta-sts.good.test)"
+check_eq "good.test: certificate verifies (s_client code 0)" 0 "$(verify mta-sts.good.test)"
 got=$(https mta-sts.wrongname.test /.well-known/mta-sts.txt)
-check "wrongname.test: curl fails verification (exit 60)" 60 "${got##*|}"
-check "wrongname.test: hostname mismatch (s_client code 62)" 62 "$(verify mta-sts.wrongname.test)"
+check_eq "wrongname.test: curl fails verification (exit 60)" 60 "${got##*|}"
+check_eq "wrongname.test: hostname mismatch (s_client code 62)" 62 "$(verify mta-sts.wrongname.test)"
 subj=$(timeout 10 openssl s_client -connect "$WORLD_HTTPS_ADDR:443" -servername mta-sts.wrongname.test \
     </dev/null 2>/dev/null | openssl x509 -noout -ext subjectAltName 2>/dev/null | grep DNS | tr -d ' ')
-check "wrongname.test: the certificate is for mta-sts.other.test" "DNS:mta-sts.other.test" "$subj"
+check_eq "wrongname.test: the certificate is for mta-sts.other.test" "DNS:mta-sts.other.test" "$subj"
 got=$(https mta-sts.wrongname.test /.well-known/mta-sts.txt -k)
-check "wrongname.test: with -k the policy is there (only the name is wrong)" "200|text/plain|0" "$got"
+check_eq "wrongname.test: with -k the policy is there (only the name is wrong)" "200|text/plain|0" "$got"
 got=$(https mta-sts.expired.test /.well-known/mta-sts.txt)
-check "expired.test: curl fails verification (exit 60)" 60 "${got##*|}"
-check "expired.test: certificate has expired (s_client code 10)" 10 "$(verify mta-sts.expired.test)"
+check_eq "expired.test: curl fails verification (exit 60)" 60 "${got##*|}"
+check_eq "expired.test: certificate has expired (s_client code 10)" 10 "$(verify mta-sts.expired.test)"
 got=$(https mta-sts.selfsigned.test /.well-known/mta-sts.txt)
-check "selfsigned.test: curl fails verification (exit 60)" 60 "${got##*|}"
-check "selfsigned.test: self-signed certificate (s_client code 18)" 18 "$(verify mta-sts.selfsigned.test)"
+check_eq "selfsigned.test: curl fails verification (exit 60)" 60 "${got##*|}"
+check_eq "selfsigned.test: self-signed certificate (s_client code 18)" 18 "$(verify mta-sts.selfsigned.test)"
 got=$(curl -q -s --noproxy '*' --max-time 5 --cacert "$WORLD_CA" \
     --resolve "mta-sts.nosuch.test:443:$WORLD_HTTPS_ADDR" -o /dev/null \
     https://mta-sts.nosuch.test/.well-known/mta-sts.txt)
-check "an unknown name (SNI) is refused in the handshake (curl exit 35)" 35 "$?"
+check_eq "an unknown name (SNI) is refused in the handshake (curl exit 35)" 35 "$?"
 
 # ---- HTTPS: pathological upstream
 got=$(world_curl mta-sts.chunked.test /.well-known/mta-sts.txt --max-time 10 -D "$tmp/hdr" 2>/dev/null |
     head -c 70000 | wc -c | tr -d ' ')
-check "chunked.test: the body goes on past 64 KiB (read 70000 bytes)" 70000 "$got"
-check "chunked.test: 200 text/plain, Transfer-Encoding: chunked, no Content-Length" \
+check_eq "chunked.test: the body goes on past 64 KiB (read 70000 bytes)" 70000 "$got"
+check_eq "chunked.test: 200 text/plain, Transfer-Encoding: chunked, no Content-Length" \
     "http/1.1 200 ok|content-type: text/plain|transfer-encoding: chunked|" \
     "$(tr -d '\r' <"$tmp/hdr" | tr '[:upper:]' '[:lower:]' | head -n 1)|$(tr -d '\r' <"$tmp/hdr" | tr '[:upper:]' '[:lower:]' |
         grep '^content-type:')|$(tr -d '\r' <"$tmp/hdr" | tr '[:upper:]' '[:lower:]' |
@@ -216,40 +180,40 @@ got=$(world_curl mta-sts.chunked.test /.well-known/mta-sts.txt --max-filesize 65
     -o /dev/null -w '%{size_download}' 2>/dev/null)
 rc=$?
 if [ "$rc" = 28 ] && [ "${got:-0}" -gt 65536 ]; then
-    pass "chunked.test: curl --max-filesize 65536 does not stop it ($got bytes in 1 s, then curl exit 28)"
+    ok "chunked.test: curl --max-filesize 65536 does not stop it ($got bytes in 1 s, then curl exit 28)"
 else
-    fail "chunked.test: curl --max-filesize 65536 does not stop it" "got $got bytes, curl exit $rc"
+    nok "chunked.test: curl --max-filesize 65536 does not stop it" "got $got bytes, curl exit $rc"
 fi
 t0=$(now)
 got=$(https mta-sts.slow.test /.well-known/mta-sts.txt --max-time 2)
 t1=$(now)
-check "slow.test: no answer within 2 s (curl exit 28 after $(elapsed "$t0" "$t1") s)" "000||28" "$got"
-check "stall.test: TLS handshake completes (s_client code 0)" 0 "$(verify mta-sts.stall.test)"
+check_eq "slow.test: no answer within 2 s (curl exit 28 after $(elapsed "$t0" "$t1") s)" "000||28" "$got"
+check_eq "stall.test: TLS handshake completes (s_client code 0)" 0 "$(verify mta-sts.stall.test)"
 t0=$(now)
 got=$(https mta-sts.stall.test /.well-known/mta-sts.txt --max-time 2)
 t1=$(now)
-check "stall.test: no response within 2 s (curl exit 28 after $(elapsed "$t0" "$t1") s)" "000||28|0" \
+check_eq "stall.test: no response within 2 s (curl exit 28 after $(elapsed "$t0" "$t1") s)" "000||28|0" \
     "$got|$(wc -c <"$tmp/hdr" | tr -d ' ')"
 
 # ---- world_set_txt
 world_set_txt good.test "v=STSv1; id=changed2"
-check "world_set_txt: a new record is visible to dig at once" "0|\"v=STSv1; id=changed2\"" \
+check_eq "world_set_txt: a new record is visible to dig at once" "0|\"v=STSv1; id=changed2\"" \
     "$?|$(world_dig _mta-sts.good.test TXT)"
 long=$(printf '%0300d' 0 | tr 0 a)
 world_set_txt good.test "v=STSv1; id=x1" "$long" 'quote " and backslash \ here'
 rc=$?
 got=$(world_dig _mta-sts.good.test TXT | sed 's/" "//g' | sort)
 want=$(printf '"%s"\n"quote \\" and backslash \\\\ here"\n"v=STSv1; id=x1"' "$long")
-check "world_set_txt: several records, one over 255 bytes, quotes and backslashes" "0|$want" "$rc|$got"
+check_eq "world_set_txt: several records, one over 255 bytes, quotes and backslashes" "0|$want" "$rc|$got"
 world_set_txt good.test
-check "world_set_txt DOMAIN: deletes the RRset" "0|NXDOMAIN|" \
+check_eq "world_set_txt DOMAIN: deletes the RRset" "0|NXDOMAIN|" \
     "$?|$(dstatus _mta-sts.good.test TXT)|$(world_dig _mta-sts.good.test TXT)"
 world_set_txt nopolicy.test "v=STSv1; id=now1"
-check "world_set_txt: adds a TXT where there was none" "0|\"v=STSv1; id=now1\"" \
+check_eq "world_set_txt: adds a TXT where there was none" "0|\"v=STSv1; id=now1\"" \
     "$?|$(world_dig _mta-sts.nopolicy.test TXT)"
 world_set_txt nopolicy.test
 world_set_txt good.test "v=STSv1; id=good1"
-check "world_set_txt: restore" "0|\"v=STSv1; id=good1\"|" \
+check_eq "world_set_txt: restore" "0|\"v=STSv1; id=good1\"|" \
     "$?|$(world_dig _mta-sts.good.test TXT)|$(world_dig _mta-sts.nopolicy.test TXT)"
 world_set_txt example.com "v=STSv1; id=x" 2>/dev/null
 rc=$?
@@ -263,7 +227,7 @@ printf 'mx: mx2.good.test\n' >>"$tmp/p.txt"
 world_set_policy good.test "$tmp/p.txt"
 rc=$?
 https mta-sts.good.test /.well-known/mta-sts.txt >/dev/null
-check "world_set_policy: the new file is served at once" "0|$(cat "$tmp/p.txt")" "$rc|$(cat "$tmp/body")"
+check_eq "world_set_policy: the new file is served at once" "0|$(cat "$tmp/p.txt")" "$rc|$(cat "$tmp/body")"
 https mta-sts.good.test /.well-known/mta-sts.txt >/dev/null
 https mta-sts.good.test /.well-known/mta-sts.txt >/dev/null
 https mta-sts.good.test /.well-known/mta-sts.txt -I >/dev/null
@@ -272,13 +236,13 @@ https mta-sts.testing.test /.well-known/mta-sts.txt >/dev/null
 https mta-sts.good.test '/.well-known/mta-sts.txt?x=1' >/dev/null
 c1=$(world_fetch_count good.test)
 ct1=$(world_fetch_count testing.test)
-check "world_fetch_count: counts GETs of /.well-known/mta-sts.txt for that host only" "4|1|0" \
+check_eq "world_fetch_count: counts GETs of /.well-known/mta-sts.txt for that host only" "4|1|0" \
     "$((c1 - c0))|$((ct1 - ct0))|$(world_fetch_count nosuch.test)"
-check "world_fetch_count: the readiness probe is not logged" "0" "$(grep -c world-ready "$WORLD_NGINX_LOG")"
+check_eq "world_fetch_count: the readiness probe is not logged" "0" "$(grep -c world-ready "$WORLD_NGINX_LOG")"
 policy enforce mx1.good.test >"$tmp/p.txt"
 world_set_policy GOOD.test. "$tmp/p.txt"
 https mta-sts.good.test /.well-known/mta-sts.txt >/dev/null
-check "world_set_policy: case and trailing dot do not matter; restore" "$(policy enforce mx1.good.test)" \
+check_eq "world_set_policy: case and trailing dot do not matter; restore" "$(policy enforce mx1.good.test)" \
     "$(cat "$tmp/body")"
 world_set_policy redirect.test "$tmp/p.txt" 2>/dev/null
 rc=$?
@@ -300,13 +264,13 @@ srcdir=$srcdir sh "$tmp/second.sh" >"$tmp/second.out" 2>"$tmp/second.err"
 rc=$?
 net2=$(sed -n 's/^net=//p' "$tmp/second.out")
 if [ $rc -eq 0 ] && [ -n "$net2" ] && [ "$net2" != "$WORLD_NET" ]; then
-    pass "a second world runs at the same time on other addresses ($net2.0/24)"
+    ok "a second world runs at the same time on other addresses ($net2.0/24)"
 else
-    fail "a second world runs at the same time on other addresses" "status $rc" \
+    nok "a second world runs at the same time on other addresses" "status $rc" \
         "$(cat "$tmp/second.out" "$tmp/second.err")"
 fi
-check "second world: its DNS answers" "mx=10 mx1.good.test." "$(grep '^mx=' "$tmp/second.out")"
-check "slow.test: answers 200 with the policy after the delay (WORLD_SLOW_SECONDS=3)" \
+check_eq "second world: its DNS answers" "mx=10 mx1.good.test." "$(grep '^mx=' "$tmp/second.out")"
+check_eq "slow.test: answers 200 with the policy after the delay (WORLD_SLOW_SECONDS=3)" \
     "slow=version: STSv1 mode: enforce mx: mx1.slow.test max_age: 86400 |200" \
     "$(grep '^slow=' "$tmp/second.out")"
 w=$(sed -n 's/^waited=//p' "$tmp/second.out")
@@ -322,23 +286,23 @@ for p in $_world_pids; do pgrep -g "$p"; done >"$1/killed.all"
 kill -KILL $$
 EOF
 srcdir=$srcdir sh "$tmp/killed.sh" "$tmp" >/dev/null 2>&1
-t0=$(now)
-end=$(($(date +%s) + 15))
-while :; do
+# killed_gone: every process of the killed world gone (in $left what is
+# not), its directory removed.
+killed_gone() {
     left=
     # shellcheck disable=SC2013 # PIDs, separated by blanks and newlines
     for p in $(cat "$tmp/killed.pids" "$tmp/killed.all" 2>/dev/null); do
         _world_alive "$p" && left="$left $p"
     done
-    [ -z "$left" ] && [ ! -d "$(cat "$tmp/killed.dir")" ] && break
-    [ "$(date +%s)" -ge "$end" ] && break
-    sleep 0.1
-done
+    [ -z "$left" ] && [ ! -d "$(cat "$tmp/killed.dir")" ]
+}
+t0=$(now)
+wait_until 15 killed_gone
 t1=$(now)
 if [ -s "$tmp/killed.pids" ] && [ -z "$left" ] && [ ! -d "$(cat "$tmp/killed.dir")" ]; then
-    pass "a world whose script is killed (SIGKILL) is stopped by its watchdog ($(elapsed "$t0" "$t1") s)"
+    ok "a world whose script is killed (SIGKILL) is stopped by its watchdog ($(elapsed "$t0" "$t1") s)"
 else
-    fail "a world whose script is killed (SIGKILL) is stopped by its watchdog" "left:$left" \
+    nok "a world whose script is killed (SIGKILL) is stopped by its watchdog" "left:$left" \
         "dir: $(cat "$tmp/killed.dir" 2>/dev/null)"
 fi
 
@@ -351,10 +315,9 @@ world_stop
 rc=$?
 left=
 for p in $pids $all; do _world_alive "$p" && left="$left $p"; done
-check "world_stop: every process gone, WORLD_DIR removed, DNS silent" "0|||" \
+check_eq "world_stop: every process gone, WORLD_DIR removed, DNS silent" "0|||" \
     "$rc|$left|$( [ -d "$dir" ] && echo "$dir")|$(dig +short +time=1 +tries=1 -p 53 "@$ns" good.test MX | grep -v '^;')"
 world_stop
-check "world_stop: a second call is a no-op" 0 "$?"
+check_eq "world_stop: a second call is a no-op" 0 "$?"
 
-echo "1..$n"
-exit $failed
+finish
