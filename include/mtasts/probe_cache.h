@@ -87,8 +87,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mtasts/cache.h"
 #include "mtasts/dns.h"
+#include "mtasts/log.h"
 #include "mtasts/probe.h"
 #include "mtasts/status.h"
 #include "mtasts/store.h"
@@ -113,7 +113,7 @@ struct sts_probe_cache_config {
                                           expire */
     unsigned recent_use_s;             /* 0 = 86400 */
     unsigned front_max;                /* memory entries, 0 = 65536 */
-    sts_cache_log_fn *log;             /* as in cache.h; NULL = silent */
+    sts_log_fn *log;                   /* log.h; NULL = silent */
     void *log_arg;
     int64_t (*clock)(void *arg); /* test clock (Unix seconds), NULL = time() */
     void *clock_arg;

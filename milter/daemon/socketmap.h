@@ -27,6 +27,7 @@
 #include <stddef.h>
 
 #include "mtasts/cache.h"
+#include "mtasts/log.h"
 #include "mtasts/mx_cache.h"
 #include "mtasts/policy_map.h"
 #include "mtasts/status.h"
@@ -49,7 +50,7 @@ struct sts_socketmap_config {
     unsigned max_clients;     /* 0 = STS_SOCKETMAP_CLIENTS */
     unsigned workers;         /* 0 = STS_SOCKETMAP_WORKERS */
     struct sts_policy_map_options map;
-    sts_cache_log_fn *log; /* NULL = silent; one key=value line per request at LOG_DEBUG */
+    sts_log_fn *log; /* log.h; NULL = silent; one key=value line per request at LOG_DEBUG */
     void *log_arg;
 };
 
