@@ -107,7 +107,9 @@ struct sts_job_pool;
 /**
  * Start the workers (and the refresher).
  * @param cfg the configuration (copied)
- * @param out receives the pool
+ * @param out receives the pool, before any of its threads starts (so a
+ *            run() or refresh() that reads the caller's copy sees it);
+ *            NULL again on failure
  * @param err, errlen receive the reason on failure
  * @return STS_OK, STS_EINVAL (no run function, no worker), STS_ENOMEM
  *         (memory or a thread could not be had; nothing is left running)

@@ -71,8 +71,9 @@
  * ms=N detail=\"...\"", through log (LOG_INFO for pass, LOG_WARNING
  * otherwise); refresher and store errors also.
  *
- * Locking protocol: shard mutexes (front entries), then the queue mutex
- * (jobs, counts, stopping); never the other way round; no mutex is held
+ * Locking protocol: shard mutexes of the front (an lru_map, lru_map.h),
+ * then the queue mutex of the probe pool (a job_pool, job_pool.h: jobs,
+ * counts, stopping); never the other way round; no mutex is held
  * across DNS, probe or store I/O.  Entries stay allocated while a job or
  * a waiting get refers to them.
  *

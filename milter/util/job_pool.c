@@ -129,19 +129,21 @@ enum sts_status sts_job_pool_new(const struct sts_job_pool_config *cfg, struct s
         sts_job_pool_free(p);
         return sts_status_set(STS_ENOMEM, err, errlen, "out of memory");
     }
+    *out = p; /* before any thread starts: run() and refresh() may read it */
     for (; p->nthreads < cfg->workers; p->nthreads++)
         if (pthread_create(&p->threads[p->nthreads], NULL, worker_main, p) != 0) {
+            *out = NULL;
             sts_job_pool_free(p);
             return sts_status_set(STS_ENOMEM, err, errlen, "cannot start worker threads");
         }
     if (cfg->refresh != NULL && cfg->refresh_interval_ms > 0) {
         if (pthread_create(&p->refresher, NULL, refresher_main, p) != 0) {
+            *out = NULL;
             sts_job_pool_free(p);
             return sts_status_set(STS_ENOMEM, err, errlen, "cannot start the refresher");
         }
         p->have_refresher = true;
     }
-    *out = p;
     return STS_OK;
 }
 
