@@ -37,8 +37,8 @@
 
 #include "mtasts/status.h"
 
-/** Longest line sts_log_to() formats (longer ones are cut). */
-#define STS_LOG_LINE_MAX 1024
+/** Longest line sts_log() and sts_log_to() format (longer ones are cut). */
+#define STS_LOG_LINE_MAX 2048
 
 /**
  * A log sink's function: receives one finished line (key=value form, no

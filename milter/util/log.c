@@ -19,8 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOG_LINE_MAX 2048
-
 static struct {
     int fd; /* -1: syslog */
     char ident[64];
@@ -80,7 +78,7 @@ static void emit(int prio, const char *msg)
         syslog(prio, "%s", msg);
         return;
     }
-    char line[LOG_LINE_MAX + 128], stamp[32];
+    char line[STS_LOG_LINE_MAX + 128], stamp[32];
     int64_t now_ms = sts_clock_wall_ms();
     time_t secs = (time_t)(now_ms / 1000);
     struct tm tm;
@@ -99,18 +97,6 @@ static void emit(int prio, const char *msg)
     while (w < 0 && errno == EINTR);
 }
 
-void sts_log(int prio, const char *fmt, ...)
-{
-    if (prio > atomic_load(&sink.max_prio))
-        return;
-    char msg[LOG_LINE_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    emit(prio, msg);
-}
-
 void sts_log_line(void *arg, int prio, const char *line)
 {
     (void)arg;
@@ -126,16 +112,30 @@ bool sts_log_enabled(const struct sts_log_sink *s, int prio)
     return s->fn != sts_log_line || prio <= atomic_load(&sink.max_prio);
 }
 
-void sts_log_to(const struct sts_log_sink *s, int prio, const char *fmt, ...)
+static void vlog_to(const struct sts_log_sink *s, int prio, const char *fmt, va_list ap)
 {
     if (!sts_log_enabled(s, prio))
         return;
     char line[STS_LOG_LINE_MAX];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    s->fn(s->arg, prio, line);
+}
+
+void sts_log_to(const struct sts_log_sink *s, int prio, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    vlog_to(s, prio, fmt, ap);
     va_end(ap);
-    s->fn(s->arg, prio, line);
+}
+
+void sts_log(int prio, const char *fmt, ...)
+{
+    static const struct sts_log_sink out = {sts_log_line, NULL, 0};
+    va_list ap;
+    va_start(ap, fmt);
+    vlog_to(&out, prio, fmt, ap);
+    va_end(ap);
 }
 
 void sts_log_close(void)
