@@ -36,13 +36,17 @@
 
 #include "mtasts/dns.h"
 #include "mtasts/fetch.h"
+#include "mtasts/log.h"
 #include "mtasts/policy.h"
 #include "mtasts/status.h"
 #include "mtasts/store.h"
 #include "mtasts/vocab.h"
 
-/** Log sink: one line, key=value form, no newline. */
-typedef void sts_cache_log_fn(void *arg, int priority, const char *line);
+/**
+ * Log sink function: one line, key=value form, no newline.  An alias of
+ * sts_log_fn (log.h), kept until cache.c takes a struct sts_log_sink.
+ */
+typedef sts_log_fn sts_cache_log_fn;
 
 struct sts_cache_config {
     struct sts_dns *dns;

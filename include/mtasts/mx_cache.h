@@ -21,8 +21,9 @@
  * The DNSSEC status is the MX query's: of the MX RRset, or of its denial
  * (NODATA/NXDOMAIN), which is what DANE (RFC 7672 §2.2) asks about.
  *
- * Locking: SHARDS shards, each one mutex over its hash chains, its LRU list
- * and its entries; never held across a DNS query.  Lookups of one domain
+ * Locking: the memo is an lru_map (lru_map.h: 16 shards, each one mutex
+ * over its hash chains, its LRU list and its entries); a shard mutex is
+ * never held across a DNS query.  Lookups of one domain
  * that miss at once share a single query (single flight): the first asks,
  * the others wait on the shard's condition variable up to their own
  * budget, and take the first's answer (also a dns_error, once).

@@ -71,8 +71,9 @@
  * ms=N detail=\"...\"", through log (LOG_INFO for pass, LOG_WARNING
  * otherwise); refresher and store errors also.
  *
- * Locking protocol: shard mutexes (front entries), then the queue mutex
- * (jobs, counts, stopping); never the other way round; no mutex is held
+ * Locking protocol: shard mutexes of the front (an lru_map, lru_map.h),
+ * then the queue mutex of the probe pool (a job_pool, job_pool.h: jobs,
+ * counts, stopping); never the other way round; no mutex is held
  * across DNS, probe or store I/O.  Entries stay allocated while a job or
  * a waiting get refers to them.
  *
@@ -87,8 +88,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mtasts/cache.h"
 #include "mtasts/dns.h"
+#include "mtasts/log.h"
 #include "mtasts/probe.h"
 #include "mtasts/status.h"
 #include "mtasts/store.h"
@@ -113,7 +114,7 @@ struct sts_probe_cache_config {
                                           expire */
     unsigned recent_use_s;             /* 0 = 86400 */
     unsigned front_max;                /* memory entries, 0 = 65536 */
-    sts_cache_log_fn *log;             /* as in cache.h; NULL = silent */
+    sts_log_fn *log;                   /* log.h; NULL = silent */
     void *log_arg;
     int64_t (*clock)(void *arg); /* test clock (Unix seconds), NULL = time() */
     void *clock_arg;

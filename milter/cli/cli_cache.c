@@ -6,13 +6,12 @@
  * lists the MX STARTTLS results the milter keeps (probe_cache.h), and
  * "purge --probes" drops them.  prewarm runs
  * discovery through the cache module (cache.h), as the milter would,
- * from a few threads; the cache's own worker pool bounds the concurrent
- * fetches.  A running milter keeps its in-memory copy of a purged policy
+ * from a few threads (a job_pool, job_pool.h); the cache's own worker
+ * pool bounds the concurrent fetches.  A running milter keeps its in-memory copy of a purged policy
  * until it forgets it (restart or reload).
  */
 #include <errno.h>
 #include <json-c/json.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include "cli_common.h"
 #include "mtasts/cache.h"
 #include "mtasts/domain.h"
+#include "mtasts/job_pool.h"
 #include "mtasts/policy.h"
 #include "mtasts/status.h"
 #include "mtasts/store.h"
@@ -423,6 +423,7 @@ static int cache_purge(const struct cli_opts *o)
 enum warm_kind { WARM_POLICY = 0, WARM_NONE, WARM_FAILED };
 
 struct warm_item {
+    struct sts_job job;            /* its lookup, on the prewarm pool */
     char name[STS_DOMAIN_MAX + 1]; /* normalised; "" if the line was invalid */
     char line[96];                 /* the line as written, quoted, for messages */
     enum warm_kind kind;
@@ -431,12 +432,9 @@ struct warm_item {
     char reason[160];
 };
 
-struct warm_job {
+struct warm_ctx {
     struct sts_cache *cache;
-    struct warm_item *items;
-    size_t n, next;
     unsigned deadline_ms;
-    pthread_mutex_t lock;
 };
 
 /*
@@ -473,28 +471,21 @@ static void warm_classify(const struct sts_cache_result *res, struct warm_item *
         snprintf(it->reason, sizeof(it->reason), "%s", sts_lookup_outcome_name(res->outcome));
 }
 
-static void *warm_worker(void *arg)
+/* One domain's lookup (on a pool worker, or inline). */
+static void warm_one(void *arg, struct sts_job *job, void *scratch)
 {
-    struct warm_job *job = arg;
-    for (;;) {
-        pthread_mutex_lock(&job->lock);
-        size_t i = job->next < job->n ? job->next++ : job->n;
-        pthread_mutex_unlock(&job->lock);
-        if (i >= job->n)
-            return NULL;
-        struct warm_item *it = &job->items[i];
-        if (it->name[0] == '\0')
-            continue;
-        struct sts_cache_result res;
-        memset(&res, 0, sizeof(res));
-        if (sts_cache_lookup(job->cache, it->name, job->deadline_ms, &res) != STS_OK) {
-            it->kind = WARM_FAILED;
-            snprintf(it->reason, sizeof(it->reason), "lookup error");
-        } else {
-            warm_classify(&res, it);
-        }
-        sts_cache_result_clear(&res);
+    (void)scratch;
+    const struct warm_ctx *w = arg;
+    struct warm_item *it = STS_JOB_OWNER(job, struct warm_item, job);
+    struct sts_cache_result res;
+    memset(&res, 0, sizeof(res));
+    if (sts_cache_lookup(w->cache, it->name, w->deadline_ms, &res) != STS_OK) {
+        it->kind = WARM_FAILED;
+        snprintf(it->reason, sizeof(it->reason), "lookup error");
+    } else {
+        warm_classify(&res, it);
     }
+    sts_cache_result_clear(&res);
 }
 
 /*
@@ -578,20 +569,21 @@ static int run_prewarm(const struct cli_opts *o, struct warm_item *items, size_t
         return rc;
     struct sts_cache *cache = sts_engine_cache(net.engine);
     /* TXT, A/AAAA of mta-sts.DOMAIN, connect and transfer: a few timeouts. */
-    struct warm_job job = {
-        .cache = cache, .items = items, .n = n, .deadline_ms = o->timeout_s * 4000u + 2000u};
-    pthread_mutex_init(&job.lock, NULL);
-    pthread_t tids[PREWARM_THREADS];
-    unsigned started = 0;
-    for (; started < PREWARM_THREADS && started < n; started++)
-        if (pthread_create(&tids[started], NULL, warm_worker, &job) != 0)
-            break;
-    if (started == 0 && n > 0)
-        warm_worker(&job); /* no thread could start: do it here */
-    for (unsigned i = 0; i < started; i++)
-        pthread_join(tids[i], NULL);
-    pthread_mutex_destroy(&job.lock);
-    cli_net_close(&net); /* the engine waits for discoveries still running */
+    char err[256];
+    struct warm_ctx w = {.cache = cache, .deadline_ms = o->timeout_s * 4000u + 2000u};
+    struct sts_job_pool_config pcfg = {
+        .workers = n < PREWARM_THREADS ? (unsigned)n : PREWARM_THREADS, .run = warm_one, .arg = &w};
+    struct sts_job_pool *pool = NULL;
+    if (n > 0 && sts_job_pool_new(&pcfg, &pool, err, sizeof(err)) != STS_OK)
+        pool = NULL; /* no thread could start: do it here */
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].name[0] == '\0')
+            continue; /* an invalid line: already failed */
+        if (pool == NULL || sts_job_pool_submit(pool, &items[i].job) != STS_JOB_QUEUED)
+            warm_one(&w, &items[i].job, NULL);
+    }
+    sts_job_pool_free(pool); /* drains: every lookup has ended */
+    cli_net_close(&net);     /* the engine waits for discoveries still running */
     return CLI_OK;
 }
 

@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "mtasts/addr_guard.h"
+#include "mtasts/clock.h"
 #include "mtasts/status.h"
 
 static const char usage_text[] =
@@ -380,9 +381,7 @@ const char *cli_sanitize(const char *in, size_t inmax, char *out, size_t outlen)
 
 double cli_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+    return sts_clock_mono_msf();
 }
 
 void cli_explain_dns(const struct sts_dns_answer *ans, const char *name, const char *what,

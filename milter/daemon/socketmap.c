@@ -11,7 +11,6 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,14 +20,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
+#include <syslog.h>
 #include <unistd.h>
 
+#include "mtasts/clock.h"
+#include "mtasts/job_pool.h"
 #include "mtasts/judge.h"
 #include "mtasts/netstring.h"
 
-#define LOG_DEBUG_PRIO 7
-#define LOG_WARNING_PRIO 4
 #define IN_CAP (STS_NETSTRING_MAX + STS_NETSTRING_OVERHEAD)
 #define IN_FIRST 1024
 #define BACKLOG 128
@@ -47,6 +46,7 @@ struct conn {
 };
 
 struct job {
+    struct sts_job pj; /* on the worker pool */
     struct conn *conn;
     char *req;
     size_t req_len;
@@ -64,37 +64,14 @@ struct sts_socketmap {
     unsigned port;
     pthread_t io;
     bool io_started;
-    pthread_t *workers;
-    unsigned nworkers;
+    struct sts_job_pool *pool; /* the workers */
+    struct sts_log_sink log;   /* cfg.log */
     pthread_mutex_t mu;
-    pthread_cond_t cond;
-    struct job *todo, *todo_tail, *done; /* under mu */
-    bool quit;                           /* under mu: workers leave */
-    atomic_bool stop;                    /* the I/O thread leaves */
-    struct conn *conns;                  /* I/O thread only */
+    struct job *done;   /* under mu: answered, for the I/O thread */
+    atomic_bool stop;   /* the I/O thread leaves */
+    struct conn *conns; /* I/O thread only */
     unsigned nconns;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void logf_(struct sts_socketmap *sm, int prio, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void logf_(struct sts_socketmap *sm, int prio, const char *fmt, ...)
-{
-    if (sm->cfg.log == NULL)
-        return;
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    sm->cfg.log(sm->cfg.log_arg, prio, line);
-}
 
 static int set_flags(int fd)
 {
@@ -223,35 +200,36 @@ static void answer(struct sts_socketmap *sm, struct job *j, char *buf, size_t bu
     if (j->reply != NULL)
         j->reply_len = sts_netstring_encode(buf, n, j->reply, j->reply_len + 1);
     sts_status_quote(j->req, j->req_len, qkey, sizeof(qkey));
-    logf_(sm, LOG_DEBUG_PRIO, "socketmap request=\"%s\" outcome=%s reply=\"%.100s\"", qkey,
-          info.word, buf);
+    sts_log_to(&sm->log, LOG_DEBUG, "socketmap request=\"%s\" outcome=%s reply=\"%.100s\"", qkey,
+               info.word, buf);
 }
 
-static void *worker_main(void *arg)
+static void job_free(struct job *j)
+{
+    free(j->req);
+    free(j->reply);
+    free(j);
+}
+
+/* On a worker (scratch: its reply buffer, NULL if that could not be had). */
+static void run_request(void *arg, struct sts_job *pj, void *scratch)
 {
     struct sts_socketmap *sm = arg;
-    char *buf = malloc(STS_NETSTRING_MAX + 1);
+    struct job *j = STS_JOB_OWNER(pj, struct job, pj);
+    if (scratch != NULL)
+        answer(sm, j, scratch, STS_NETSTRING_MAX + 1);
     pthread_mutex_lock(&sm->mu);
-    for (;;) {
-        while (sm->todo == NULL && !sm->quit)
-            pthread_cond_wait(&sm->cond, &sm->mu);
-        if (sm->quit)
-            break;
-        struct job *j = sm->todo;
-        sm->todo = j->next;
-        if (sm->todo == NULL)
-            sm->todo_tail = NULL;
-        pthread_mutex_unlock(&sm->mu);
-        if (buf != NULL)
-            answer(sm, j, buf, STS_NETSTRING_MAX + 1);
-        pthread_mutex_lock(&sm->mu);
-        j->next = sm->done;
-        sm->done = j;
-        wake_up(sm);
-    }
+    j->next = sm->done;
+    sm->done = j;
+    wake_up(sm);
     pthread_mutex_unlock(&sm->mu);
-    free(buf);
-    return NULL;
+}
+
+/* A request still queued at stop. */
+static void drop_request(void *arg, struct sts_job *pj)
+{
+    (void)arg;
+    job_free(STS_JOB_OWNER(pj, struct job, pj));
 }
 
 /* ---- the I/O thread */
@@ -301,8 +279,8 @@ static void process_input(struct sts_socketmap *sm, struct conn *c)
             c->dead = true;
         c->closing = true;
         c->in_len = 0;
-        logf_(sm, LOG_WARNING_PRIO, "socketmap event=bad-request reason=%s action=close",
-              sts_netstring_result_name(r));
+        sts_log_to(&sm->log, LOG_WARNING, "socketmap event=bad-request reason=%s action=close",
+                   sts_netstring_result_name(r));
         return;
     }
     struct job *j = calloc(1, sizeof(*j));
@@ -320,14 +298,11 @@ static void process_input(struct sts_socketmap *sm, struct conn *c)
     memmove(c->in, c->in + used, c->in_len - used);
     c->in_len -= used;
     c->busy = true;
-    pthread_mutex_lock(&sm->mu);
-    if (sm->todo_tail != NULL)
-        sm->todo_tail->next = j;
-    else
-        sm->todo = j;
-    sm->todo_tail = j;
-    pthread_cond_signal(&sm->cond);
-    pthread_mutex_unlock(&sm->mu);
+    if (sts_job_pool_submit(sm->pool, &j->pj) != STS_JOB_QUEUED) { /* stopping */
+        job_free(j);
+        c->busy = false;
+        c->dead = true;
+    }
 }
 
 static void collect_done(struct sts_socketmap *sm)
@@ -343,12 +318,10 @@ static void collect_done(struct sts_socketmap *sm)
         struct job *next = j->next;
         struct conn *c = j->conn;
         c->busy = false;
-        c->last_ms = now_ms();
+        c->last_ms = sts_clock_mono_ms();
         if (j->reply == NULL || !queue_out(c, j->reply, j->reply_len))
             c->dead = true;
-        free(j->req);
-        free(j->reply);
-        free(j);
+        job_free(j);
         process_input(sm, c); /* a pipelined request already read */
         j = next;
     }
@@ -371,7 +344,7 @@ static void accept_clients(struct sts_socketmap *sm)
         int one = 1;
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* fails on unix: fine */
         c->fd = fd;
-        c->last_ms = now_ms();
+        c->last_ms = sts_clock_mono_ms();
         c->next = sm->conns;
         sm->conns = c;
         sm->nconns++;
@@ -399,7 +372,7 @@ static void read_conn(struct sts_socketmap *sm, struct conn *c)
     }
     if (r > 0) {
         c->in_len += (size_t)r;
-        c->last_ms = now_ms();
+        c->last_ms = sts_clock_mono_ms();
         process_input(sm, c);
     }
 }
@@ -413,7 +386,7 @@ static void write_conn(struct conn *c)
         return;
     }
     c->out_off += (size_t)w;
-    c->last_ms = now_ms();
+    c->last_ms = sts_clock_mono_ms();
     if (c->out_off == c->out_len) {
         c->out_off = c->out_len = 0;
         if (c->closing)
@@ -424,7 +397,7 @@ static void write_conn(struct conn *c)
 /* Free dead connections not waiting for a worker; close idle ones. */
 static int sweep(struct sts_socketmap *sm)
 {
-    int64_t now = now_ms(), next = -1;
+    int64_t now = sts_clock_mono_ms(), next = -1;
     struct conn **pp = &sm->conns;
     while (*pp != NULL) {
         struct conn *c = *pp;
@@ -455,7 +428,7 @@ static void *io_main(void *arg)
     if (pfd == NULL || pc == NULL) {
         free(pfd);
         free(pc);
-        logf_(sm, 3, "socketmap event=stop reason=out-of-memory");
+        sts_log_to(&sm->log, LOG_ERR, "socketmap event=stop reason=out-of-memory");
         return NULL;
     }
     while (!atomic_load(&sm->stop)) {
@@ -478,7 +451,8 @@ static void *io_main(void *arg)
         if (poll(pfd, n, timeout) < 0) {
             if (errno == EINTR)
                 continue;
-            logf_(sm, 3, "socketmap event=poll-failed reason=\"%s\"", strerror(errno));
+            sts_log_to(&sm->log, LOG_ERR, "socketmap event=poll-failed reason=\"%s\"",
+                       strerror(errno));
             break;
         }
         for (nfds_t i = 2; i < n; i++) {
@@ -519,18 +493,12 @@ static void destroy(struct sts_socketmap *sm)
         sm->conns = c->next;
         conn_free(c);
     }
-    struct job *lists[2] = {sm->todo, sm->done};
-    for (int i = 0; i < 2; i++)
-        while (lists[i] != NULL) {
-            struct job *j = lists[i];
-            lists[i] = j->next;
-            free(j->req);
-            free(j->reply);
-            free(j);
-        }
+    while (sm->done != NULL) {
+        struct job *j = sm->done;
+        sm->done = j->next;
+        job_free(j);
+    }
     pthread_mutex_destroy(&sm->mu);
-    pthread_cond_destroy(&sm->cond);
-    free(sm->workers);
     free(sm->socket_spec);
     free(sm);
 }
@@ -542,13 +510,8 @@ static void stop_threads(struct sts_socketmap *sm)
     if (sm->io_started)
         pthread_join(sm->io, NULL);
     sm->io_started = false;
-    pthread_mutex_lock(&sm->mu);
-    sm->quit = true;
-    pthread_cond_broadcast(&sm->cond);
-    pthread_mutex_unlock(&sm->mu);
-    for (unsigned i = 0; i < sm->nworkers; i++)
-        pthread_join(sm->workers[i], NULL);
-    sm->nworkers = 0;
+    sts_job_pool_free(sm->pool); /* running lookups end; queued ones are dropped */
+    sm->pool = NULL;
 }
 
 enum sts_status sts_socketmap_start(const struct sts_socketmap_config *cfg,
@@ -570,13 +533,12 @@ enum sts_status sts_socketmap_start(const struct sts_socketmap_config *cfg,
         sm->cfg.max_clients = STS_SOCKETMAP_CLIENTS;
     if (sm->cfg.workers == 0)
         sm->cfg.workers = STS_SOCKETMAP_WORKERS;
+    sm->log = (struct sts_log_sink){cfg->log, cfg->log_arg, 0};
     pthread_mutex_init(&sm->mu, NULL);
-    pthread_cond_init(&sm->cond, NULL);
     sm->socket_spec = strdup(cfg->socket);
-    sm->workers = calloc(sm->cfg.workers, sizeof(*sm->workers));
     sm->cfg.socket = sm->socket_spec;
     enum sts_status st;
-    if (sm->socket_spec == NULL || sm->workers == NULL) {
+    if (sm->socket_spec == NULL) {
         st = sts_status_set(STS_ENOMEM, err, errlen, "socketmap: out of memory");
         goto fail;
     }
@@ -586,12 +548,15 @@ enum sts_status sts_socketmap_start(const struct sts_socketmap_config *cfg,
     }
     if ((st = open_listener(sm, sm->socket_spec, err, errlen)) != STS_OK)
         goto fail;
-    for (unsigned i = 0; i < sm->cfg.workers; i++) {
-        if (pthread_create(&sm->workers[i], NULL, worker_main, sm) != 0) {
-            st = sts_status_set(STS_EIO, err, errlen, "socketmap: cannot start a worker");
-            goto fail;
-        }
-        sm->nworkers++;
+    struct sts_job_pool_config pcfg = {.workers = sm->cfg.workers,
+                                       .stop = STS_JOB_POOL_DROP,
+                                       .scratch_size = STS_NETSTRING_MAX + 1,
+                                       .run = run_request,
+                                       .drop = drop_request,
+                                       .arg = sm};
+    if (sts_job_pool_new(&pcfg, &sm->pool, err, errlen) != STS_OK) {
+        st = sts_status_set(STS_EIO, err, errlen, "socketmap: cannot start a worker");
+        goto fail;
     }
     if (pthread_create(&sm->io, NULL, io_main, sm) != 0) {
         st = sts_status_set(STS_EIO, err, errlen, "socketmap: cannot start the I/O thread");

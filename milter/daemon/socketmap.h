@@ -6,11 +6,13 @@
  * Threads and locking protocol: one I/O thread owns the listening socket
  * and every connection (poll(), non-blocking sockets); lookups, which may
  * wait for a discovery up to the deadline, run on a small pool of worker
- * threads.  The I/O thread hands a connection's request to the pool and
- * stops reading from that connection until the reply is back, so
- * pipelined requests are answered in order.  One mutex guards the job and
- * done queues only (never held across I/O or a lookup); a self-pipe wakes
- * the I/O thread when a reply is ready or when stop is asked.
+ * threads (job_pool.h; each worker has its own reply buffer).  The I/O
+ * thread hands a connection's request to the pool and stops reading from
+ * that connection until the reply is back, so pipelined requests are
+ * answered in order.  The pool's queue mutex guards the requests waiting
+ * for a worker, one mutex of the server the done queue; neither is held
+ * across I/O or a lookup, and they are never held together.  A self-pipe
+ * wakes the I/O thread when a reply is ready or when stop is asked.
  *
  * Caps: a connection's input is at most one netstring of
  * STS_NETSTRING_MAX bytes plus framing (a larger LEN is answered "PERM"
@@ -28,6 +30,7 @@
 
 #include "mtasts/cache.h"
 #include "mtasts/engine.h"
+#include "mtasts/log.h"
 #include "mtasts/policy_map.h"
 #include "mtasts/status.h"
 
@@ -45,7 +48,7 @@ struct sts_socketmap_config {
     unsigned max_clients;      /* 0 = STS_SOCKETMAP_CLIENTS */
     unsigned workers;          /* 0 = STS_SOCKETMAP_WORKERS */
     struct sts_policy_map_options map;
-    sts_cache_log_fn *log; /* NULL = silent; one key=value line per request at LOG_DEBUG */
+    sts_log_fn *log; /* log.h; NULL = silent; one key=value line per request at LOG_DEBUG */
     void *log_arg;
 };
 

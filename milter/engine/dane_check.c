@@ -4,16 +4,10 @@
 #include "mtasts/dane_check.h"
 
 #include <stdio.h>
-#include <time.h>
+
+#include "mtasts/clock.h"
 
 #define DANE_HOSTS_MAX 8 /* the most preferred; an MTA rarely gets further */
-
-static double mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 bool sts_dane_tlsa_usable(const struct sts_dns_tlsa *t)
 {
@@ -53,7 +47,7 @@ enum sts_dane_summary sts_dane_check_domain(struct sts_mx_cache *mx, struct sts_
                                             const char *domain, unsigned port, unsigned budget_ms,
                                             char *why, size_t whylen)
 {
-    double deadline = mono_ms() + budget_ms;
+    double deadline = sts_clock_mono_msf() + budget_ms;
     struct sts_mx_result res;
     sts_mx_cache_get(mx, domain, budget_ms, &res);
     if (res.dns_error) {
@@ -69,7 +63,7 @@ enum sts_dane_summary sts_dane_check_domain(struct sts_mx_cache *mx, struct sts_
         if (res.hosts[i].name[0] == '\0')
             continue; /* null MX */
         hosts++;
-        double left = deadline - mono_ms();
+        double left = deadline - sts_clock_mono_msf();
         int r = left >= 1.0 ? host_has_tlsa(dns, res.hosts[i].name, port, (unsigned)left) : -1;
         if (r < 0) {
             snprintf(why, whylen, "tlsa-lookup-failed host=%s", res.hosts[i].name);

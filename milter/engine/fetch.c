@@ -45,6 +45,7 @@
 #endif
 
 #include "mtasts/addr_guard.h"
+#include "mtasts/clock.h"
 #include "mtasts/domain.h"
 #include "mtasts/policy.h"
 
@@ -87,13 +88,6 @@ struct fetch_pick {
     size_t nrefused;
     char why[128]; /* DNS results, for the detail: "A nxdomain" */
 };
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void set_detail(struct sts_fetch_response *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -564,7 +558,7 @@ enum sts_status sts_fetch_policy(const struct sts_fetch_config *cfg, struct sts_
     char host[STS_DOMAIN_MAX + 1];
     struct fetch_pick pick;
     enum sts_status st = STS_OK;
-    double start = now_seconds();
+    double start_ms = sts_clock_mono_msf();
 
     memset(out, 0, sizeof(*out));
     if (cfg == NULL)
@@ -601,7 +595,7 @@ enum sts_status sts_fetch_policy(const struct sts_fetch_config *cfg, struct sts_
     }
     snprintf(out->addr, sizeof(out->addr), "%s", pick.pinned);
 
-    double spent_ms = (now_seconds() - start) * 1000.0;
+    double spent_ms = sts_clock_mono_msf() - start_ms;
     if (spent_ms >= (double)total_ms) {
         out->result = STS_FETCH_TIMEOUT;
         set_detail(out, "%s: deadline spent resolving the name", host);
@@ -610,7 +604,7 @@ enum sts_status sts_fetch_policy(const struct sts_fetch_config *cfg, struct sts_
     st = fetch_run(cfg, host, pick.pinned, port, (long)((double)total_ms - spent_ms), out);
 
 done:
-    out->seconds = now_seconds() - start;
+    out->seconds = (sts_clock_mono_msf() - start_ms) / 1000.0;
     return st;
 }
 

@@ -1,30 +1,27 @@
 /*
  * mx_cache.c - the per-domain memo of MX answers (see mx_cache.h).
  *
- * Locking protocol: a domain lives in the shard its hash picks; the
- * shard's mutex guards its chains, its LRU list, its counters and every
- * field of its entries and flights.  A lookup that misses becomes the
- * domain's leader: it hangs a flight on the entry, lets go of the mutex,
- * asks the resolver, then takes the mutex again to store the answer, mark
- * the flight done and wake the waiters.  An entry with a flight is never
- * evicted (the leader still points at it); a flight is freed by whichever
- * of the leader and its waiters leaves it last.
+ * Locking protocol: a domain lives in the shard of the lru_map (lru_map.h)
+ * its hash picks; the shard's mutex guards its chains, its LRU list, its
+ * counters and every field of its entries and flights.  A lookup that
+ * misses becomes the domain's leader: it hangs a flight on the entry and
+ * pins it, lets go of the mutex, asks the resolver, then takes the mutex
+ * again to store the answer, unpin, mark the flight done and wake the
+ * waiters.  A pinned entry is never evicted (the leader still points at
+ * it); a flight is freed by whichever of the leader and its waiters
+ * leaves it last.
  */
 #include "mtasts/mx_cache.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define SHARDS 16
-#define BUCKETS_MIN 64
+#include "mtasts/clock.h"
+#include "mtasts/lru_map.h"
+
 #define MAX_TTL_DEFAULT 3600
 #define NEGATIVE_TTL_DEFAULT 60
-#define ENTRIES_DEFAULT 65536
-#define EVICT_SCAN 8 /* entries tried from the LRU tail before giving up */
 
 /* A query in progress, shared by every lookup of its domain. */
 struct flight {
@@ -42,155 +39,26 @@ struct mx_value {
     char names[]; /* count NUL-terminated names, one after the other */
 };
 
+/* A domain's entry: the value part of an lru_map entry (key: the domain, tag 0). */
 struct entry {
-    struct entry *next;          /* hash chain */
-    struct entry *newer, *older; /* LRU list */
-    struct mx_value *val;        /* NULL: nothing memoised */
-    int64_t expires_ms;          /* val is good while now < this */
-    struct flight *flight;       /* a query in progress */
-    char domain[];
+    struct mx_value *val;  /* NULL: nothing memoised */
+    int64_t expires_ms;    /* val is good while now < this */
+    struct flight *flight; /* a query in progress; the entry is pinned meanwhile */
 };
 
-struct shard {
-    pthread_mutex_t mu;
-    pthread_cond_t done; /* broadcast when one of its flights lands */
-    struct entry **buckets;
-    size_t nbuckets, count;
-    struct entry *newest, *oldest;
-    uint64_t hits, misses, queries, shared, evictions;
-};
+/* The shard's user counters (lru_map.h). */
+enum { HITS, MISSES, QUERIES, SHARED };
 
 struct sts_mx_cache {
     struct sts_mx_cache_config cfg;
-    size_t shard_cap;
-    struct shard shards[SHARDS];
+    struct sts_clock clock; /* cfg.now_ms, or CLOCK_MONOTONIC */
+    struct sts_lru_map *map;
 };
 
-static int64_t mono_ms(void)
+static void entry_free(void *arg, void *value)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t clock_ms(const struct sts_mx_cache *mc)
-{
-    return mc->cfg.now_ms ? mc->cfg.now_ms(mc->cfg.now_arg) : mono_ms();
-}
-
-/* FNV-1a: domains are short and already lower-case. */
-static uint32_t hash_domain(const char *d)
-{
-    uint32_t h = 2166136261u;
-    for (; *d; d++)
-        h = (h ^ (unsigned char)*d) * 16777619u;
-    return h;
-}
-
-/* ---- the shard's table and LRU list (shard locked) ---- */
-
-static void lru_unlink(struct shard *s, struct entry *e)
-{
-    if (e->newer)
-        e->newer->older = e->older;
-    else
-        s->newest = e->older;
-    if (e->older)
-        e->older->newer = e->newer;
-    else
-        s->oldest = e->newer;
-    e->newer = e->older = NULL;
-}
-
-static void lru_push(struct shard *s, struct entry *e)
-{
-    e->older = s->newest;
-    e->newer = NULL;
-    if (s->newest)
-        s->newest->newer = e;
-    s->newest = e;
-    if (s->oldest == NULL)
-        s->oldest = e;
-}
-
-static void table_grow(struct shard *s)
-{
-    size_t n = s->nbuckets * 2;
-    struct entry **b = calloc(n, sizeof(*b));
-    if (b == NULL)
-        return; /* longer chains, still correct */
-    for (size_t i = 0; i < s->nbuckets; i++) {
-        struct entry *e = s->buckets[i];
-        while (e != NULL) {
-            struct entry *next = e->next;
-            size_t j = (hash_domain(e->domain) / SHARDS) & (n - 1);
-            e->next = b[j];
-            b[j] = e;
-            e = next;
-        }
-    }
-    free(s->buckets);
-    s->buckets = b;
-    s->nbuckets = n;
-}
-
-static struct entry **chain_of(struct shard *s, uint32_t h)
-{
-    return &s->buckets[(h / SHARDS) & (s->nbuckets - 1)];
-}
-
-static void entry_remove(struct shard *s, struct entry *e, uint32_t h)
-{
-    for (struct entry **l = chain_of(s, h); *l != NULL; l = &(*l)->next)
-        if (*l == e) {
-            *l = e->next;
-            break;
-        }
-    lru_unlink(s, e);
-    s->count--;
-    free(e->val);
-    free(e);
-}
-
-/* Make room for one more entry: drop the least recently used idle ones. */
-static void evict(struct sts_mx_cache *mc, struct shard *s)
-{
-    struct entry *e = s->oldest;
-    for (int tried = 0; s->count >= mc->shard_cap && e != NULL && tried < EVICT_SCAN; tried++) {
-        struct entry *newer = e->newer;
-        if (e->flight == NULL) {
-            entry_remove(s, e, hash_domain(e->domain));
-            s->evictions++;
-        }
-        e = newer;
-    }
-}
-
-static struct entry *entry_find(struct shard *s, uint32_t h, const char *domain)
-{
-    for (struct entry *e = *chain_of(s, h); e != NULL; e = e->next)
-        if (strcmp(e->domain, domain) == 0)
-            return e;
-    return NULL;
-}
-
-static struct entry *entry_add(struct sts_mx_cache *mc, struct shard *s, uint32_t h,
-                               const char *domain)
-{
-    evict(mc, s);
-    if (s->count + 1 > s->nbuckets)
-        table_grow(s);
-    size_t len = strlen(domain);
-    struct entry *e = calloc(1, sizeof(*e) + len + 1);
-    if (e == NULL)
-        return NULL;
-    memcpy(e->domain, domain, len + 1);
-    struct entry **l = chain_of(s, h);
-    e->next = *l;
-    *l = e;
-    lru_push(s, e);
-    s->count++;
-    return e;
+    (void)arg;
+    free(((struct entry *)value)->val);
 }
 
 /* ---- values ---- */
@@ -233,15 +101,15 @@ static void value_unpack(const struct mx_value *v, struct sts_mx_result *r)
 /* ---- asking the resolver (no lock held) ---- */
 
 static enum sts_status ask(struct sts_mx_cache *mc, const char *name, enum sts_dns_type type,
-                           int64_t deadline, struct sts_dns_answer **ans)
+                           struct sts_deadline deadline, struct sts_dns_answer **ans)
 {
     *ans = NULL;
-    int64_t left = deadline - mono_ms();
+    unsigned left = sts_deadline_left_ms(deadline);
     if (left < 1)
         return STS_EIO; /* the budget is spent */
     if (mc->cfg.query != NULL)
-        return mc->cfg.query(mc->cfg.query_arg, name, type, (unsigned)left, ans);
-    return sts_dns_query_within(mc->cfg.dns, name, type, (unsigned)left, ans);
+        return mc->cfg.query(mc->cfg.query_arg, name, type, left, ans);
+    return sts_dns_query_within(mc->cfg.dns, name, type, left, ans);
 }
 
 static uint32_t min_u32(uint32_t a, uint32_t b)
@@ -253,7 +121,8 @@ static uint32_t min_u32(uint32_t a, uint32_t b)
  * RFC 5321 §5.1: does the domain have an address?  1 yes, 0 no, -1 the
  * lookups failed.  *ttl shrinks to the records' (or denials') TTL.
  */
-static int has_address(struct sts_mx_cache *mc, const char *domain, int64_t deadline, uint32_t *ttl)
+static int has_address(struct sts_mx_cache *mc, const char *domain, struct sts_deadline deadline,
+                       uint32_t *ttl)
 {
     static const enum sts_dns_type types[] = {STS_DNS_A, STS_DNS_AAAA};
     int failed = 0;
@@ -280,7 +149,7 @@ static int has_address(struct sts_mx_cache *mc, const char *domain, int64_t dead
 static void resolve(struct sts_mx_cache *mc, const char *domain, unsigned budget_ms,
                     struct sts_mx_result *r, uint32_t *ttl_s)
 {
-    int64_t deadline = mono_ms() + budget_ms;
+    struct sts_deadline deadline = sts_deadline_in(budget_ms);
     struct sts_dns_answer *ans = NULL;
     *ttl_s = 0;
     if (ask(mc, domain, STS_DNS_MX, deadline, &ans) != STS_OK || ans == NULL) {
@@ -340,22 +209,13 @@ enum sts_status sts_mx_cache_new(const struct sts_mx_cache_config *cfg, struct s
     if (mc == NULL)
         return sts_status_set(STS_ENOMEM, err, errlen, "out of memory");
     mc->cfg = *cfg;
-    size_t max = cfg->max_entries ? cfg->max_entries : ENTRIES_DEFAULT;
-    mc->shard_cap = max / SHARDS > 0 ? max / SHARDS : 1;
-    for (int i = 0; i < SHARDS; i++) {
-        struct shard *s = &mc->shards[i];
-        s->nbuckets = BUCKETS_MIN;
-        s->buckets = calloc(s->nbuckets, sizeof(*s->buckets));
-        pthread_condattr_t a;
-        pthread_condattr_init(&a);
-        pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-        pthread_cond_init(&s->done, &a);
-        pthread_condattr_destroy(&a);
-        pthread_mutex_init(&s->mu, NULL);
-        if (s->buckets == NULL) {
-            sts_mx_cache_free(mc);
-            return sts_status_set(STS_ENOMEM, err, errlen, "out of memory");
-        }
+    mc->clock = (struct sts_clock){cfg->now_ms, cfg->now_arg};
+    struct sts_lru_map_config mcfg = {
+        .value_size = sizeof(struct entry), .max_entries = cfg->max_entries, .on_free = entry_free};
+    enum sts_status st = sts_lru_map_new(&mcfg, &mc->map, err, errlen);
+    if (st != STS_OK) {
+        free(mc);
+        return st;
     }
     *out = mc;
     return STS_OK;
@@ -365,37 +225,19 @@ void sts_mx_cache_free(struct sts_mx_cache *mc)
 {
     if (mc == NULL)
         return;
-    for (int i = 0; i < SHARDS; i++) {
-        struct shard *s = &mc->shards[i];
-        for (struct entry *e = s->newest; e != NULL;) {
-            struct entry *older = e->older;
-            free(e->val);
-            free(e);
-            e = older;
-        }
-        free(s->buckets);
-        pthread_mutex_destroy(&s->mu);
-        pthread_cond_destroy(&s->done);
-    }
+    sts_lru_map_free(mc->map);
     free(mc);
 }
 
 /* Wait for the domain's flight (shard locked); false if the budget ran out. */
-static bool wait_flight(struct shard *s, struct flight *f, unsigned budget_ms,
+static bool wait_flight(struct sts_lru_shard *s, struct flight *f, unsigned budget_ms,
                         struct sts_mx_result *out)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += budget_ms / 1000;
-    ts.tv_nsec += (long)(budget_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct sts_deadline d = sts_deadline_in(budget_ms);
     f->users++;
-    int rc = 0;
-    while (!f->done && rc != ETIMEDOUT)
-        rc = pthread_cond_timedwait(&s->done, &s->mu, &ts);
+    bool woken = true;
+    while (!f->done && woken)
+        woken = sts_lru_shard_wait(s, d);
     bool done = f->done;
     if (done)
         *out = f->res;
@@ -413,26 +255,26 @@ void sts_mx_cache_get(struct sts_mx_cache *mc, const char *domain, unsigned budg
     out->dnssec = STS_DNSSEC_INSECURE;
     out->count = 0;
 
-    uint32_t h = hash_domain(domain);
-    struct shard *s = &mc->shards[h % SHARDS];
-    int64_t now = clock_ms(mc);
+    uint32_t h = sts_lru_hash(domain, 0);
+    struct sts_lru_shard *s = sts_lru_map_shard(mc->map, h);
+    int64_t now = sts_clock_now_ms(&mc->clock);
 
-    pthread_mutex_lock(&s->mu);
-    struct entry *e = entry_find(s, h, domain);
+    sts_lru_shard_lock(s);
+    uint64_t *count = sts_lru_shard_counters(s);
+    struct entry *e = sts_lru_shard_find(s, h, domain, 0);
     if (e != NULL && e->val != NULL && now < e->expires_ms) {
-        s->hits++;
-        lru_unlink(s, e);
-        lru_push(s, e);
+        count[HITS]++;
+        sts_lru_shard_touch(s, e);
         value_unpack(e->val, out);
         out->cached = true;
-        pthread_mutex_unlock(&s->mu);
+        sts_lru_shard_unlock(s);
         return;
     }
-    s->misses++;
+    count[MISSES]++;
     if (e != NULL && e->flight != NULL) {
-        s->shared++;
+        count[SHARED]++;
         bool got = wait_flight(s, e->flight, budget_ms, out);
-        pthread_mutex_unlock(&s->mu);
+        sts_lru_shard_unlock(s);
         if (got)
             out->cached = true;
         else
@@ -441,51 +283,50 @@ void sts_mx_cache_get(struct sts_mx_cache *mc, const char *domain, unsigned budg
     }
     struct flight *f = calloc(1, sizeof(*f));
     if (e == NULL && f != NULL)
-        e = entry_add(mc, s, h, domain);
+        e = sts_lru_shard_insert(s, h, domain, 0);
     if (e == NULL || f == NULL) {
-        pthread_mutex_unlock(&s->mu);
+        sts_lru_shard_unlock(s);
         free(f);
         out->dns_error = true;
         return;
     }
     f->users = 1;
     e->flight = f;
-    s->queries++;
-    pthread_mutex_unlock(&s->mu);
+    sts_lru_pin(e); /* the leader holds it across the query */
+    count[QUERIES]++;
+    sts_lru_shard_unlock(s);
 
     uint32_t ttl_s = 0;
     resolve(mc, domain, budget_ms, out, &ttl_s);
     struct mx_value *v = ttl_s > 0 ? value_pack(out) : NULL;
-    int64_t expires = clock_ms(mc) + (int64_t)ttl_s * 1000;
+    int64_t expires = sts_clock_now_ms(&mc->clock) + (int64_t)ttl_s * 1000;
 
-    pthread_mutex_lock(&s->mu);
+    sts_lru_shard_lock(s);
     if (v != NULL) {
         free(e->val);
         e->val = v;
         e->expires_ms = expires;
     }
     e->flight = NULL;
+    sts_lru_unpin(e);
     f->res = *out;
     f->done = true;
     if (--f->users == 0)
         free(f);
     else
-        pthread_cond_broadcast(&s->done);
-    pthread_mutex_unlock(&s->mu);
+        sts_lru_shard_broadcast(s);
+    sts_lru_shard_unlock(s);
 }
 
 void sts_mx_cache_stats(struct sts_mx_cache *mc, struct sts_mx_cache_stats *out)
 {
+    struct sts_lru_map_stats st;
+    sts_lru_map_stats(mc->map, &st);
     memset(out, 0, sizeof(*out));
-    for (int i = 0; i < SHARDS; i++) {
-        struct shard *s = &mc->shards[i];
-        pthread_mutex_lock(&s->mu);
-        out->hits += s->hits;
-        out->misses += s->misses;
-        out->queries += s->queries;
-        out->shared += s->shared;
-        out->evictions += s->evictions;
-        out->entries += s->count;
-        pthread_mutex_unlock(&s->mu);
-    }
+    out->hits = st.user[HITS];
+    out->misses = st.user[MISSES];
+    out->queries = st.user[QUERIES];
+    out->shared = st.user[SHARED];
+    out->evictions = st.evictions;
+    out->entries = st.entries;
 }

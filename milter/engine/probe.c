@@ -599,8 +599,8 @@ enum sts_status sts_probe_run(const struct sts_probe_ctx *ctx, const struct sts_
     p->req = req;
     p->out = out;
     p->fd = -1;
-    p->start_ms = probe_now_ms();
-    p->start_msf = probe_now_msf();
+    p->start_ms = sts_clock_mono_ms();
+    p->start_msf = sts_clock_mono_msf();
     p->deadline_ms =
         p->start_ms + (req->timeout_ms != 0 ? req->timeout_ms : PROBE_DEFAULT_TIMEOUT_MS);
     out->result = STS_TLS_PASS;
@@ -642,7 +642,7 @@ done:
         memset(out, 0, sizeof(*out));
         out->dane_usage = -1;
     }
-    out->ms = probe_now_msf() - p->start_msf;
+    out->ms = sts_clock_mono_msf() - p->start_msf;
     free(p);
     return st;
 }

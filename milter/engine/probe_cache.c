@@ -2,201 +2,85 @@
  * probe_cache.c - MX TLS results: memory front, store rows, single-flight
  * probe jobs on a bounded worker pool, and a refresher (probe_cache.h).
  *
+ * The front is an lru_map (lru_map.h) keyed on (host, tag = the MX RRset
+ * was secure); the jobs and the refresher run on a job_pool (job_pool.h)
+ * that drops queued jobs at stop.
+ *
  * Locking protocol (see also probe_cache.h):
- *   - the front is split into SHARDS shards; each shard's mutex guards its
- *     hash chains, its entry count and every field of its entries, and its
- *     condition variable is broadcast whenever a job on one of its entries
- *     ends;
- *   - the queue mutex guards the job queue, the counters and "stopping";
- *     it may be taken while holding a shard mutex, never the reverse;
+ *   - a shard mutex guards every field of its entries (job.inflight
+ *     included); its condition variable is broadcast whenever a job on
+ *     one of its entries ends;
+ *   - the pool's queue mutex may be taken while holding a shard mutex
+ *     (scheduling), never the reverse;
  *   - no mutex is held across DNS, probes (mx_tls.c) or the store.
- * An entry is freed (evicted, or dropped by the refresher) only while no
- * job refers to it (inflight false) and no get holds it (refs 0).
+ * An entry is pinned while a job is queued or running on it and while a
+ * get holds it across an unlock; a pinned entry is never freed (evicted,
+ * or dropped by the refresher).
  */
 #include "mtasts/probe_cache.h"
 
-#include <errno.h>
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <time.h>
 
+#include "mtasts/clock.h"
+#include "mtasts/job_pool.h"
+#include "mtasts/lru_map.h"
 #include "mx_tls.h"
 
 #define SHARDS 32
-#define BUCKETS_PER_SHARD 256
 
-/* What is known of one (host, mx_secure). */
+/* What is known of one (host, mx_secure): the value of an lru_map entry. */
 struct pentry {
-    struct pentry *next;
-    bool secure;                /* the MX RRset was SECURE: DANE may apply */
+    struct sts_job job;         /* the probe job; job.inflight: queued or running */
     bool loaded;                /* the store has been consulted */
-    bool inflight;              /* a job is queued or running */
     bool used_dirty;            /* last_used not yet written to the store */
-    unsigned refs;              /* gets holding the entry across an unlock */
     unsigned generation;        /* bumped at the end of every job */
     struct sts_tls_verdict tls; /* known: a verdict (it may have expired) */
     int64_t last_used;          /* marked used (refresher) */
-    int64_t last_read;          /* any get (eviction order) */
-    char host[];
-};
-
-struct shard {
-    pthread_mutex_t mu;
-    pthread_cond_t done;
-    size_t count;
-    struct pentry *buckets[BUCKETS_PER_SHARD];
-};
-
-struct job {
-    struct job *next;
-    struct pentry *e;
+    int64_t last_read;          /* any get (the refresher drops long unread entries) */
 };
 
 struct sts_probe_cache {
     struct sts_probe_cache_config cfg; /* defaults filled in */
     char helo[256];
-    size_t shard_max; /* entries per shard */
-    struct shard shards[SHARDS];
-
-    pthread_mutex_t qmu;
-    pthread_cond_t qcond; /* a job was queued, or stopping */
-    pthread_cond_t idle;  /* queue empty and nothing running */
-    pthread_cond_t refresh_cond;
-    struct job *qhead, *qtail;
-    unsigned queued, running;
-    uint64_t probes, dropped;
-    bool stopping;
-    pthread_t *workers;
-    unsigned nworkers;
-    pthread_t refresher;
-    bool have_refresher;
+    struct sts_clock clock;    /* cfg.clock: Unix seconds */
+    struct sts_log_sink log;   /* cfg.log */
+    struct sts_lru_map *map;   /* the front */
+    struct sts_job_pool *pool; /* probes and the refresher */
 };
 
 /* ---- small helpers ---- */
 
 static int64_t now_s(const struct sts_probe_cache *pc)
 {
-    return pc->cfg.clock ? pc->cfg.clock(pc->cfg.clock_arg) : (int64_t)time(NULL);
+    return sts_clock_now_s(&pc->clock);
 }
 
-static double mono_ms(void)
+static const char *host_of(const struct pentry *e)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+    return sts_lru_key(e);
 }
 
-static void logf_(const struct sts_probe_cache *pc, int prio, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void logf_(const struct sts_probe_cache *pc, int prio, const char *fmt, ...)
+static bool secure_of(const struct pentry *e)
 {
-    if (pc->cfg.log == NULL)
-        return;
-    char line[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    pc->cfg.log(pc->cfg.log_arg, prio, line);
+    return sts_lru_tag(e) != 0;
 }
 
-static uint32_t hash_key(const char *host, bool secure)
+static struct sts_lru_shard *shard_of(struct sts_probe_cache *pc, const char *host, bool secure,
+                                      uint32_t *hash)
 {
-    uint32_t h = secure ? 2166136261u ^ 0x5a : 2166136261u;
-    for (; *host; host++)
-        h = (h ^ (unsigned char)*host) * 16777619u;
-    return h;
+    *hash = sts_lru_hash(host, secure);
+    return sts_lru_map_shard(pc->map, *hash);
 }
 
-static struct shard *shard_of(struct sts_probe_cache *pc, const char *host, bool secure,
-                              uint32_t *bucket)
+static struct sts_lru_shard *shard_of_entry(struct sts_probe_cache *pc, const struct pentry *e)
 {
-    uint32_t h = hash_key(host, secure);
-    *bucket = (h / SHARDS) % BUCKETS_PER_SHARD;
-    return &pc->shards[h % SHARDS];
-}
-
-static void deadline_after(struct timespec *ts, unsigned ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
-static int init_cond_monotonic(pthread_cond_t *cv)
-{
-    pthread_condattr_t a;
-    if (pthread_condattr_init(&a) != 0)
-        return -1;
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(cv, &a);
-    pthread_condattr_destroy(&a);
-    return rc;
+    return sts_lru_map_shard(pc->map, sts_lru_value_hash(e));
 }
 
 /* ---- the front ---- */
-
-static void unlink_entry(struct shard *s, struct pentry *victim)
-{
-    for (int b = 0; b < BUCKETS_PER_SHARD; b++)
-        for (struct pentry **link = &s->buckets[b]; *link != NULL; link = &(*link)->next)
-            if (*link == victim) {
-                *link = victim->next;
-                s->count--;
-                free(victim);
-                return;
-            }
-}
-
-/* The shard is full: free its least recently read entry that nothing holds. */
-static void evict_one(struct shard *s)
-{
-    struct pentry *victim = NULL;
-    for (int b = 0; b < BUCKETS_PER_SHARD; b++)
-        for (struct pentry *e = s->buckets[b]; e != NULL; e = e->next)
-            if (!e->inflight && e->refs == 0 &&
-                (victim == NULL || e->last_read < victim->last_read))
-                victim = e;
-    if (victim != NULL)
-        unlink_entry(s, victim);
-}
-
-static struct pentry *entry_find(struct shard *s, uint32_t bucket, const char *host, bool secure)
-{
-    for (struct pentry *e = s->buckets[bucket]; e != NULL; e = e->next)
-        if (e->secure == secure && strcmp(e->host, host) == 0)
-            return e;
-    return NULL;
-}
-
-/* Find or create under the shard lock.  NULL only when out of memory. */
-static struct pentry *entry_get(struct sts_probe_cache *pc, struct shard *s, uint32_t bucket,
-                                const char *host, bool secure)
-{
-    struct pentry *e = entry_find(s, bucket, host, secure);
-    if (e != NULL)
-        return e;
-    if (s->count >= pc->shard_max)
-        evict_one(s);
-    size_t len = strlen(host);
-    e = calloc(1, sizeof(*e) + len + 1);
-    if (e == NULL)
-        return NULL;
-    memcpy(e->host, host, len + 1);
-    e->secure = secure;
-    e->next = s->buckets[bucket];
-    s->buckets[bucket] = e;
-    s->count++;
-    return e;
-}
 
 /* Fill an entry's verdict from a store row (under the shard lock). */
 static void entry_from_row(struct pentry *e, const struct sts_store_probe *row)
@@ -207,80 +91,51 @@ static void entry_from_row(struct pentry *e, const struct sts_store_probe *row)
         e->last_used = row->last_used;
 }
 
-/* Consult the store once for an entry the caller holds (refs or inflight). */
-static void load_from_store(struct sts_probe_cache *pc, struct shard *s, struct pentry *e)
+/* Consult the store once for an entry the caller holds (pinned). */
+static void load_from_store(struct sts_probe_cache *pc, struct sts_lru_shard *s, struct pentry *e)
 {
     struct sts_store_probe row;
     bool have = false;
     char err[256];
 
     if (pc->cfg.store != NULL) {
-        enum sts_status st = sts_store_probe_get(pc->cfg.store, e->host, pc->cfg.port, e->secure,
-                                                 &row, err, sizeof(err));
+        enum sts_status st = sts_store_probe_get(pc->cfg.store, host_of(e), pc->cfg.port,
+                                                 secure_of(e), &row, err, sizeof(err));
         have = st == STS_OK;
         if (st != STS_OK && st != STS_ENOTFOUND)
-            logf_(pc, LOG_ERR, "probe host=%s event=store-error reason=\"%s\"", e->host, err);
+            sts_log_to(&pc->log, LOG_ERR, "probe host=%s event=store-error reason=\"%s\"",
+                       host_of(e), err);
     }
-    pthread_mutex_lock(&s->mu);
+    sts_lru_shard_lock(s);
     if (!e->loaded) {
         if (have && !e->tls.known)
             entry_from_row(e, &row);
         e->loaded = true;
     }
-    pthread_mutex_unlock(&s->mu);
+    sts_lru_shard_unlock(s);
 }
 
 /* ---- jobs ---- */
 
-/* Queue a job unless one is in flight; call with the shard locked. */
+/* Queue a probe unless one is in flight (shard locked); the job pins the entry. */
 static void schedule(struct sts_probe_cache *pc, struct pentry *e)
 {
-    if (e->inflight)
-        return;
-    struct job *j = malloc(sizeof(*j));
-    pthread_mutex_lock(&pc->qmu);
-    if (j == NULL || pc->stopping || pc->queued >= pc->cfg.queue_max) {
-        pc->dropped++;
-        pthread_mutex_unlock(&pc->qmu);
-        free(j);
-        return; /* the get reports pending; a later one retries */
-    }
-    j->e = e;
-    j->next = NULL;
-    e->inflight = true;
-    if (pc->qtail)
-        pc->qtail->next = j;
-    else
-        pc->qhead = j;
-    pc->qtail = j;
-    pc->queued++;
-    pthread_cond_signal(&pc->qcond);
-    pthread_mutex_unlock(&pc->qmu);
+    if (sts_job_pool_submit(pc->pool, &e->job) == STS_JOB_QUEUED)
+        sts_lru_pin(e);
+    /* dropped (queue full, stopping): the get reports pending; a later one retries */
 }
 
-static void store_result(struct sts_probe_cache *pc, const struct pentry *snap)
+static void run_job(void *arg, struct sts_job *job, void *scratch)
 {
-    if (pc->cfg.store == NULL)
-        return;
-    struct sts_store_probe row = {
-        .port = pc->cfg.port,
-        .mx_secure = snap->secure,
-        .tls = snap->tls,
-        .last_used = snap->last_used,
-    };
-    char err[256];
-    snprintf(row.host, sizeof(row.host), "%s", snap->host);
-    if (sts_store_probe_put(pc->cfg.store, &row, err, sizeof(err)) != STS_OK)
-        logf_(pc, LOG_ERR, "probe host=%s event=store-error reason=\"%s\"", snap->host, err);
-}
-
-static void run_job(struct sts_probe_cache *pc, struct pentry *e)
-{
-    uint32_t b;
-    struct shard *s = shard_of(pc, e->host, e->secure, &b);
-    pthread_mutex_lock(&s->mu);
+    (void)scratch;
+    struct sts_probe_cache *pc = arg;
+    struct pentry *e = STS_JOB_OWNER(job, struct pentry, job);
+    struct sts_lru_shard *s = shard_of_entry(pc, e);
+    const char *host = host_of(e);
+    bool secure = secure_of(e);
+    sts_lru_shard_lock(s);
     bool loaded = e->loaded;
-    pthread_mutex_unlock(&s->mu);
+    sts_lru_shard_unlock(s);
     if (!loaded)
         load_from_store(pc, s, e);
 
@@ -292,81 +147,55 @@ static void run_job(struct sts_probe_cache *pc, struct pentry *e)
         .timeout_ms = pc->cfg.probe_timeout_ms,
     };
     struct sts_tls_verdict v;
-    double t0 = mono_ms();
-    bool cacheable = mx_tls_judge(&params, e->host, e->secure, &v);
-    double ms = mono_ms() - t0;
+    double t0 = sts_clock_mono_msf();
+    bool cacheable = mx_tls_judge(&params, host, secure, &v);
+    double ms = sts_clock_mono_msf() - t0;
     char detail[STS_TLS_DETAIL_MAX + 64];
     sts_status_quote(v.detail, strlen(v.detail), detail, sizeof(detail));
 
     if (!cacheable) {
-        logf_(pc, LOG_WARNING,
-              "probe host=%s addr=%s result=none dane=%s ms=%.0f detail=\"%s\" action=not-cached",
-              e->host, v.addr[0] ? v.addr : "-", v.dane ? "yes" : "no", ms, detail);
+        sts_log_to(&pc->log, LOG_WARNING,
+                   "probe host=%s addr=%s result=none dane=%s ms=%.0f detail=\"%s\" "
+                   "action=not-cached",
+                   host, v.addr[0] ? v.addr : "-", v.dane ? "yes" : "no", ms, detail);
         return;
     }
     int64_t now = now_s(pc);
     unsigned ttl = v.result == STS_TLS_PASS ? pc->cfg.ttl_pass_s : pc->cfg.ttl_fail_s;
-    struct pentry *snap = malloc(sizeof(*snap) + strlen(e->host) + 1);
     v.checked_at = now;
     v.expires_at = now + ttl;
-    pthread_mutex_lock(&s->mu);
+    struct sts_store_probe row = {.port = pc->cfg.port, .mx_secure = secure};
+    snprintf(row.host, sizeof(row.host), "%s", host);
+    sts_lru_shard_lock(s);
     e->tls = v;
     e->loaded = true;
     e->used_dirty = false; /* the row written below carries last_used */
-    if (snap != NULL)
-        memcpy(snap, e, sizeof(*snap) + strlen(e->host) + 1);
-    pthread_mutex_unlock(&s->mu);
-    if (snap != NULL)
-        store_result(pc, snap);
-    free(snap);
-    logf_(pc, v.result == STS_TLS_PASS ? LOG_INFO : LOG_WARNING,
-          "probe host=%s addr=%s result=%s dane=%s mx_dnssec=%s ms=%.0f ttl=%u detail=\"%s\"",
-          e->host, v.addr[0] ? v.addr : "-", sts_tls_result_name(v.result), v.dane ? "yes" : "no",
-          e->secure ? "secure" : "insecure", ms, ttl, detail);
+    row.tls = e->tls;
+    row.last_used = e->last_used;
+    sts_lru_shard_unlock(s);
+    char err[256];
+    if (pc->cfg.store != NULL &&
+        sts_store_probe_put(pc->cfg.store, &row, err, sizeof(err)) != STS_OK)
+        sts_log_to(&pc->log, LOG_ERR, "probe host=%s event=store-error reason=\"%s\"", host, err);
+    sts_log_to(&pc->log, v.result == STS_TLS_PASS ? LOG_INFO : LOG_WARNING,
+               "probe host=%s addr=%s result=%s dane=%s mx_dnssec=%s ms=%.0f ttl=%u "
+               "detail=\"%s\"",
+               host, v.addr[0] ? v.addr : "-", sts_tls_result_name(v.result), v.dane ? "yes" : "no",
+               secure ? "secure" : "insecure", ms, ttl, detail);
 }
 
-static void finish(struct sts_probe_cache *pc, struct pentry *e)
-{
-    uint32_t b;
-    struct shard *s = shard_of(pc, e->host, e->secure, &b);
-    pthread_mutex_lock(&s->mu);
-    e->inflight = false;
-    e->generation++;
-    pthread_cond_broadcast(&s->done);
-    pthread_mutex_unlock(&s->mu);
-}
-
-static void *worker_main(void *arg)
+/* After the pool counted the probe: the entry is free again, its waiters wake. */
+static void finish_job(void *arg, struct sts_job *job)
 {
     struct sts_probe_cache *pc = arg;
-    pthread_mutex_lock(&pc->qmu);
-    for (;;) {
-        while (pc->qhead == NULL && !pc->stopping)
-            pthread_cond_wait(&pc->qcond, &pc->qmu);
-        if (pc->stopping)
-            break; /* queued jobs are dropped by sts_probe_cache_free() */
-        struct job *j = pc->qhead;
-        pc->qhead = j->next;
-        if (pc->qhead == NULL)
-            pc->qtail = NULL;
-        pc->queued--;
-        pc->running++;
-        pthread_mutex_unlock(&pc->qmu);
-
-        run_job(pc, j->e);
-        pthread_mutex_lock(&pc->qmu);
-        pc->probes++; /* counted before the waiters wake */
-        pthread_mutex_unlock(&pc->qmu);
-        finish(pc, j->e);
-        free(j);
-
-        pthread_mutex_lock(&pc->qmu);
-        pc->running--;
-        if (pc->running == 0 && pc->qhead == NULL)
-            pthread_cond_broadcast(&pc->idle);
-    }
-    pthread_mutex_unlock(&pc->qmu);
-    return NULL;
+    struct pentry *e = STS_JOB_OWNER(job, struct pentry, job);
+    struct sts_lru_shard *s = shard_of_entry(pc, e);
+    sts_lru_shard_lock(s);
+    e->job.inflight = false;
+    sts_lru_unpin(e);
+    e->generation++;
+    sts_lru_shard_broadcast(s);
+    sts_lru_shard_unlock(s);
 }
 
 /* ---- background refresher ---- */
@@ -388,86 +217,64 @@ static int64_t refresh_margin(const struct sts_probe_cache *pc)
            (int64_t)pc->cfg.probe_timeout_ms * STS_PROBE_CACHE_ADDRS / 1000 + 1;
 }
 
+/* Remember a used entry's last_used for the store (shard locked). */
+static void collect_touch(struct pentry *e, struct touch **touches, size_t *nt, size_t *cap)
+{
+    if (*nt == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        struct touch *t = realloc(*touches, ncap * sizeof(*t));
+        if (t != NULL) {
+            *touches = t;
+            *cap = ncap;
+        }
+    }
+    if (*nt < *cap) {
+        struct touch *t = &(*touches)[(*nt)++];
+        snprintf(t->host, sizeof(t->host), "%s", host_of(e));
+        t->secure = secure_of(e);
+        t->at = e->last_used;
+        e->used_dirty = false;
+    }
+}
+
 /* One shard: drop what is unused, schedule what is used and expiring, collect touches. */
-static void refresh_shard(struct sts_probe_cache *pc, struct shard *s, int64_t now,
+static void refresh_shard(struct sts_probe_cache *pc, struct sts_lru_shard *s, int64_t now,
                           struct touch **touches, size_t *nt, size_t *cap)
 {
     int64_t recent = pc->cfg.recent_use_s, margin = refresh_margin(pc);
-    pthread_mutex_lock(&s->mu);
-    for (int b = 0; b < BUCKETS_PER_SHARD; b++) {
-        struct pentry **link = &s->buckets[b];
-        while (*link != NULL) {
-            struct pentry *e = *link;
-            bool used = e->last_used > 0 && now - e->last_used <= recent;
-            if (!e->inflight && e->refs == 0 && !used && now - e->last_read > recent) {
-                *link = e->next; /* the store keeps the row */
-                s->count--;
-                free(e);
-                continue;
-            }
-            link = &e->next;
-            if (e->used_dirty) {
-                if (*nt == *cap) {
-                    size_t ncap = *cap ? *cap * 2 : 64;
-                    struct touch *t = realloc(*touches, ncap * sizeof(*t));
-                    if (t != NULL) {
-                        *touches = t;
-                        *cap = ncap;
-                    }
-                }
-                if (*nt < *cap) {
-                    struct touch *t = &(*touches)[(*nt)++];
-                    snprintf(t->host, sizeof(t->host), "%s", e->host);
-                    t->secure = e->secure;
-                    t->at = e->last_used;
-                    e->used_dirty = false;
-                }
-            }
-            if (used && e->loaded && !e->inflight &&
-                (!e->tls.known || e->tls.expires_at - now <= margin))
-                schedule(pc, e);
-        }
+    sts_lru_shard_lock(s);
+    for (struct pentry *e = sts_lru_shard_oldest(s), *next; e != NULL; e = next) {
+        next = sts_lru_newer(e);
+        bool used = e->last_used > 0 && now - e->last_used <= recent;
+        if (!used && now - e->last_read > recent && sts_lru_shard_remove(s, e))
+            continue; /* not pinned, unused, unread: the store keeps the row */
+        if (e->used_dirty)
+            collect_touch(e, touches, nt, cap);
+        if (used && e->loaded && !e->job.inflight &&
+            (!e->tls.known || e->tls.expires_at - now <= margin))
+            schedule(pc, e);
     }
-    pthread_mutex_unlock(&s->mu);
+    sts_lru_shard_unlock(s);
 }
 
-static void refresh_pass(struct sts_probe_cache *pc)
+static void refresh_pass(void *arg)
 {
+    struct sts_probe_cache *pc = arg;
     int64_t now = now_s(pc);
     struct touch *touches = NULL;
     size_t nt = 0, cap = 0;
     char err[256];
-    for (int i = 0; i < SHARDS; i++)
-        refresh_shard(pc, &pc->shards[i], now, &touches, &nt, &cap);
+    for (unsigned i = 0; i < sts_lru_map_nshards(pc->map); i++)
+        refresh_shard(pc, sts_lru_map_shard_at(pc->map, i), now, &touches, &nt, &cap);
     for (size_t i = 0; pc->cfg.store != NULL && i < nt; i++) {
         enum sts_status st =
             sts_store_probe_touch(pc->cfg.store, touches[i].host, pc->cfg.port, touches[i].secure,
                                   touches[i].at, err, sizeof(err));
         if (st != STS_OK && st != STS_ENOTFOUND)
-            logf_(pc, LOG_ERR, "probe host=%s event=store-error reason=\"%s\"", touches[i].host,
-                  err);
+            sts_log_to(&pc->log, LOG_ERR, "probe host=%s event=store-error reason=\"%s\"",
+                       touches[i].host, err);
     }
     free(touches);
-}
-
-static void *refresher_main(void *arg)
-{
-    struct sts_probe_cache *pc = arg;
-    pthread_mutex_lock(&pc->qmu);
-    while (!pc->stopping) {
-        struct timespec ts;
-        deadline_after(&ts, pc->cfg.refresh_interval_s * 1000u);
-        while (!pc->stopping &&
-               pthread_cond_timedwait(&pc->refresh_cond, &pc->qmu, &ts) != ETIMEDOUT)
-            ;
-        if (pc->stopping)
-            break;
-        pthread_mutex_unlock(&pc->qmu);
-        refresh_pass(pc); /* shard locks, then qmu inside schedule() */
-        pthread_mutex_lock(&pc->qmu);
-    }
-    pthread_mutex_unlock(&pc->qmu);
-    return NULL;
 }
 
 /* ---- start-up: recently used rows of the store come back into memory ---- */
@@ -483,18 +290,18 @@ static int warm_row(const struct sts_store_probe *row, void *arg)
     struct sts_probe_cache *pc = w->pc;
     if (row->port != pc->cfg.port || row->last_used < w->since)
         return 0;
-    uint32_t b;
-    struct shard *s = shard_of(pc, row->host, row->mx_secure, &b);
-    pthread_mutex_lock(&s->mu);
-    struct pentry *e = NULL;
-    if (s->count < pc->shard_max)
-        e = entry_get(pc, s, b, row->host, row->mx_secure);
+    uint32_t h;
+    struct sts_lru_shard *s = shard_of(pc, row->host, row->mx_secure, &h);
+    sts_lru_shard_lock(s);
+    struct pentry *e = sts_lru_shard_find(s, h, row->host, row->mx_secure);
+    if (e == NULL && !sts_lru_shard_full(s)) /* warming never evicts */
+        e = sts_lru_shard_insert(s, h, row->host, row->mx_secure);
     if (e != NULL && !e->loaded) {
         entry_from_row(e, row);
         e->last_read = row->last_used;
         e->loaded = true;
     }
-    pthread_mutex_unlock(&s->mu);
+    sts_lru_shard_unlock(s);
     return 0;
 }
 
@@ -539,39 +346,37 @@ enum sts_status sts_probe_cache_new(const struct sts_probe_cache_config *cfg,
     snprintf(pc->helo, sizeof(pc->helo), "%s",
              cfg->helo_name != NULL && cfg->helo_name[0] ? cfg->helo_name : "localhost");
     pc->cfg.helo_name = pc->helo;
-    pc->shard_max = (pc->cfg.front_max + SHARDS - 1) / SHARDS;
-    for (int i = 0; i < SHARDS; i++) {
-        pthread_mutex_init(&pc->shards[i].mu, NULL);
-        init_cond_monotonic(&pc->shards[i].done);
+    pc->clock = (struct sts_clock){cfg->clock, cfg->clock_arg};
+    pc->log = (struct sts_log_sink){cfg->log, cfg->log_arg, 0};
+    struct sts_lru_map_config mcfg = {
+        .value_size = sizeof(struct pentry), .shards = SHARDS, .max_entries = pc->cfg.front_max};
+    enum sts_status st = sts_lru_map_new(&mcfg, &pc->map, err, errlen);
+    if (st != STS_OK) {
+        free(pc);
+        return st;
     }
-    pthread_mutex_init(&pc->qmu, NULL);
-    pthread_cond_init(&pc->qcond, NULL);
-    init_cond_monotonic(&pc->idle);
-    init_cond_monotonic(&pc->refresh_cond);
 
     if (pc->cfg.store != NULL) {
         struct warm_ctx w = {pc, now_s(pc) - (int64_t)pc->cfg.recent_use_s};
         char serr[256];
         if (sts_store_probe_foreach(pc->cfg.store, warm_row, &w, serr, sizeof(serr)) != STS_OK)
-            logf_(pc, LOG_ERR, "probe event=store-error reason=\"%s\"", serr);
+            sts_log_to(&pc->log, LOG_ERR, "probe event=store-error reason=\"%s\"", serr);
     }
 
-    unsigned n = pc->cfg.max_concurrent;
-    pc->workers = calloc(n, sizeof(*pc->workers));
-    if (pc->workers == NULL) {
+    struct sts_job_pool_config jcfg = {
+        .workers = pc->cfg.max_concurrent,
+        .queue_max = pc->cfg.queue_max,
+        .stop = STS_JOB_POOL_DROP, /* queued probes are dropped at stop */
+        .run = run_job,
+        .finish = finish_job,
+        .arg = pc,
+        .refresh_interval_ms = pc->cfg.refresh_interval_s * 1000u,
+        .refresh = refresh_pass,
+    };
+    if ((st = sts_job_pool_new(&jcfg, &pc->pool, err, errlen)) != STS_OK) {
         sts_probe_cache_free(pc);
-        return sts_status_set(STS_ENOMEM, err, errlen, "out of memory");
+        return st;
     }
-    for (; pc->nworkers < n; pc->nworkers++)
-        if (pthread_create(&pc->workers[pc->nworkers], NULL, worker_main, pc) != 0) {
-            sts_probe_cache_free(pc);
-            return sts_status_set(STS_ENOMEM, err, errlen, "cannot start probe threads");
-        }
-    if (pthread_create(&pc->refresher, NULL, refresher_main, pc) != 0) {
-        sts_probe_cache_free(pc);
-        return sts_status_set(STS_ENOMEM, err, errlen, "cannot start the probe refresher");
-    }
-    pc->have_refresher = true;
     *out = pc;
     return STS_OK;
 }
@@ -580,37 +385,8 @@ void sts_probe_cache_free(struct sts_probe_cache *pc)
 {
     if (pc == NULL)
         return;
-    pthread_mutex_lock(&pc->qmu);
-    pc->stopping = true;
-    pthread_cond_broadcast(&pc->qcond);
-    pthread_cond_broadcast(&pc->refresh_cond);
-    pthread_mutex_unlock(&pc->qmu);
-    if (pc->have_refresher)
-        pthread_join(pc->refresher, NULL);
-    for (unsigned i = 0; i < pc->nworkers; i++)
-        pthread_join(pc->workers[i], NULL); /* each finishes its running job */
-    free(pc->workers);
-    while (pc->qhead != NULL) {
-        struct job *j = pc->qhead;
-        pc->qhead = j->next;
-        free(j);
-    }
-    for (int i = 0; i < SHARDS; i++) {
-        for (int b = 0; b < BUCKETS_PER_SHARD; b++) {
-            struct pentry *e = pc->shards[i].buckets[b];
-            while (e != NULL) {
-                struct pentry *next = e->next;
-                free(e);
-                e = next;
-            }
-        }
-        pthread_mutex_destroy(&pc->shards[i].mu);
-        pthread_cond_destroy(&pc->shards[i].done);
-    }
-    pthread_mutex_destroy(&pc->qmu);
-    pthread_cond_destroy(&pc->qcond);
-    pthread_cond_destroy(&pc->idle);
-    pthread_cond_destroy(&pc->refresh_cond);
+    sts_job_pool_free(pc->pool); /* the refresher, then the workers' jobs in hand */
+    sts_lru_map_free(pc->map);
     free(pc);
 }
 
@@ -659,13 +435,13 @@ void sts_probe_cache_get(struct sts_probe_cache *pc, const char *mx_host, enum s
     }
     bool secure = mx_dnssec == STS_DNSSEC_SECURE;
     int64_t now = now_s(pc);
-    uint32_t b;
-    struct shard *s = shard_of(pc, mx_host, secure, &b);
+    uint32_t h;
+    struct sts_lru_shard *s = shard_of(pc, mx_host, secure, &h);
 
-    pthread_mutex_lock(&s->mu);
-    struct pentry *e = entry_get(pc, s, b, mx_host, secure);
+    sts_lru_shard_lock(s);
+    struct pentry *e = sts_lru_shard_get(s, h, mx_host, secure, NULL);
     if (e == NULL) {
-        pthread_mutex_unlock(&s->mu);
+        sts_lru_shard_unlock(s);
         snprintf(out->detail, sizeof(out->detail), "out of memory");
         return;
     }
@@ -676,31 +452,30 @@ void sts_probe_cache_get(struct sts_probe_cache *pc, const char *mx_host, enum s
     }
     enum sts_mx_tls_source from = STS_MX_TLS_MEMORY;
     if (!e->loaded) {
-        e->refs++;
-        pthread_mutex_unlock(&s->mu);
+        sts_lru_pin(e);
+        sts_lru_shard_unlock(s);
         load_from_store(pc, s, e);
-        pthread_mutex_lock(&s->mu);
-        e->refs--;
+        sts_lru_shard_lock(s);
+        sts_lru_unpin(e);
         from = STS_MX_TLS_STORE;
     }
     if (answer_from(e, now, require_dane, out)) {
         *source = from;
-        pthread_mutex_unlock(&s->mu);
+        sts_lru_shard_unlock(s);
         return;
     }
 
     /* Missing or expired: probe, sharing a job in flight, waiting up to wait_ms. */
     schedule(pc, e);
-    const char *why = e->inflight ? "probe pending" : "probe not started (queue full)";
-    if (wait_ms > 0 && e->inflight) {
-        struct timespec ts;
-        deadline_after(&ts, wait_ms);
+    const char *why = e->job.inflight ? "probe pending" : "probe not started (queue full)";
+    if (wait_ms > 0 && e->job.inflight) {
+        struct sts_deadline d = sts_deadline_in(wait_ms);
         unsigned gen = e->generation;
-        int rc = 0;
-        e->refs++;
-        while (e->generation == gen && rc != ETIMEDOUT)
-            rc = pthread_cond_timedwait(&s->done, &s->mu, &ts);
-        e->refs--;
+        bool woken = true;
+        sts_lru_pin(e);
+        while (e->generation == gen && woken)
+            woken = sts_lru_shard_wait(s, d);
+        sts_lru_unpin(e);
         if (e->generation != gen && answer_from(e, now_s(pc), require_dane, out))
             *source = STS_MX_TLS_PROBE;
         else if (e->generation != gen)
@@ -708,45 +483,37 @@ void sts_probe_cache_get(struct sts_probe_cache *pc, const char *mx_host, enum s
     }
     if (!out->known)
         snprintf(out->detail, sizeof(out->detail), "%s", why);
-    pthread_mutex_unlock(&s->mu);
+    sts_lru_shard_unlock(s);
 }
 
 enum sts_status sts_probe_cache_wait_idle(struct sts_probe_cache *pc, unsigned timeout_ms)
 {
-    struct timespec ts;
-    deadline_after(&ts, timeout_ms);
-    int rc = 0;
-    pthread_mutex_lock(&pc->qmu);
-    while ((pc->qhead != NULL || pc->running > 0) && rc != ETIMEDOUT)
-        rc = pthread_cond_timedwait(&pc->idle, &pc->qmu, &ts);
-    bool idle = pc->qhead == NULL && pc->running == 0;
-    pthread_mutex_unlock(&pc->qmu);
-    return idle ? STS_OK : STS_EIO;
+    return sts_job_pool_wait_idle(pc->pool, timeout_ms);
 }
 
 void sts_probe_cache_forget(struct sts_probe_cache *pc, const char *mx_host)
 {
     for (int secure = 0; secure <= 1; secure++) {
-        uint32_t b;
-        struct shard *s = shard_of(pc, mx_host, secure, &b);
-        pthread_mutex_lock(&s->mu);
-        struct pentry *e = entry_find(s, b, mx_host, secure);
+        uint32_t h;
+        struct sts_lru_shard *s = shard_of(pc, mx_host, secure, &h);
+        sts_lru_shard_lock(s);
+        struct pentry *e = sts_lru_shard_find(s, h, mx_host, (unsigned)secure);
         if (e != NULL) {
             e->tls.known = false;
             e->loaded = false;
         }
-        pthread_mutex_unlock(&s->mu);
+        sts_lru_shard_unlock(s);
     }
 }
 
 void sts_probe_cache_stats(struct sts_probe_cache *pc, struct sts_probe_cache_stats *out)
 {
-    pthread_mutex_lock(&pc->qmu);
-    out->probes = pc->probes;
-    out->dropped = pc->dropped;
-    out->running = pc->running;
-    out->queued = pc->queued;
-    pthread_mutex_unlock(&pc->qmu);
+    struct sts_job_pool_stats st;
+    sts_job_pool_stats(pc->pool, &st);
+    out->probes = st.done;
+    out->dropped = st.dropped;
+    out->running = st.running;
+    out->queued = st.queued;
 }
 
 const char *sts_mx_tls_source_name(enum sts_mx_tls_source s)

@@ -15,6 +15,7 @@
 
 #include <openssl/ssl.h>
 
+#include "mtasts/clock.h"
 #include "mtasts/probe.h"
 
 #define PROBE_DEFAULT_PORT 25u
@@ -83,10 +84,6 @@ struct probe {
     size_t blen;
     char buf[PROBE_LINE_MAX + 1];
 };
-
-/* probe_io.c: the clock (CLOCK_MONOTONIC, milliseconds). */
-int64_t probe_now_ms(void);
-double probe_now_msf(void);
 
 /**
  * Record the outcome (the first call wins; later ones are ignored).

@@ -25,23 +25,9 @@
 
 /* ----- time, failure, the socket ----- */
 
-int64_t probe_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-double probe_now_msf(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 static int remaining_ms(const struct probe *p)
 {
-    int64_t left = p->deadline_ms - probe_now_ms();
+    int64_t left = p->deadline_ms - sts_clock_mono_ms();
     if (left > INT_MAX)
         return INT_MAX;
     return left < 0 ? 0 : (int)left;
@@ -413,7 +399,7 @@ void probe_smtp_quit(struct probe *p)
     struct smtp_reply r;
     int64_t saved = p->deadline_ms;
     int saved_code = p->out->smtp_code;
-    int64_t quick = probe_now_ms() + PROBE_QUIT_WAIT_MS;
+    int64_t quick = sts_clock_mono_ms() + PROBE_QUIT_WAIT_MS;
 
     if (quick < p->deadline_ms)
         p->deadline_ms = quick;

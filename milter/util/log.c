@@ -1,10 +1,13 @@
 /*
  * log.c - the process's log sink (see log.h).
  *
- * The sink is chosen once, before any thread starts, and never changes
- * afterwards except for the threshold, which is an atomic.
+ * The output is chosen once, before any thread starts, and never changes
+ * afterwards except for the threshold, which is an atomic.  Sinks
+ * (struct sts_log_sink) are filtered and formatted here too.
  */
 #include "mtasts/log.h"
+
+#include "mtasts/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,8 +18,6 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
-
-#define LOG_LINE_MAX 2048
 
 static struct {
     int fd; /* -1: syslog */
@@ -77,14 +78,14 @@ static void emit(int prio, const char *msg)
         syslog(prio, "%s", msg);
         return;
     }
-    char line[LOG_LINE_MAX + 128], stamp[32];
-    struct timespec ts;
+    char line[STS_LOG_LINE_MAX + 128], stamp[32];
+    int64_t now_ms = sts_clock_wall_ms();
+    time_t secs = (time_t)(now_ms / 1000);
     struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
+    gmtime_r(&secs, &tm);
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
     int n = snprintf(line, sizeof(line), "%s.%03ldZ %s[%ld]: %s: %s\n", stamp,
-                     ts.tv_nsec / 1000000L, sink.ident, (long)getpid(), prio_word(prio), msg);
+                     (long)(now_ms % 1000), sink.ident, (long)getpid(), prio_word(prio), msg);
     if (n < 0)
         return;
     size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
@@ -96,22 +97,45 @@ static void emit(int prio, const char *msg)
     while (w < 0 && errno == EINTR);
 }
 
-void sts_log(int prio, const char *fmt, ...)
-{
-    if (prio > atomic_load(&sink.max_prio))
-        return;
-    char msg[LOG_LINE_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    emit(prio, msg);
-}
-
 void sts_log_line(void *arg, int prio, const char *line)
 {
     (void)arg;
     emit(prio, line);
+}
+
+bool sts_log_enabled(const struct sts_log_sink *s, int prio)
+{
+    if (s == NULL || s->fn == NULL)
+        return false;
+    if (s->max_prio > 0 && prio > s->max_prio)
+        return false;
+    return s->fn != sts_log_line || prio <= atomic_load(&sink.max_prio);
+}
+
+static void vlog_to(const struct sts_log_sink *s, int prio, const char *fmt, va_list ap)
+{
+    if (!sts_log_enabled(s, prio))
+        return;
+    char line[STS_LOG_LINE_MAX];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    s->fn(s->arg, prio, line);
+}
+
+void sts_log_to(const struct sts_log_sink *s, int prio, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog_to(s, prio, fmt, ap);
+    va_end(ap);
+}
+
+void sts_log(int prio, const char *fmt, ...)
+{
+    static const struct sts_log_sink out = {sts_log_line, NULL, 0};
+    va_list ap;
+    va_start(ap, fmt);
+    vlog_to(&out, prio, fmt, ap);
+    va_end(ap);
 }
 
 void sts_log_close(void)
