@@ -15,7 +15,7 @@
  * other records of the RRset are discarded.  Exactly one candidate must
  * remain and it must parse, or the domain has no TLSRPT policy.
  *
- * What the parser decides beyond the ABNF (mtasts(1), TLSRPT RECORD RULES):
+ * What the parser decides beyond the ABNF (mtasts(1), POLICY RULES):
  *  - "rua" is required; it may appear more than once (the grammar allows
  *    it) and the lists are joined in record order.  "RUA=" is an
  *    extension.  Extension fields are checked against the grammar and

@@ -13,6 +13,7 @@
 static const char usage_text[] =
     "usage: mtasts lint policy [--json] FILE|-\n"
     "       mtasts lint txt RECORD...\n"
+    "       mtasts lint tlsrpt [--json] RECORD...\n"
     "       mtasts mx-match PATTERN HOSTNAME\n"
     "       mtasts fetch [NETWORK-OPTIONS] [--json] DOMAIN\n"
     "       mtasts check [NETWORK-OPTIONS] [--port N] [--no-tls] [--json] DOMAIN\n"
