@@ -18,6 +18,7 @@
 #include "mtasts/addr_guard.h"
 #include "mtasts/domain.h"
 #include "mtasts/mx_match.h"
+#include "mtasts/utf8.h"
 
 /* libtlsrpt failure codes and their RFC 8460 §4.3 result types.  The
  * sts-* and dane/tlsa words are not all in enum sts_tls_result (probe.h),
@@ -128,50 +129,6 @@ fail(struct ctx *c, enum sts_tlsrpt_dg_reason r, const char *key, const char *fm
     return sts_status_set(status_of(r), c->err, c->errlen, "%s%s: %s", c->where, key, msg);
 }
 
-/* RFC 3629 UTF-8, without NUL, overlong forms, surrogates or > U+10FFFF. */
-static bool utf8_valid(const unsigned char *s, size_t n, size_t *bad)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t need;
-        uint32_t cp;
-        if (c == 0)
-            goto invalid;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            need = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            need = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            need = 3;
-            cp = c & 0x07;
-        } else {
-            goto invalid;
-        }
-        if (n - i <= need)
-            goto invalid;
-        for (size_t k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                goto invalid;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            goto invalid;
-        i += need + 1;
-    }
-    return true;
-invalid:
-    *bad = i;
-    return false;
-}
-
 static bool hex4(const char *p, size_t n, size_t at, unsigned *v)
 {
     *v = 0;
@@ -263,7 +220,7 @@ static enum sts_status get_string(struct ctx *c, json_object *obj, const char *k
     size_t bad = 0;
     if (len > cap)
         return fail(c, STS_TLSRPT_DG_LONG_STRING, key, "%zu bytes (at most %zu)", len, cap);
-    if (!utf8_valid((const unsigned char *)p, len, &bad))
+    if (!sts_utf8_valid(p, len, &bad))
         return fail(c, STS_TLSRPT_DG_NOT_UTF8, key, "invalid UTF-8 or NUL at byte %zu", bad);
     for (size_t i = 0; i < len; i++)
         if (!text_byte_ok((unsigned char)p[i], multiline))
@@ -625,7 +582,7 @@ enum sts_status sts_tlsrpt_datagram_parse(const void *data, size_t len,
             fail(&c, STS_TLSRPT_DG_TOO_BIG, NULL, "%zu bytes (at most %d)", len, STS_TLSRPT_DG_MAX);
     else if (len == 0)
         st = fail(&c, STS_TLSRPT_DG_TRUNCATED, NULL, "empty datagram");
-    else if (!utf8_valid(data, len, &bad))
+    else if (!sts_utf8_valid(data, len, &bad))
         st = fail(&c, STS_TLSRPT_DG_NOT_UTF8, NULL, "invalid UTF-8 or NUL at byte %zu", bad);
     else if (!surrogates_paired(data, len, &bad))
         st = fail(&c, STS_TLSRPT_DG_NOT_UTF8, NULL, "unpaired surrogate escape at byte %zu", bad);

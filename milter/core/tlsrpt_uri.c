@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "mtasts/domain.h"
+#include "mtasts/utf8.h"
 
 /* Longest domain we hand to sts_domain_normalize() (its own input cap). */
 #define URI_DOMAIN_INPUT_MAX 1024
@@ -288,6 +289,10 @@ static enum sts_status parse_mailto(const char *p, size_t n, const struct sts_tl
 
     char buf[STS_TLSRPT_RECORD_MAX + 1];
     size_t dlen = pct_decode(p, tolen, buf);
+    size_t bad;
+    if (!sts_utf8_valid(buf, dlen, &bad) && (unsigned char)buf[bad] != 0)
+        return sts_status_set(STS_EINVAL, err, errlen,
+                              "the decoded address is not UTF-8 (byte %zu)", bad);
     for (size_t i = 0; i < dlen; i++) {
         unsigned char c = (unsigned char)buf[i];
         if (c < 0x20 || c == 0x7f)
