@@ -21,6 +21,7 @@
 static const char usage_text[] =
     "usage: mtasts lint policy [--json] FILE|-\n"
     "       mtasts lint txt RECORD...\n"
+    "       mtasts lint tlsrpt [--json] RECORD...\n"
     "       mtasts mx-match PATTERN HOSTNAME\n"
     "       mtasts fetch [-c FILE] [NETWORK-OPTIONS] [--json] DOMAIN\n"
     "       mtasts check [-c FILE] [NETWORK-OPTIONS] [--port N] [--no-tls] [--json] DOMAIN\n"

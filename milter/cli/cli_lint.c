@@ -1,6 +1,6 @@
 /*
- * cli_lint.c - "mtasts lint policy|txt" and "mtasts mx-match": the pure
- * parsers exposed to a postmaster.
+ * cli_lint.c - "mtasts lint policy|txt|tlsrpt" and "mtasts mx-match": the
+ * pure parsers exposed to a postmaster.
  */
 #include <errno.h>
 #include <json-c/json.h>
@@ -13,6 +13,7 @@
 #include "mtasts/domain.h"
 #include "mtasts/mx_match.h"
 #include "mtasts/policy.h"
+#include "mtasts/tlsrpt_record.h"
 #include "mtasts/txt.h"
 
 /*
@@ -138,14 +139,113 @@ static int lint_txt(int argc, char **argv)
     return CLI_OK;
 }
 
+/* --- lint tlsrpt: the _smtp._tls RRset (RFC 8460 section 3) ------------ */
+
+static void print_tlsrpt_json(const struct sts_tlsrpt_record *r)
+{
+    char uri[3 * STS_TLSRPT_RECORD_MAX + 16];
+    json_object *obj = json_object_new_object();
+    json_object *rua = json_object_new_array();
+    json_object *skipped = json_object_new_array();
+    for (size_t i = 0; i < r->rua_count; i++) {
+        sts_tlsrpt_rua_format(&r->rua[i], uri, sizeof(uri));
+        json_object_array_add(rua, json_object_new_string(uri));
+    }
+    for (size_t i = 0; i < r->skipped_count; i++) {
+        json_object *s = json_object_new_object();
+        json_object_object_add(s, "value", json_object_new_string(r->skipped[i].what));
+        json_object_object_add(s, "reason",
+                               json_object_new_string(sts_tlsrpt_skip_name(r->skipped[i].why)));
+        json_object_array_add(skipped, s);
+    }
+    json_object_object_add(obj, "version", json_object_new_string("TLSRPTv1"));
+    json_object_object_add(obj, "rua", rua);
+    json_object_object_add(obj, "skipped", skipped);
+    json_object_object_add(obj, "skipped_unlisted",
+                           json_object_new_int64((int64_t)r->skipped_more));
+    json_object_object_add(obj, "dropped", json_object_new_int64((int64_t)r->dropped));
+    puts(json_object_to_json_string_ext(obj,
+                                        JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(obj);
+}
+
+static void print_tlsrpt_text(const struct sts_tlsrpt_record *r)
+{
+    char uri[3 * STS_TLSRPT_RECORD_MAX + 16], shown[3 * STS_TLSRPT_RECORD_MAX + 16];
+    fputs("valid: version=TLSRPTv1 rua=", stdout);
+    for (size_t i = 0; i < r->rua_count; i++) {
+        sts_tlsrpt_rua_format(&r->rua[i], uri, sizeof(uri));
+        printf("%s%s", i ? "," : "", uri);
+    }
+    putchar('\n');
+    for (size_t i = 0; i < r->skipped_count; i++) {
+        const char *w = r->skipped[i].what;
+        printf("skipped: %s (%s)\n", sts_status_quote(w, strlen(w), shown, sizeof(shown)),
+               sts_tlsrpt_skip_name(r->skipped[i].why));
+    }
+    if (r->skipped_more > 0)
+        printf("skipped: %zu more, not listed\n", r->skipped_more);
+    if (r->dropped > 0)
+        printf("dropped: %zu (only the first %d destinations are kept)\n", r->dropped,
+               STS_TLSRPT_RUA_MAX);
+}
+
+static int lint_tlsrpt(int argc, char **argv)
+{
+    bool json = false;
+    int first = 0;
+    for (; first < argc && argv[first][0] == '-' && argv[first][1] != '\0'; first++) {
+        if (strcmp(argv[first], "--") == 0) {
+            first++;
+            break;
+        }
+        if (strcmp(argv[first], "--json") != 0)
+            return cli_usage_error("unknown option \"%s\"", argv[first]);
+        json = true;
+    }
+    int n = argc - first;
+    if (n < 1)
+        return cli_usage_error("lint tlsrpt needs at least one RECORD");
+
+    const char **recs = calloc((size_t)n, sizeof(*recs));
+    size_t *lens = calloc((size_t)n, sizeof(*lens));
+    if (recs == NULL || lens == NULL) {
+        free(recs);
+        free(lens);
+        cli_error("out of memory");
+        return CLI_ERROR;
+    }
+    for (int i = 0; i < n; i++) {
+        recs[i] = argv[first + i];
+        lens[i] = strlen(argv[first + i]);
+    }
+    struct sts_tlsrpt_record *r = NULL;
+    char err[256];
+    enum sts_status st = sts_tlsrpt_record_parse_rrset(recs, lens, (size_t)n, &r, err, sizeof(err));
+    free(recs);
+    free(lens);
+    if (st != STS_OK) {
+        cli_error("%s", err);
+        return st == STS_ENOMEM ? CLI_ERROR : CLI_FAIL;
+    }
+    if (json)
+        print_tlsrpt_json(r);
+    else
+        print_tlsrpt_text(r);
+    sts_tlsrpt_record_free(r);
+    return CLI_OK;
+}
+
 int cli_lint(int argc, char **argv)
 {
     if (argc < 1)
-        return cli_usage_error("lint needs \"policy\" or \"txt\"");
+        return cli_usage_error("lint needs \"policy\", \"txt\" or \"tlsrpt\"");
     if (strcmp(argv[0], "policy") == 0)
         return lint_policy(argc - 1, argv + 1);
     if (strcmp(argv[0], "txt") == 0)
         return lint_txt(argc - 1, argv + 1);
+    if (strcmp(argv[0], "tlsrpt") == 0)
+        return lint_tlsrpt(argc - 1, argv + 1);
     return cli_usage_error("unknown lint target \"%s\"", argv[0]);
 }
 

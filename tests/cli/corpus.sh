@@ -1,12 +1,15 @@
 #!/bin/sh
 # Golden corpus (test tier 2): guards the verdicts and messages of
-# `mtasts lint policy` (RFC 8461 section 3.2) and `mtasts lint txt`
-# (RFC 8461 section 3.1), as documented in mtasts(1) under POLICY RULES.
+# `mtasts lint policy` (RFC 8461 section 3.2), `mtasts lint txt`
+# (RFC 8461 section 3.1) and `mtasts lint tlsrpt` (RFC 8460 section 3), as
+# documented in mtasts(1) under POLICY RULES.
 #
 # For every tests/corpus/policy/NAME.txt it runs, from that directory,
 #     mtasts lint policy NAME.txt
-# and for every tests/corpus/txt/NAME.args it runs
+# for every tests/corpus/txt/NAME.args it runs
 #     mtasts lint txt LINE1 LINE2 ...
+# and for every tests/corpus/tlsrpt/NAME.args
+#     mtasts lint tlsrpt LINE1 LINE2 ...
 # (each line of the file is one TXT record, passed as one argument), and
 # compares exit status, stdout and stderr with NAME.expect beside it:
 #     exit=N
@@ -17,7 +20,8 @@
 # Independently of the .expect file, the name prefix states the verdict the
 # rules require: "valid-" exits 0 with an empty stderr; "invalid-" and
 # "none-" (no v=STSv1 record) exit 1 with an empty stdout and a stderr
-# starting "mtasts: ".  So --update cannot bless a wrong verdict.
+# starting "mtasts: " ("none-" means no v=STSv1, resp. v=TLSRPTv1,
+# record).  So --update cannot bless a wrong verdict.
 #
 # Usage: MTASTS=build/milter/mtasts srcdir=. sh tests/cli/corpus.sh [--update]
 # With --update the .expect files are (re)written from the binary's output:
@@ -35,6 +39,7 @@ need_bin MTASTS milter/mtasts
 
 policydir=$srcdir/tests/corpus/policy
 txtdir=$srcdir/tests/corpus/txt
+tlsrptdir=$srcdir/tests/corpus/tlsrpt
 
 run_policy() {
     (cd "$policydir" && timeout 10 "$MTASTS" lint policy "$1") \
@@ -42,13 +47,15 @@ run_policy() {
     rc=$?
 }
 
-run_txt() {
-    _file=$1
+# run_records KIND FILE: mtasts lint KIND with one argument per line of FILE.
+run_records() {
+    _kind=$1
+    _file=$2
     set --
     while IFS= read -r _line || [ -n "$_line" ]; do
         set -- "$@" "$_line"
     done <"$_file"
-    timeout 10 "$MTASTS" lint txt "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
+    timeout 10 "$MTASTS" lint "$_kind" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
     rc=$?
 }
 
@@ -103,7 +110,7 @@ judge() {
 }
 
 total=0
-for f in "$policydir"/*.txt "$txtdir"/*.args; do
+for f in "$policydir"/*.txt "$txtdir"/*.args "$tlsrptdir"/*.args; do
     [ -f "$f" ] && total=$((total + 1))
 done
 if [ "$total" = 0 ]; then
@@ -120,8 +127,13 @@ for f in "$policydir"/*.txt; do
 done
 for f in "$txtdir"/*.args; do
     [ -f "$f" ] || continue
-    run_txt "$f"
+    run_records txt "$f"
     judge "txt/${f##*/}" "${f%.args}.expect"
+done
+for f in "$tlsrptdir"/*.args; do
+    [ -f "$f" ] || continue
+    run_records tlsrpt "$f"
+    judge "tlsrpt/${f##*/}" "${f%.args}.expect"
 done
 
 finish
