@@ -21,9 +21,8 @@
  * The DNSSEC status is the MX query's: of the MX RRset, or of its denial
  * (NODATA/NXDOMAIN), which is what DANE (RFC 7672 §2.2) asks about.
  *
- * Locking: the memo is an lru_map (lru_map.h: 16 shards, each one mutex
- * over its hash chains, its LRU list and its entries); a shard mutex is
- * never held across a DNS query.  Lookups of one domain
+ * Locking: the answers live in a memo (memo.h over lru_map.h: shards,
+ * each one mutex never held across a DNS query).  Lookups of one domain
  * that miss at once share a single query (single flight): the first asks,
  * the others wait on the shard's condition variable up to their own
  * budget, and take the first's answer (also a dns_error, once).
@@ -92,6 +91,13 @@ void sts_mx_cache_free(struct sts_mx_cache *mc);
  */
 void sts_mx_cache_get(struct sts_mx_cache *mc, const char *domain, unsigned budget_ms,
                       struct sts_mx_result *out);
+
+/**
+ * The memoised MX hosts of a domain, if fresh: never asks the resolver nor
+ * waits, so an event loop may call it (the socketmap's warm path).
+ * @return true with out filled; false on a miss
+ */
+bool sts_mx_cache_peek(struct sts_mx_cache *mc, const char *domain, struct sts_mx_result *out);
 
 /** Counters since creation (for tests and the benchmarks). */
 struct sts_mx_cache_stats {

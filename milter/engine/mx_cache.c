@@ -1,15 +1,7 @@
 /*
- * mx_cache.c - the per-domain memo of MX answers (see mx_cache.h).
- *
- * Locking protocol: a domain lives in the shard of the lru_map (lru_map.h)
- * its hash picks; the shard's mutex guards its chains, its LRU list, its
- * counters and every field of its entries and flights.  A lookup that
- * misses becomes the domain's leader: it hangs a flight on the entry and
- * pins it, lets go of the mutex, asks the resolver, then takes the mutex
- * again to store the answer, unpin, mark the flight done and wake the
- * waiters.  A pinned entry is never evicted (the leader still points at
- * it); a flight is freed by whichever of the leader and its waiters
- * leaves it last.
+ * mx_cache.c - the per-domain memo of MX answers (see mx_cache.h): the
+ * answers live in a memo (memo.h: bounded, single flight, TTL), packed
+ * into one immutable value each.
  */
 #include "mtasts/mx_cache.h"
 
@@ -18,20 +10,14 @@
 #include <string.h>
 
 #include "mtasts/clock.h"
-#include "mtasts/lru_map.h"
+#include "mtasts/memo.h"
 
 #define MAX_TTL_DEFAULT 3600
 #define NEGATIVE_TTL_DEFAULT 60
 
-/* A query in progress, shared by every lookup of its domain. */
-struct flight {
-    unsigned users; /* the leader and its waiters */
-    bool done;
-    struct sts_mx_result res;
-};
-
 /* A memoised answer: one allocation, host names packed after the header. */
 struct mx_value {
+    struct sts_memo_ref ref;
     uint8_t count;
     bool implicit;
     uint8_t dnssec;
@@ -39,26 +25,15 @@ struct mx_value {
     char names[]; /* count NUL-terminated names, one after the other */
 };
 
-/* A domain's entry: the value part of an lru_map entry (key: the domain, tag 0). */
-struct entry {
-    struct mx_value *val;  /* NULL: nothing memoised */
-    int64_t expires_ms;    /* val is good while now < this */
-    struct flight *flight; /* a query in progress; the entry is pinned meanwhile */
-};
-
-/* The shard's user counters (lru_map.h). */
-enum { HITS, MISSES, QUERIES, SHARED };
-
 struct sts_mx_cache {
     struct sts_mx_cache_config cfg;
     struct sts_clock clock; /* cfg.now_ms, or CLOCK_MONOTONIC */
-    struct sts_lru_map *map;
+    struct sts_memo *memo;
 };
 
-static void entry_free(void *arg, void *value)
+static void value_free(struct sts_memo_ref *r)
 {
-    (void)arg;
-    free(((struct entry *)value)->val);
+    free(r);
 }
 
 /* ---- values ---- */
@@ -71,6 +46,8 @@ static struct mx_value *value_pack(const struct sts_mx_result *r)
     struct mx_value *v = malloc(sizeof(*v) + len);
     if (v == NULL)
         return NULL;
+    atomic_init(&v->ref.refs, 1);
+    v->ref.free = value_free;
     v->count = (uint8_t)r->count;
     v->implicit = r->implicit;
     v->dnssec = (uint8_t)r->dnssec;
@@ -197,6 +174,22 @@ static void resolve(struct sts_mx_cache *mc, const char *domain, unsigned budget
     *ttl_s = min_u32(ttl, cap);
 }
 
+/* The memo's resolve: the answer packed, or NULL when the facts are unknown. */
+static struct sts_memo_ref *resolve_value(void *arg, const char *domain, unsigned tag,
+                                          unsigned budget_ms, uint32_t *ttl_s)
+{
+    (void)tag;
+    struct sts_mx_result r;
+    memset(&r, 0, sizeof(r));
+    resolve(arg, domain, budget_ms, &r, ttl_s);
+    if (r.dns_error)
+        return NULL; /* never memoised, also not for the waiters beyond this once */
+    struct mx_value *v = value_pack(&r);
+    if (v == NULL)
+        *ttl_s = 0;
+    return v != NULL ? &v->ref : NULL;
+}
+
 /* ---- public API ---- */
 
 enum sts_status sts_mx_cache_new(const struct sts_mx_cache_config *cfg, struct sts_mx_cache **out,
@@ -210,9 +203,8 @@ enum sts_status sts_mx_cache_new(const struct sts_mx_cache_config *cfg, struct s
         return sts_status_set(STS_ENOMEM, err, errlen, "out of memory");
     mc->cfg = *cfg;
     mc->clock = (struct sts_clock){cfg->now_ms, cfg->now_arg};
-    struct sts_lru_map_config mcfg = {
-        .value_size = sizeof(struct entry), .max_entries = cfg->max_entries, .on_free = entry_free};
-    enum sts_status st = sts_lru_map_new(&mcfg, &mc->map, err, errlen);
+    struct sts_memo_config mcfg = {.max_entries = cfg->max_entries, .clock = mc->clock};
+    enum sts_status st = sts_memo_new(&mcfg, &mc->memo, err, errlen);
     if (st != STS_OK) {
         free(mc);
         return st;
@@ -225,25 +217,8 @@ void sts_mx_cache_free(struct sts_mx_cache *mc)
 {
     if (mc == NULL)
         return;
-    sts_lru_map_free(mc->map);
+    sts_memo_free(mc->memo);
     free(mc);
-}
-
-/* Wait for the domain's flight (shard locked); false if the budget ran out. */
-static bool wait_flight(struct sts_lru_shard *s, struct flight *f, unsigned budget_ms,
-                        struct sts_mx_result *out)
-{
-    struct sts_deadline d = sts_deadline_in(budget_ms);
-    f->users++;
-    bool woken = true;
-    while (!f->done && woken)
-        woken = sts_lru_shard_wait(s, d);
-    bool done = f->done;
-    if (done)
-        *out = f->res;
-    if (--f->users == 0 && done)
-        free(f);
-    return done;
 }
 
 void sts_mx_cache_get(struct sts_mx_cache *mc, const char *domain, unsigned budget_ms,
@@ -254,79 +229,38 @@ void sts_mx_cache_get(struct sts_mx_cache *mc, const char *domain, unsigned budg
     out->cached = false;
     out->dnssec = STS_DNSSEC_INSECURE;
     out->count = 0;
-
-    uint32_t h = sts_lru_hash(domain, 0);
-    struct sts_lru_shard *s = sts_lru_map_shard(mc->map, h);
-    int64_t now = sts_clock_now_ms(&mc->clock);
-
-    sts_lru_shard_lock(s);
-    uint64_t *count = sts_lru_shard_counters(s);
-    struct entry *e = sts_lru_shard_find(s, h, domain, 0);
-    if (e != NULL && e->val != NULL && now < e->expires_ms) {
-        count[HITS]++;
-        sts_lru_shard_touch(s, e);
-        value_unpack(e->val, out);
-        out->cached = true;
-        sts_lru_shard_unlock(s);
-        return;
-    }
-    count[MISSES]++;
-    if (e != NULL && e->flight != NULL) {
-        count[SHARED]++;
-        bool got = wait_flight(s, e->flight, budget_ms, out);
-        sts_lru_shard_unlock(s);
-        if (got)
-            out->cached = true;
-        else
-            out->dns_error = true; /* our budget ran out first */
-        return;
-    }
-    struct flight *f = calloc(1, sizeof(*f));
-    if (e == NULL && f != NULL)
-        e = sts_lru_shard_insert(s, h, domain, 0);
-    if (e == NULL || f == NULL) {
-        sts_lru_shard_unlock(s);
-        free(f);
+    struct sts_memo_ref *r =
+        sts_memo_get(mc->memo, domain, 0, budget_ms, resolve_value, mc, &out->cached);
+    if (r == NULL) {
         out->dns_error = true;
+        out->cached = false;
         return;
     }
-    f->users = 1;
-    e->flight = f;
-    sts_lru_pin(e); /* the leader holds it across the query */
-    count[QUERIES]++;
-    sts_lru_shard_unlock(s);
+    value_unpack((const struct mx_value *)r, out);
+    sts_memo_put(r);
+}
 
-    uint32_t ttl_s = 0;
-    resolve(mc, domain, budget_ms, out, &ttl_s);
-    struct mx_value *v = ttl_s > 0 ? value_pack(out) : NULL;
-    int64_t expires = sts_clock_now_ms(&mc->clock) + (int64_t)ttl_s * 1000;
-
-    sts_lru_shard_lock(s);
-    if (v != NULL) {
-        free(e->val);
-        e->val = v;
-        e->expires_ms = expires;
-    }
-    e->flight = NULL;
-    sts_lru_unpin(e);
-    f->res = *out;
-    f->done = true;
-    if (--f->users == 0)
-        free(f);
-    else
-        sts_lru_shard_broadcast(s);
-    sts_lru_shard_unlock(s);
+bool sts_mx_cache_peek(struct sts_mx_cache *mc, const char *domain, struct sts_mx_result *out)
+{
+    struct sts_memo_ref *r = sts_memo_peek(mc->memo, domain, 0);
+    if (r == NULL)
+        return false;
+    memset(out, 0, sizeof(*out));
+    value_unpack((const struct mx_value *)r, out);
+    out->cached = true;
+    sts_memo_put(r);
+    return true;
 }
 
 void sts_mx_cache_stats(struct sts_mx_cache *mc, struct sts_mx_cache_stats *out)
 {
-    struct sts_lru_map_stats st;
-    sts_lru_map_stats(mc->map, &st);
+    struct sts_memo_stats st;
+    sts_memo_stats(mc->memo, &st);
     memset(out, 0, sizeof(*out));
-    out->hits = st.user[HITS];
-    out->misses = st.user[MISSES];
-    out->queries = st.user[QUERIES];
-    out->shared = st.user[SHARED];
+    out->hits = st.hits;
+    out->misses = st.misses;
+    out->queries = st.resolves;
+    out->shared = st.shared;
     out->evictions = st.evictions;
     out->entries = st.entries;
 }
