@@ -7,8 +7,8 @@
  *
  * What it holds: the configuration and overrides snapshots, the resolver
  * (dns.h), the store (store.h), the policy cache (cache.h), the MX memo
- * (mx_cache.h), the STARTTLS probe context and the probe cache (probe.h,
- * probe_cache.h).
+ * (mx_cache.h), the MX hosts' DANE facts (dane.h), the STARTTLS probe
+ * context and the probe cache (probe.h, probe_cache.h).
  *
  * Locking protocol: the current configuration and overrides are two
  * refcounted immutable snapshots behind one mutex, held only to copy the
@@ -30,6 +30,7 @@
 
 #include "mtasts/cache.h"
 #include "mtasts/config.h"
+#include "mtasts/dane.h"
 #include "mtasts/dns.h"
 #include "mtasts/mx_cache.h"
 #include "mtasts/overrides.h"
@@ -89,6 +90,7 @@ struct sts_dns *sts_engine_dns(const struct sts_engine *e);
 struct sts_store *sts_engine_store(const struct sts_engine *e);
 struct sts_cache *sts_engine_cache(const struct sts_engine *e);
 struct sts_mx_cache *sts_engine_mx(const struct sts_engine *e);
+struct sts_dane *sts_engine_dane(const struct sts_engine *e);
 struct sts_probe_cache *sts_engine_probes(const struct sts_engine *e);
 const struct sts_probe_ctx *sts_engine_probe_ctx(const struct sts_engine *e);
 

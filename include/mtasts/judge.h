@@ -62,7 +62,7 @@ struct sts_map_answer {
 
 /**
  * Answer one policy-map request ("NAME KEY", the netstring payload): DANE
- * first (RFC 8461 §2; dane_check.h), then the MTA-STS policy (cache.h),
+ * first (RFC 8461 §2; dane.h), then the MTA-STS policy (cache.h),
  * written by policy_map.h.  Blocks at most deadline_ms in all.
  * @param opts  the SocketMapTLSRPT / SocketMapStrictTesting options
  * @param out   receives the reply payload (NUL-terminated)

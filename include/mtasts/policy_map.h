@@ -20,7 +20,7 @@
  *   discovery still running       "TEMP discovery-pending"
  *   internal error                "TEMP internal-error <reason>"
  *   a malformed request           "PERM <reason>"
- *   DANE (dane_check.h) wins over MTA-STS whatever its policy (RFC 8461
+ *   DANE (dane.h) wins over MTA-STS whatever its policy (RFC 8461
  *   §2): every MX host with usable secure TLSA: "OK dane-only"; some of
  *   them: "OK dane" (Postfix: DANE where published, opportunistic TLS for
  *   the others).

@@ -88,6 +88,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mtasts/dane.h"
 #include "mtasts/dns.h"
 #include "mtasts/log.h"
 #include "mtasts/probe.h"
@@ -99,6 +100,8 @@
 
 struct sts_probe_cache_config {
     struct sts_dns *dns;               /* borrowed: A/AAAA/TLSA lookups */
+    struct sts_dane *dane;             /* borrowed: the hosts' DANE facts (dane.h); NULL: a
+                                          private one on dns and port */
     struct sts_store *store;           /* borrowed; NULL = memory only */
     const struct sts_probe_ctx *probe; /* borrowed */
     unsigned port;                     /* 0 = 25; TLSA name is _<port>._tcp.<host> */

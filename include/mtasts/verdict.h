@@ -117,6 +117,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "mtasts/destination.h"
 #include "mtasts/domain.h"
 #include "mtasts/policy.h"
 #include "mtasts/route.h"
@@ -292,6 +293,14 @@ bool sts_verdict_needs_lookup(const struct sts_verdict_input *in);
  * sts_verdict_decide() except mx, mx_count and mx_dns_error.
  */
 bool sts_verdict_needs_mx(const struct sts_verdict_input *in);
+
+/**
+ * The destination's requirement per MX host (destination.h) from the
+ * same facts the verdict reads (the override, the policy, mx, mx_dane or
+ * the probes' DANE flags): what the caller probes, and what the socketmap
+ * would answer.
+ */
+void sts_verdict_destination(const struct sts_verdict_input *in, struct sts_destination *out);
 
 /** "not-outbound", "mx-mismatch", ...: stable, for logs and headers. */
 const char *sts_verdict_reason_name(enum sts_verdict_reason reason);

@@ -14,7 +14,7 @@
 
 #include "cli.h"
 #include "cli_common.h"
-#include "mtasts/dane_check.h"
+#include "mtasts/dane.h"
 #include "mtasts/status.h"
 
 static const struct {

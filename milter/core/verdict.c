@@ -767,3 +767,17 @@ const char *sts_verdict_reason_name(enum sts_verdict_reason reason)
         return "internal-error";
     return reason_names[reason];
 }
+
+void sts_verdict_destination(const struct sts_verdict_input *in, struct sts_destination *out)
+{
+    enum sts_override_kind ok = in != NULL ? override_kind(in) : STS_OVERRIDE_NONE;
+    const struct sts_verdict_override *ov =
+        ok != STS_OVERRIDE_NONE && ok != STS_OVERRIDE_SKIP ? in->override : NULL;
+    const struct sts_policy *p =
+        in != NULL && ov == NULL && in->lookup == STS_LOOKUP_POLICY ? in->policy : NULL;
+    if (in == NULL) {
+        sts_destination_decide(NULL, out);
+        return;
+    }
+    destination_of(in, p, ov, out);
+}

@@ -32,6 +32,7 @@ struct sts_engine {
     struct sts_store *store;
     struct sts_cache *cache;
     struct sts_mx_cache *mx;         /* MX answers memo in front of dns */
+    struct sts_dane *dane;           /* the MX hosts' DANE facts (dane.h) */
     struct sts_probe_ctx *probe_ctx; /* OpenSSL context of STARTTLS probes */
     struct sts_probe_cache *probes;  /* MX TLS results */
     const struct sts_config *boot;   /* the snapshot the parts were built from */
@@ -80,6 +81,7 @@ static void probe_cache_config(const struct sts_config *cfg, unsigned flags, str
     memset(pc, 0, sizeof(*pc));
     pick_helo(cfg, rt);
     pc->dns = rt->dns;
+    pc->dane = rt->dane;
     pc->store = rt->store;
     pc->probe = rt->probe_ctx;
     pc->port = cfg->probe_port;
@@ -125,6 +127,10 @@ enum sts_status sts_engine_new(struct sts_config *cfg, const char *path, unsigne
         struct sts_mx_cache_config mc = {.dns = rt->dns};
         st = sts_mx_cache_new(&mc, &rt->mx, err, errlen);
     }
+    if (st == STS_OK) {
+        struct sts_dane_config dc = {.dns = rt->dns, .port = cfg->probe_port};
+        st = sts_dane_new(&dc, &rt->dane, err, errlen);
+    }
     if (st == STS_OK && !(flags & STS_ENGINE_NO_STORE))
         st = sts_store_open(cfg->store, &rt->store, err, errlen);
     if (st == STS_OK)
@@ -155,6 +161,7 @@ void sts_engine_free(struct sts_engine *rt)
     sts_probe_cache_free(rt->probes);
     sts_probe_ctx_free(rt->probe_ctx);
     sts_store_close(rt->store);
+    sts_dane_free(rt->dane);
     sts_mx_cache_free(rt->mx);
     sts_dns_free(rt->dns);
     sts_overrides_unref(rt->ov);
@@ -236,6 +243,11 @@ struct sts_cache *sts_engine_cache(const struct sts_engine *e)
 struct sts_mx_cache *sts_engine_mx(const struct sts_engine *e)
 {
     return e->mx;
+}
+
+struct sts_dane *sts_engine_dane(const struct sts_engine *e)
+{
+    return e->dane;
 }
 
 struct sts_probe_cache *sts_engine_probes(const struct sts_engine *e)

@@ -8,7 +8,8 @@
 #include <syslog.h>
 #include <time.h>
 
-#include "mtasts/dane_check.h"
+#include "mtasts/dane.h"
+#include "mtasts/destination.h"
 #include "mtasts/log.h"
 #include "mtasts/probe_cache.h"
 
@@ -44,21 +45,41 @@ static size_t gather_mx(struct sts_engine *rt, const char *domain, double deadli
  * deadline.  Null MX entries are skipped (known = false, never judged).
  */
 static void gather_tls(struct sts_engine *rt, const char *const *mx, size_t n,
-                       enum sts_dnssec dnssec, bool require_dane, bool mark_used,
-                       double deadline_ms, struct sts_tls_verdict *tls)
+                       const struct sts_destination *d, enum sts_dnssec dnssec, bool require_dane,
+                       bool mark_used, double deadline_ms, struct sts_tls_verdict *tls)
 {
+    /* only the candidates that require something are probed */
+    bool want[JUDGE_MX_MAX];
     for (size_t i = 0; i < n; i++) {
         memset(&tls[i], 0, sizeof(tls[i]));
-        if (mx[i][0] != '\0')
+        want[i] =
+            mx[i][0] != '\0' && i < d->count && d->candidate[i] && d->req[i] != STS_REQUIRE_NONE;
+        if (want[i])
             sts_probe_cache_get(sts_engine_probes(rt), mx[i], dnssec, require_dane, 0, mark_used,
                                 &tls[i], NULL);
     }
     for (size_t i = 0; i < n; i++) {
         double left = deadline_ms - mono_ms();
-        if (mx[i][0] != '\0' && !tls[i].known && left >= 1.0)
+        if (want[i] && !tls[i].known && left >= 1.0)
             sts_probe_cache_get(sts_engine_probes(rt), mx[i], dnssec, require_dane, (unsigned)left,
                                 false, &tls[i], NULL);
     }
+}
+
+/*
+ * What each MX host's TLSA RRset means (dane.h), when the MX RRset is
+ * secure: the facts that make DANE govern a host (RFC 7672 §2.2).
+ */
+static const enum sts_dane_state *gather_dane(struct sts_engine *rt, const struct sts_mx_result *mx,
+                                              double deadline_ms, enum sts_dane_state *states)
+{
+    if (mx->dns_error || mx->dnssec != STS_DNSSEC_SECURE)
+        return NULL;
+    double left = deadline_ms - mono_ms();
+    char why[96];
+    sts_dane_domain(sts_engine_dane(rt), mx, left >= 1.0 ? (unsigned)left : 1, states, why,
+                    sizeof(why));
+    return states;
 }
 
 /* "host[result]..." for the audit header and the log (audit_header.h). */
@@ -142,20 +163,27 @@ void sts_judge_rcpt(struct sts_engine *rt, const struct sts_snapshot *snap, cons
     struct sts_mx_result mx;
     const char *list[JUDGE_MX_MAX];
     struct sts_tls_verdict tls[JUDGE_MX_MAX];
+    enum sts_dane_state dane_states[JUDGE_MX_MAX];
     double deadline = t0 + (double)cfg->lookup_deadline_ms;
+    /* Only a validating resolver can make an MX RRset secure (DANE) or bogus. */
+    in.dane_possible = cfg->trust_anchor_file != NULL && cfg->trust_anchor_file[0] != '\0';
     if (have_domain && sts_verdict_needs_mx(&in)) {
         in.mx_count = gather_mx(rt, out->domain, deadline, &mx, list);
         in.mx = list;
         in.mx_dns_error = mx.dns_error;
         in.mx_bogus = mx.dns_error && mx.dnssec == STS_DNSSEC_BOGUS;
+        in.mx_dane = gather_dane(rt, &mx, deadline, dane_states);
         out->mx_count = in.mx_count;
         if (cfg->tls_checks && sts_engine_probes(rt) != NULL && !in.mx_dns_error &&
             in.mx_count > 0) {
             bool dane = o != NULL && o->kind == STS_OVERRIDE_DANE;
-            /* the refresher keeps enforcing domains' hosts warm */
-            bool enforcing =
-                o != NULL || (in.policy != NULL && in.policy->mode == STS_MODE_ENFORCE);
-            gather_tls(rt, list, in.mx_count, mx.dnssec, dane, enforcing, deadline, tls);
+            struct sts_destination d;
+            sts_verdict_destination(&in, &d);
+            /* the refresher keeps the hosts of domains that require TLS warm */
+            bool enforcing = o != NULL ||
+                             (in.policy != NULL && in.policy->mode == STS_MODE_ENFORCE) ||
+                             d.ndane > 0;
+            gather_tls(rt, list, in.mx_count, &d, mx.dnssec, dane, enforcing, deadline, tls);
             in.mx_tls = tls;
             tls_summary(list, in.mx_count, tls, out->tls, sizeof(out->tls));
         }
@@ -208,11 +236,11 @@ size_t sts_judge_map_key(struct sts_engine *e, const struct sts_policy_map_optio
         return sts_policy_map_perm(info->word, out, outlen);
 
     /* DANE first (RFC 8461 §2): where it governs, the MTA-STS policy is not looked at. */
-    const struct sts_config *cfg = sts_engine_config(e);
     char why[96];
-    info->dane = sts_dane_check_domain(sts_engine_mx(e), sts_engine_dns(e), domain,
-                                       cfg->probe_port ? cfg->probe_port : 25, deadline_ms, why,
-                                       sizeof(why));
+    struct sts_mx_result mx;
+    sts_mx_cache_get(sts_engine_mx(e), domain, deadline_ms, &mx);
+    info->dane =
+        sts_dane_domain(sts_engine_dane(e), &mx, ms_left(deadline), NULL, why, sizeof(why));
     struct sts_cache_result res = {.outcome = STS_LOOKUP_NO_POLICY};
     bool dane = info->dane == STS_DANE_SUMMARY_ONLY || info->dane == STS_DANE_SUMMARY_SOME;
     if (!dane)

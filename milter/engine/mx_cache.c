@@ -20,6 +20,7 @@ struct mx_value {
     struct sts_memo_ref ref;
     uint8_t count;
     bool implicit;
+    bool dns_error; /* a failure, handed to the lookups that shared it, never kept */
     uint8_t dnssec;
     uint16_t pref[STS_MX_CACHE_HOSTS];
     char names[]; /* count NUL-terminated names, one after the other */
@@ -50,6 +51,7 @@ static struct mx_value *value_pack(const struct sts_mx_result *r)
     v->ref.free = value_free;
     v->count = (uint8_t)r->count;
     v->implicit = r->implicit;
+    v->dns_error = r->dns_error;
     v->dnssec = (uint8_t)r->dnssec;
     char *p = v->names;
     for (size_t i = 0; i < r->count; i++) {
@@ -65,6 +67,7 @@ static void value_unpack(const struct mx_value *v, struct sts_mx_result *r)
 {
     r->count = v->count;
     r->implicit = v->implicit;
+    r->dns_error = v->dns_error;
     r->dnssec = (enum sts_dnssec)v->dnssec;
     const char *p = v->names;
     for (size_t i = 0; i < v->count; i++) {
@@ -183,7 +186,7 @@ static struct sts_memo_ref *resolve_value(void *arg, const char *domain, unsigne
     memset(&r, 0, sizeof(r));
     resolve(arg, domain, budget_ms, &r, ttl_s);
     if (r.dns_error)
-        return NULL; /* never memoised, also not for the waiters beyond this once */
+        *ttl_s = 0; /* shared with the waiters (with its DNSSEC status), never kept */
     struct mx_value *v = value_pack(&r);
     if (v == NULL)
         *ttl_s = 0;

@@ -5,7 +5,8 @@
  * documents the decision in include/mtasts/probe_cache.h; split out to
  * keep the cache's locking apart from the protocol.
  *
- * Blocking: mx_tls_judge() does the DNS lookups (each bounded by the
+ * Blocking: mx_tls_judge() asks the DANE module (dane.h) for the host's
+ * addresses and TLSA records, which may do the DNS lookups (each bounded by the
  * resolver's timeout) and up to STS_PROBE_CACHE_ADDRS probes (each
  * bounded by timeout_ms); it runs on the cache's worker threads only.
  * No state of its own: thread-safe.
@@ -16,12 +17,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "mtasts/dane.h"
 #include "mtasts/dns.h"
 #include "mtasts/probe.h"
 #include "mtasts/probe_cache.h"
 
 struct mx_tls_params {
-    struct sts_dns *dns;
+    struct sts_dane *dane; /* the hosts' addresses and TLSA (dane.h) */
     const struct sts_probe_ctx *probe;
     unsigned port;
     const char *helo_name;
@@ -38,12 +40,5 @@ struct mx_tls_params {
 bool mx_tls_judge(const struct mx_tls_params *p, const char *host, bool mx_secure,
                   struct sts_tls_verdict *out);
 
-/**
- * Keep the TLSA records usable for SMTP (RFC 7672 §3.1): usage 2 or 3,
- * selector 0 or 1, matching type 0 (non-empty), 1 (32 bytes) or 2 (64
- * bytes).  out (room for n) borrows the records' data.
- * @return how many were kept
- */
-size_t mx_tls_usable(const struct sts_dns_tlsa *in, size_t n, struct sts_probe_tlsa *out);
 
 #endif

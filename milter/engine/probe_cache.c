@@ -49,6 +49,8 @@ struct sts_probe_cache {
     struct sts_log_sink log;   /* cfg.log */
     struct sts_lru_map *map;   /* the front */
     struct sts_job_pool *pool; /* probes and the refresher */
+    struct sts_dane *dane;     /* cfg.dane, or own_dane */
+    struct sts_dane *own_dane; /* created when the caller gave none */
 };
 
 /* ---- small helpers ---- */
@@ -140,7 +142,7 @@ static void run_job(void *arg, struct sts_job *job, void *scratch)
         load_from_store(pc, s, e);
 
     struct mx_tls_params params = {
-        .dns = pc->cfg.dns,
+        .dane = pc->dane,
         .probe = pc->cfg.probe,
         .port = pc->cfg.port,
         .helo_name = pc->helo,
@@ -348,10 +350,21 @@ enum sts_status sts_probe_cache_new(const struct sts_probe_cache_config *cfg,
     pc->cfg.helo_name = pc->helo;
     pc->clock = (struct sts_clock){cfg->clock, cfg->clock_arg};
     pc->log = (struct sts_log_sink){cfg->log, cfg->log_arg, 0};
+    pc->dane = cfg->dane;
+    if (pc->dane == NULL) { /* a private DANE module on the same resolver and port */
+        struct sts_dane_config dc = {.dns = cfg->dns, .port = pc->cfg.port};
+        enum sts_status dst = sts_dane_new(&dc, &pc->own_dane, err, errlen);
+        if (dst != STS_OK) {
+            free(pc);
+            return dst;
+        }
+        pc->dane = pc->own_dane;
+    }
     struct sts_lru_map_config mcfg = {
         .value_size = sizeof(struct pentry), .shards = SHARDS, .max_entries = pc->cfg.front_max};
     enum sts_status st = sts_lru_map_new(&mcfg, &pc->map, err, errlen);
     if (st != STS_OK) {
+        sts_dane_free(pc->own_dane);
         free(pc);
         return st;
     }
@@ -387,6 +400,7 @@ void sts_probe_cache_free(struct sts_probe_cache *pc)
         return;
     sts_job_pool_free(pc->pool); /* the refresher, then the workers' jobs in hand */
     sts_lru_map_free(pc->map);
+    sts_dane_free(pc->own_dane);
     free(pc);
 }
 
@@ -504,6 +518,7 @@ void sts_probe_cache_forget(struct sts_probe_cache *pc, const char *mx_host)
         }
         sts_lru_shard_unlock(s);
     }
+    sts_dane_forget(pc->dane, mx_host); /* its DNS facts are looked up again too */
 }
 
 void sts_probe_cache_stats(struct sts_probe_cache *pc, struct sts_probe_cache_stats *out)

@@ -1,6 +1,6 @@
 /*
  * test_mx_tls.c - which TLSA records DANE for SMTP may use (RFC 7672
- * §3.1, milter/engine/mx_tls.c: mx_tls_usable()).  Only DANE-TA(2) and
+ * §3.1, milter/engine/dane.c: sts_dane_usable_records()).  Only DANE-TA(2) and
  * DANE-EE(3) are usable; PKIX-TA(0) and PKIX-EE(1) are not (§3.1.3);
  * selectors 0/1 and matching types 0/1/2 only, with digests of the
  * right length (SHA-256 32 bytes, SHA-512 64 bytes).  A host whose
@@ -10,7 +10,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "mx_tls.h"
+#include "mtasts/dane.h"
 #include "unit_main.h"
 
 #define NCASES(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -46,7 +46,7 @@ START_TEST(test_usable_one)
     const struct tlsa_case *c = &cases[_i];
     struct sts_dns_tlsa in = {c->usage, c->selector, c->mtype, c->len, c->data};
     struct sts_probe_tlsa out[1];
-    size_t n = mx_tls_usable(&in, 1, out);
+    size_t n = sts_dane_usable_records(&in, 1, out);
 
     ck_assert_msg(n == (c->usable ? 1u : 0u), "case %s: got %zu usable, want %d", c->name, n,
                   c->usable);
@@ -65,10 +65,10 @@ START_TEST(test_usable_mixed)
         {1, 1, 1, 32, d32}, {3, 1, 1, 32, d32}, {0, 0, 1, 32, d32}, {2, 0, 2, 64, d64}};
     struct sts_probe_tlsa out[4];
 
-    ck_assert_uint_eq(mx_tls_usable(in, 4, out), 2);
+    ck_assert_uint_eq(sts_dane_usable_records(in, 4, out), 2);
     ck_assert_uint_eq(out[0].usage, 3);
     ck_assert_uint_eq(out[1].usage, 2);
-    ck_assert_uint_eq(mx_tls_usable(in, 0, out), 0);
+    ck_assert_uint_eq(sts_dane_usable_records(in, 0, out), 0);
 }
 END_TEST
 
