@@ -46,10 +46,9 @@ static size_t gather_mx(struct sts_engine *rt, const char *domain, double deadli
  */
 static void gather_tls(struct sts_engine *rt, const char *const *mx, size_t n,
                        const struct sts_destination *d, enum sts_dnssec dnssec, bool require_dane,
-                       bool mark_used, double deadline_ms, struct sts_tls_verdict *tls)
+                       bool mark_used, double deadline_ms, struct sts_tls_verdict *tls, bool *want)
 {
     /* only the candidates that require something are probed */
-    bool want[JUDGE_MX_MAX];
     for (size_t i = 0; i < n; i++) {
         memset(&tls[i], 0, sizeof(tls[i]));
         want[i] =
@@ -82,14 +81,18 @@ static const enum sts_dane_state *gather_dane(struct sts_engine *rt, const struc
     return states;
 }
 
-/* "host[result]..." for the audit header and the log (audit_header.h). */
+/*
+ * "host[result]..." for the audit header and the log (audit_header.h):
+ * the probed hosts only, so a host nothing was required of is not shown
+ * as "pending".
+ */
 static void tls_summary(const char *const *mx, size_t n, const struct sts_tls_verdict *tls,
-                        char *out, size_t outlen)
+                        const bool *probed, char *out, size_t outlen)
 {
     size_t o = 0;
     out[0] = '\0';
     for (size_t i = 0; i < n; i++) {
-        if (mx[i][0] == '\0')
+        if (!probed[i])
             continue;
         char one[STS_DOMAIN_MAX + 40];
         int len = snprintf(one, sizeof(one), "%s[%s%s]", mx[i], tls[i].dane ? "dane:" : "",
@@ -183,9 +186,11 @@ void sts_judge_rcpt(struct sts_engine *rt, const struct sts_snapshot *snap, cons
             bool enforcing = o != NULL ||
                              (in.policy != NULL && in.policy->mode == STS_MODE_ENFORCE) ||
                              d.ndane > 0;
-            gather_tls(rt, list, in.mx_count, &d, mx.dnssec, dane, enforcing, deadline, tls);
+            bool probed[JUDGE_MX_MAX];
+            gather_tls(rt, list, in.mx_count, &d, mx.dnssec, dane, enforcing, deadline, tls,
+                       probed);
             in.mx_tls = tls;
-            tls_summary(list, in.mx_count, tls, out->tls, sizeof(out->tls));
+            tls_summary(list, in.mx_count, tls, probed, out->tls, sizeof(out->tls));
         }
     }
 
