@@ -1,8 +1,9 @@
 /*
  * store.h - the persistent policy cache, on SQLite.
  *
- * Only store.c and store_probe.c (the probe rows, below, sharing the
- * connection pool through milter/engine/store_int.h) include <sqlite3.h>.
+ * Only store.c, store_probe.c (the probe rows, below) and store_tlsrpt.c
+ * (the TLS-RPT rows), sharing the connection pool through
+ * milter/engine/store_int.h, include <sqlite3.h>.
  * The store is opened from a spec string:
  * "sqlite:/var/lib/mtasts/cache.db" (or a bare path, same thing); other
  * backends can be added behind the same functions later.  A spec
@@ -46,6 +47,7 @@
 #include "mtasts/domain.h"
 #include "mtasts/policy.h"
 #include "mtasts/status.h"
+#include "mtasts/tlsrpt_agg.h"
 #include "mtasts/txt.h"
 #include "mtasts/vocab.h"
 
@@ -217,6 +219,40 @@ enum sts_status sts_store_probe_foreach(struct sts_store *store,
                                         void *arg, char *err, size_t errlen);
 
 /** Release what an entry owns and zero it; safe on a zeroed entry. */
+/*
+ * TLS-RPT results (store_tlsrpt.c): the rows of struct sts_tlsrpt_batch
+ * (tlsrpt_agg.h), counts added on every write.
+ */
+
+/**
+ * Add a batch in one transaction: policy rows add their ok/fail counts,
+ * detail rows their count.  A detail row new to its (day, policy domain)
+ * is skipped once that pair has max_details rows (0 = 1000; RFC 8460
+ * receivers cap what they read, and HELO strings are the peer's choice);
+ * its sessions stay in the policy row's failure count.
+ * @param skipped receives the detail rows skipped by the cap (may be NULL)
+ * @return STS_OK, STS_EIO (nothing of the batch written), STS_ENOMEM
+ */
+enum sts_status sts_store_tlsrpt_add(struct sts_store *store, const struct sts_tlsrpt_batch *b,
+                                     size_t max_details, size_t *skipped, char *err, size_t errlen);
+
+/**
+ * Append the rows of a day and/or a policy domain (NULL: all) to out,
+ * policy rows first, ordered by day and domain.
+ * @param bad receives the rows this build cannot read (skipped; may be NULL)
+ * @return STS_OK, STS_EIO, STS_ENOMEM
+ */
+enum sts_status sts_store_tlsrpt_load(struct sts_store *store, const char *day, const char *domain,
+                                      struct sts_tlsrpt_batch *out, size_t *bad, char *err,
+                                      size_t errlen);
+
+/**
+ * Delete the rows of every day before before_day ("YYYY-MM-DD").
+ * @param count receives the rows deleted (may be NULL)
+ */
+enum sts_status sts_store_tlsrpt_purge(struct sts_store *store, const char *before_day,
+                                       size_t *count, char *err, size_t errlen);
+
 void sts_store_entry_clear(struct sts_store_entry *entry);
 
 /** The schema version this build writes (PRAGMA user_version). */

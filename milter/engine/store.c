@@ -77,6 +77,32 @@ static const char *const store_migrations[] = {
     " last_used INTEGER NOT NULL,"
     " PRIMARY KEY (host, port, mx_secure));"
     "CREATE INDEX probes_last_used ON probes (last_used);",
+    /* 3: TLS-RPT results per UTC day (store_tlsrpt.c, tlsrpt_agg.h). */
+    "CREATE TABLE tlsrpt_policy ("
+    " day TEXT NOT NULL,"           /* YYYY-MM-DD, UTC */
+    " policy_domain TEXT NOT NULL," /* A-label */
+    " ptype TEXT NOT NULL,"         /* sts, tlsa, no-policy-found */
+    " strings TEXT NOT NULL,"       /* policy-string, lines joined by LF */
+    " mx_hosts TEXT NOT NULL,"      /* mx-host patterns joined by LF */
+    " ok INTEGER NOT NULL,"
+    " fail INTEGER NOT NULL,"
+    " PRIMARY KEY (day, policy_domain, ptype, strings, mx_hosts));"
+    "CREATE TABLE tlsrpt_failure ("
+    " day TEXT NOT NULL,"
+    " policy_domain TEXT NOT NULL,"
+    " ptype TEXT NOT NULL,"
+    " strings TEXT NOT NULL,"
+    " mx_hosts TEXT NOT NULL,"
+    " result TEXT NOT NULL," /* sts_tlsrpt_result_name() */
+    " sending_ip TEXT NOT NULL,"
+    " mx_host TEXT NOT NULL,"
+    " mx_helo TEXT NOT NULL,"
+    " receiving_ip TEXT NOT NULL,"
+    " additional_info TEXT NOT NULL,"
+    " reason_code TEXT NOT NULL,"
+    " count INTEGER NOT NULL,"
+    " PRIMARY KEY (day, policy_domain, ptype, strings, mx_hosts, result, sending_ip, mx_host,"
+    " mx_helo, receiving_ip, additional_info, reason_code));",
 };
 
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))

@@ -12,6 +12,12 @@
  * migration of a database written by schema version 1 (before probe rows
  * existed): its policies survive and the probes table appears.
  *
+ * And the TLS-RPT rows beside them (milter/engine/store_tlsrpt.c, RFC 8460
+ * §4 counts per UTC day): batches add up across flushes, load filters by
+ * day and domain, the per-(day, domain) cap on failure-detail rows keeps
+ * existing rows counting, purge drops old days only, and a version 2
+ * store (probes, no TLS-RPT tables) migrates with its rows intact.
+ *
  * Every test runs against a fresh database in its own mktemp directory.
  */
 #include <check.h>
@@ -386,6 +392,149 @@ START_TEST(test_probe_migrates_v1)
 }
 END_TEST
 
+/* A policy row and a detail row of example.com on day, with counts. */
+static void tlsrpt_rows(struct sts_tlsrpt_batch *b, const char *day, const char *domain,
+                        uint64_t ok, uint64_t fail, const char *ip)
+{
+    struct sts_tlsrpt_row p = {.type = STS_TLSRPT_POLICY_STS,
+                               .policy_domain = (char *)domain,
+                               .policy_strings = "version: STSv1\nmode: enforce",
+                               .mx_hosts = "mx.example.com",
+                               .ok = ok,
+                               .fail = fail};
+    snprintf(p.day, sizeof(p.day), "%s", day);
+    ck_assert_int_eq(sts_tlsrpt_batch_add(b, &p), STS_OK);
+    struct sts_tlsrpt_row d = p;
+    d.detail = true;
+    d.ok = d.fail = 0;
+    d.result = STS_TLSRPT_CERTIFICATE_EXPIRED;
+    d.receiving_ip = (char *)ip;
+    d.receiving_mx_hostname = "mx.example.com";
+    d.count = fail;
+    ck_assert_int_eq(sts_tlsrpt_batch_add(b, &d), STS_OK);
+}
+
+static const struct sts_tlsrpt_row *tlsrpt_find(const struct sts_tlsrpt_batch *b, bool detail,
+                                                const char *ip)
+{
+    for (size_t i = 0; i < b->count; i++)
+        if (b->rows[i].detail == detail && (ip == NULL || strcmp(b->rows[i].receiving_ip, ip) == 0))
+            return &b->rows[i];
+    return NULL;
+}
+
+START_TEST(test_tlsrpt_add_load)
+{
+    struct sts_store *s = open_store();
+    struct sts_tlsrpt_batch b = {0}, got = {0};
+    char err[256];
+    size_t skipped = 99;
+    tlsrpt_rows(&b, "2026-08-03", "example.com", 5, 2, "192.0.2.1");
+    ck_assert_int_eq(sts_store_tlsrpt_add(s, &b, 0, &skipped, err, sizeof(err)), STS_OK);
+    ck_assert_uint_eq(skipped, 0);
+    /* a second flush of the same keys adds up */
+    ck_assert_int_eq(sts_store_tlsrpt_add(s, &b, 0, NULL, err, sizeof(err)), STS_OK);
+    sts_tlsrpt_batch_clear(&b);
+    tlsrpt_rows(&b, "2026-08-02", "example.com", 1, 1, "192.0.2.1");
+    tlsrpt_rows(&b, "2026-08-03", "example.org", 7, 0, "192.0.2.9");
+    ck_assert_int_eq(sts_store_tlsrpt_add(s, &b, 0, NULL, err, sizeof(err)), STS_OK);
+    sts_tlsrpt_batch_clear(&b);
+
+    ck_assert_int_eq(
+        sts_store_tlsrpt_load(s, "2026-08-03", "example.com", &got, NULL, err, sizeof(err)),
+        STS_OK);
+    ck_assert_uint_eq(got.count, 2);
+    const struct sts_tlsrpt_row *p = tlsrpt_find(&got, false, NULL);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(p->ok, 10);
+    ck_assert_uint_eq(p->fail, 4);
+    ck_assert_str_eq(p->policy_strings, "version: STSv1\nmode: enforce");
+    ck_assert_int_eq(p->type, STS_TLSRPT_POLICY_STS);
+    const struct sts_tlsrpt_row *d = tlsrpt_find(&got, true, "192.0.2.1");
+    ck_assert_ptr_nonnull(d);
+    ck_assert_uint_eq(d->count, 4);
+    ck_assert_int_eq(d->result, STS_TLSRPT_CERTIFICATE_EXPIRED);
+    ck_assert_str_eq(d->receiving_mx_hostname, "mx.example.com");
+    sts_tlsrpt_batch_clear(&got);
+    /* all days of one domain; one day of all domains */
+    sts_store_tlsrpt_load(s, NULL, "example.com", &got, NULL, err, sizeof(err));
+    ck_assert_uint_eq(got.count, 4);
+    sts_tlsrpt_batch_clear(&got);
+    sts_store_tlsrpt_load(s, "2026-08-03", NULL, &got, NULL, err, sizeof(err));
+    ck_assert_uint_eq(got.count, 4);
+    sts_tlsrpt_batch_clear(&got);
+
+    size_t n = 0;
+    ck_assert_int_eq(sts_store_tlsrpt_purge(s, "2026-08-03", &n, err, sizeof(err)), STS_OK);
+    ck_assert_uint_eq(n, 2);
+    sts_store_tlsrpt_load(s, NULL, NULL, &got, NULL, err, sizeof(err));
+    ck_assert_uint_eq(got.count, 4);
+    sts_tlsrpt_batch_clear(&got);
+    sts_store_close(s);
+}
+END_TEST
+
+/* The detail cap: new rows past it are skipped, existing ones still count. */
+START_TEST(test_tlsrpt_detail_cap)
+{
+    struct sts_store *s = open_store();
+    struct sts_tlsrpt_batch b = {0}, got = {0};
+    char err[256], ip[32];
+    size_t skipped = 0;
+    for (int i = 0; i < 5; i++) {
+        snprintf(ip, sizeof(ip), "192.0.2.%d", i);
+        tlsrpt_rows(&b, "2026-08-03", "example.com", 0, 1, ip);
+    }
+    ck_assert_int_eq(sts_store_tlsrpt_add(s, &b, 3, &skipped, err, sizeof(err)), STS_OK);
+    ck_assert_uint_eq(skipped, 2);
+    sts_tlsrpt_batch_clear(&b);
+    tlsrpt_rows(&b, "2026-08-03", "example.com", 0, 5, "192.0.2.0");
+    ck_assert_int_eq(sts_store_tlsrpt_add(s, &b, 3, &skipped, err, sizeof(err)), STS_OK);
+    ck_assert_uint_eq(skipped, 0);
+    sts_tlsrpt_batch_clear(&b);
+    sts_store_tlsrpt_load(s, "2026-08-03", "example.com", &got, NULL, err, sizeof(err));
+    ck_assert_uint_eq(got.count, 4); /* one policy row, three details */
+    ck_assert_uint_eq(tlsrpt_find(&got, false, NULL)->fail, 10);
+    ck_assert_uint_eq(tlsrpt_find(&got, true, "192.0.2.0")->count, 6);
+    ck_assert_ptr_null(tlsrpt_find(&got, true, "192.0.2.4"));
+    sts_tlsrpt_batch_clear(&got);
+    sts_store_close(s);
+}
+END_TEST
+
+/* A version 2 store (probe rows, no TLS-RPT tables) migrates in place. */
+START_TEST(test_tlsrpt_migrates_v2)
+{
+    ck_assert_int_ge(sts_store_schema_version(), 3);
+    db_exec(schema_v1);
+    db_exec("CREATE TABLE probes ( host TEXT NOT NULL, port INTEGER NOT NULL,"
+            " mx_secure INTEGER NOT NULL, result TEXT NOT NULL, dane INTEGER NOT NULL,"
+            " detail TEXT NOT NULL, addr TEXT NOT NULL, tls_version TEXT NOT NULL,"
+            " cipher TEXT NOT NULL, checked_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+            " last_used INTEGER NOT NULL, PRIMARY KEY (host, port, mx_secure));"
+            "CREATE INDEX probes_last_used ON probes (last_used);"
+            "INSERT INTO probes VALUES ('mx.example.com', 25, 0, 'pass', 0, '', '192.0.2.7',"
+            " 'TLSv1.3', 'x', 100, 200, 150);"
+            "PRAGMA user_version = 2;");
+    ck_assert_int_eq(db_exec("SELECT count(*) FROM sqlite_master WHERE name = 'tlsrpt_policy'"), 0);
+    struct sts_store *s = open_store();
+    ck_assert_int_eq(db_exec("PRAGMA user_version"), sts_store_schema_version());
+    struct sts_store_probe got;
+    ck_assert_int_eq(get(s, "mx.example.com", 25, false, &got), STS_OK);
+    ck_assert_str_eq(got.tls.addr, "192.0.2.7");
+    struct sts_store_entry e;
+    memset(&e, 0, sizeof(e));
+    char err[256];
+    ck_assert_int_eq(sts_store_get(s, "example.com", &e, err, sizeof(err)), STS_OK);
+    sts_store_entry_clear(&e);
+    struct sts_tlsrpt_batch b = {0};
+    tlsrpt_rows(&b, "2026-08-03", "example.com", 1, 1, "192.0.2.1");
+    ck_assert_int_eq(sts_store_tlsrpt_add(s, &b, 0, NULL, err, sizeof(err)), STS_OK);
+    sts_tlsrpt_batch_clear(&b);
+    sts_store_close(s);
+}
+END_TEST
+
 static Suite *store_probe_suite(void)
 {
     Suite *s = suite_create("store_probe");
@@ -400,6 +549,12 @@ static Suite *store_probe_suite(void)
     tcase_add_test(tc, test_probe_foreach);
     tcase_add_test(tc, test_probe_rejects);
     tcase_add_test(tc, test_probe_migrates_v1);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("tlsrpt_rows");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_tlsrpt_add_load);
+    tcase_add_test(tc, test_tlsrpt_detail_cap);
+    tcase_add_test(tc, test_tlsrpt_migrates_v2);
     suite_add_tcase(s, tc);
     return s;
 }
