@@ -128,6 +128,11 @@ struct sts_config {
     bool socketmap_tlsrpt;          /* SocketMapTLSRPT */
     bool socketmap_strict_testing;  /* SocketMapStrictTesting */
     bool header_in_enforce;         /* HeaderInEnforce */
+    /* TLS reporting (RFC 8460) */
+    bool tlsrpt;               /* TLSRPT */
+    char *tlsrpt_sender;       /* TLSRPTSender; NULL = none */
+    char *tlsrpt_organization; /* TLSRPTOrganization */
+    char *tlsrpt_contact;      /* TLSRPTContact */
 
     /* logging */
     bool syslog;         /* Syslog */

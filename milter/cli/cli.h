@@ -34,5 +34,7 @@ int cli_check(int argc, char **argv);
 int cli_cache(int argc, char **argv);
 /** "mtasts query KEY": what the socketmap server would answer (cli_query.c). */
 int cli_query(int argc, char **argv);
+/** "mtasts report show|build": the TLS-RPT results and reports (cli_report.c). */
+int cli_report(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@
 #include <syslog.h>
 
 #include "mtasts/domain.h"
+#include "mtasts/tlsrpt_report.h"
 
 /* A snapshot and its reference count; callers see only cfg. */
 struct config_box {
@@ -37,7 +38,7 @@ _Static_assert(sizeof(enum sts_milter_mode) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum sts_action) == sizeof(int), "enum size");
 
 static sts_config_check_fn check_socket, check_store, check_resolver, check_path, check_log_file,
-    check_helo, check_header, check_user, check_relay;
+    check_helo, check_header, check_user, check_relay, check_address;
 
 static const char *const mode_words[] = {"enforce", "audit", NULL};
 static const char *const action_words[] = {"accept", "tempfail", NULL};
@@ -194,6 +195,19 @@ static const struct sts_config_key keys[] = {
     {.name = "SocketMapStrictTesting", .type = STS_CONFIG_BOOL, .def = "no",
      .offset_ = OFF(socketmap_strict_testing),
      .desc = "answer mode testing policies as enforce"},
+    /* TLS reporting (RFC 8460) */
+    {.name = "TLSRPT", .type = STS_CONFIG_BOOL, .def = "no",
+     .offset_ = OFF(tlsrpt),
+     .desc = "count TLS-RPT results (RFC 8460) in the store, for mtasts report"},
+    {.name = "TLSRPTSender", .type = STS_CONFIG_STRING, .def = "",
+     .empty_ok = true, .check_ = check_address, .offset_ = OFF(tlsrpt_sender),
+     .desc = "envelope sender of our TLS reports; its transactions are not counted"},
+    {.name = "TLSRPTOrganization", .type = STS_CONFIG_STRING, .def = "",
+     .empty_ok = true, .offset_ = OFF(tlsrpt_organization),
+     .desc = "organization-name of our TLS reports"},
+    {.name = "TLSRPTContact", .type = STS_CONFIG_STRING, .def = "",
+     .empty_ok = true, .check_ = check_address, .offset_ = OFF(tlsrpt_contact),
+     .desc = "contact-info of our TLS reports (an address; its domain is the submitter)"},
     /* logging */
     {.name = "Syslog", .type = STS_CONFIG_BOOL, .def = "yes",
      .offset_ = OFF(syslog),
@@ -369,6 +383,14 @@ static enum sts_status check_path(const char *v, char *out, size_t outlen, char 
 }
 
 /* An EHLO argument: a host name (RFC 5321 §4.1.1.1 Domain), LDH labels. */
+/* An RFC 5322 addr-spec, as TLS reports carry them (tlsrpt_report.h). */
+static enum sts_status check_address(const char *v, char *out, size_t outlen, char *err,
+                                     size_t errlen)
+{
+    enum sts_status st = sts_tlsrpt_addr_check(v, NULL, 0, err, errlen);
+    return st == STS_OK ? copy_out(v, out, outlen, err, errlen) : st;
+}
+
 static enum sts_status check_helo(const char *v, char *out, size_t outlen, char *err, size_t errlen)
 {
     size_t len = strlen(v), label = 0;

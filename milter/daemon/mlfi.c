@@ -23,6 +23,7 @@
 #include "mtasts/log.h"
 
 #define MLFI_ENTRIES_MAX 256 /* distinct (domain, verdict) pairs tagged per message */
+#define MLFI_TLSRPT_MAX 64   /* domains whose failed discovery one message counts */
 
 static struct sts_engine *engine; /* set once before smfi_main, read-only after */
 
@@ -30,6 +31,9 @@ struct message {
     struct sts_audit_entry *entries;
     size_t n, cap;
     unsigned foreign_headers; /* audit headers already in the message */
+    bool tlsrpt_exempt;       /* the envelope sender is our report sender */
+    char **tlsrpt_counted;    /* domains counted once for this transaction */
+    size_t ntlsrpt;
 };
 
 struct connection {
@@ -40,7 +44,34 @@ struct connection {
 static void message_reset(struct message *m)
 {
     free(m->entries);
+    for (size_t i = 0; i < m->ntlsrpt; i++)
+        free(m->tlsrpt_counted[i]);
+    free(m->tlsrpt_counted);
     memset(m, 0, sizeof(*m));
+}
+
+/*
+ * RFC 8460 §4.3.3: a transaction whose policy discovery failed is one
+ * failed session of that domain, however many of its recipients it has.
+ */
+static void count_discovery(struct message *m, const struct sts_judgement *j)
+{
+    struct sts_tlsrpt_collect *c = sts_engine_tlsrpt(engine);
+    if (c == NULL || m->tlsrpt_exempt || j->domain[0] == '\0' || m->ntlsrpt >= MLFI_TLSRPT_MAX)
+        return;
+    for (size_t i = 0; i < m->ntlsrpt; i++)
+        if (strcmp(m->tlsrpt_counted[i], j->domain) == 0)
+            return;
+    if (m->tlsrpt_counted == NULL &&
+        (m->tlsrpt_counted = calloc(MLFI_TLSRPT_MAX, sizeof(*m->tlsrpt_counted))) == NULL)
+        return;
+    char *copy = strdup(j->domain);
+    if (copy == NULL)
+        return;
+    if (sts_tlsrpt_collect_discovery(c, j->domain, j->lookup_reason, j->lookup_fetch))
+        m->tlsrpt_counted[m->ntlsrpt++] = copy;
+    else
+        free(copy);
 }
 
 static const char *queue_id(SMFICTX *ctx)
@@ -86,11 +117,12 @@ static sfsistat mlfi_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 
 static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
 {
-    (void)argv;
     struct connection *c = smfi_getpriv(ctx);
     if (c == NULL)
         return SMFIS_ACCEPT;
     message_reset(&c->msg);
+    c->msg.tlsrpt_exempt = argv != NULL && argv[0] != NULL &&
+                           sts_tlsrpt_collect_exempt(sts_engine_tlsrpt(engine), argv[0]);
     return SMFIS_CONTINUE;
 }
 
@@ -104,6 +136,7 @@ static sfsistat mlfi_envrcpt(SMFICTX *ctx, char **argv)
     sts_judge_rcpt(engine, &c->snap, argv[0], smfi_getsymval(ctx, "{rcpt_mailer}"),
                    smfi_getsymval(ctx, "{rcpt_host}"), &j);
     sts_judge_log(&c->snap, queue_id(ctx), argv[0], &j);
+    count_discovery(&c->msg, &j);
 
     const struct sts_verdict *v = &j.verdict;
     if (v->action == STS_ACTION_TEMPFAIL) {

@@ -31,12 +31,13 @@ struct sts_engine {
     struct sts_dns *dns;
     struct sts_store *store;
     struct sts_cache *cache;
-    struct sts_mx_cache *mx;         /* MX answers memo in front of dns */
-    struct sts_dane *dane;           /* the MX hosts' DANE facts (dane.h) */
-    struct sts_probe_ctx *probe_ctx; /* OpenSSL context of STARTTLS probes */
-    struct sts_probe_cache *probes;  /* MX TLS results */
-    const struct sts_config *boot;   /* the snapshot the parts were built from */
-    pthread_mutex_t mu;              /* guards cfg and ov */
+    struct sts_mx_cache *mx;           /* MX answers memo in front of dns */
+    struct sts_dane *dane;             /* the MX hosts' DANE facts (dane.h) */
+    struct sts_probe_ctx *probe_ctx;   /* OpenSSL context of STARTTLS probes */
+    struct sts_probe_cache *probes;    /* MX TLS results */
+    struct sts_tlsrpt_collect *tlsrpt; /* TLS-RPT results (TLSRPT yes), else NULL */
+    const struct sts_config *boot;     /* the snapshot the parts were built from */
+    pthread_mutex_t mu;                /* guards cfg and ov */
     const struct sts_config *cfg;
     const struct sts_overrides *ov;
     char path[4096];
@@ -75,6 +76,30 @@ static void pick_helo(const struct sts_config *cfg, struct sts_engine *rt)
     rt->helo[sizeof(rt->helo) - 1] = '\0';
 }
 
+/*
+ * A probe made for a recipient domain is one TLS-RPT session of the
+ * policy it checked (tlsrpt_collect.h): the domain's MTA-STS policy from
+ * the front cache (its judge just looked it up), the host's TLSA records
+ * from the DANE memo.  On a probe worker; never waits.
+ */
+static void engine_on_probe(void *arg, const char *host, bool mx_secure,
+                            const struct sts_tls_verdict *v, const char *requester)
+{
+    struct sts_engine *rt = arg;
+    if (rt->tlsrpt == NULL || requester == NULL)
+        return;
+    struct sts_cache_result res = {0};
+    bool cached = rt->cache != NULL && sts_cache_peek(rt->cache, requester, &res);
+    struct sts_dane_host dh = {0};
+    if (v->dane)
+        sts_dane_host_peek(rt->dane, host, mx_secure, &dh);
+    sts_tlsrpt_collect_probe(rt->tlsrpt, requester, host, v,
+                             cached && res.outcome == STS_LOOKUP_POLICY ? res.policy : NULL,
+                             dh.tlsa, dh.ntlsa);
+    sts_dane_host_clear(&dh);
+    sts_cache_result_clear(&res);
+}
+
 static void probe_cache_config(const struct sts_config *cfg, unsigned flags, struct sts_engine *rt,
                                struct sts_probe_cache_config *pc)
 {
@@ -94,6 +119,8 @@ static void probe_cache_config(const struct sts_config *cfg, unsigned flags, str
     pc->refresh_interval_s = (flags & STS_ENGINE_ONE_SHOT) ? 3600 : cfg->refresh_interval_s;
     pc->recent_use_s = cfg->recent_use_s;
     pc->log = sts_log_line;
+    pc->on_probe = engine_on_probe;
+    pc->on_probe_arg = rt;
 }
 
 enum sts_status sts_engine_new(struct sts_config *cfg, const char *path, unsigned flags,
@@ -133,6 +160,14 @@ enum sts_status sts_engine_new(struct sts_config *cfg, const char *path, unsigne
     }
     if (st == STS_OK && !(flags & STS_ENGINE_NO_STORE))
         st = sts_store_open(cfg->store, &rt->store, err, errlen);
+    if (st == STS_OK && cfg->tlsrpt && rt->store != NULL && !(flags & STS_ENGINE_ONE_SHOT)) {
+        struct sts_tlsrpt_collect_config tc = {
+            .store = rt->store,
+            .report_sender = cfg->tlsrpt_sender,
+            .log = {.fn = sts_log_line},
+        };
+        st = sts_tlsrpt_collect_new(&tc, &rt->tlsrpt, err, errlen);
+    }
     if (st == STS_OK)
         st = sts_probe_ctx_new(cfg->ca_file, NULL, &rt->probe_ctx, err, errlen);
     if (st == STS_OK) {
@@ -157,9 +192,11 @@ void sts_engine_free(struct sts_engine *rt)
 {
     if (rt == NULL)
         return;
-    sts_cache_free(rt->cache);
+    /* probes first: their on_probe reads the cache and feeds the collector */
     sts_probe_cache_free(rt->probes);
+    sts_cache_free(rt->cache);
     sts_probe_ctx_free(rt->probe_ctx);
+    sts_tlsrpt_collect_free(rt->tlsrpt); /* the last flush, before the store closes */
     sts_store_close(rt->store);
     sts_dane_free(rt->dane);
     sts_mx_cache_free(rt->mx);
@@ -248,6 +285,11 @@ struct sts_mx_cache *sts_engine_mx(const struct sts_engine *e)
 struct sts_dane *sts_engine_dane(const struct sts_engine *e)
 {
     return e->dane;
+}
+
+struct sts_tlsrpt_collect *sts_engine_tlsrpt(const struct sts_engine *e)
+{
+    return e->tlsrpt;
 }
 
 struct sts_probe_cache *sts_engine_probes(const struct sts_engine *e)

@@ -44,7 +44,7 @@ static size_t gather_mx(struct sts_engine *rt, const char *domain, double deadli
  * the ones still pending are waited for within what is left of the
  * deadline.  Null MX entries are skipped (known = false, never judged).
  */
-static void gather_tls(struct sts_engine *rt, const char *const *mx, size_t n,
+static void gather_tls(struct sts_engine *rt, const char *domain, const char *const *mx, size_t n,
                        const struct sts_destination *d, enum sts_dnssec dnssec, bool require_dane,
                        bool mark_used, double deadline_ms, struct sts_tls_verdict *tls, bool *want)
 {
@@ -54,8 +54,8 @@ static void gather_tls(struct sts_engine *rt, const char *const *mx, size_t n,
         want[i] =
             mx[i][0] != '\0' && i < d->count && d->candidate[i] && d->req[i] != STS_REQUIRE_NONE;
         if (want[i])
-            sts_probe_cache_get(sts_engine_probes(rt), mx[i], dnssec, require_dane, 0, mark_used,
-                                &tls[i], NULL);
+            sts_probe_cache_get_for(sts_engine_probes(rt), domain, mx[i], dnssec, require_dane, 0,
+                                    mark_used, &tls[i], NULL);
     }
     for (size_t i = 0; i < n; i++) {
         double left = deadline_ms - mono_ms();
@@ -187,8 +187,8 @@ void sts_judge_rcpt(struct sts_engine *rt, const struct sts_snapshot *snap, cons
                              (in.policy != NULL && in.policy->mode == STS_MODE_ENFORCE) ||
                              d.ndane > 0;
             bool probed[JUDGE_MX_MAX];
-            gather_tls(rt, list, in.mx_count, &d, mx.dnssec, dane, enforcing, deadline, tls,
-                       probed);
+            gather_tls(rt, out->domain, list, in.mx_count, &d, mx.dnssec, dane, enforcing, deadline,
+                       tls, probed);
             in.mx_tls = tls;
             tls_summary(list, in.mx_count, tls, probed, out->tls, sizeof(out->tls));
         }
