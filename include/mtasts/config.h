@@ -130,6 +130,7 @@ struct sts_config {
     bool header_in_enforce;         /* HeaderInEnforce */
     /* TLS reporting (RFC 8460) */
     bool tlsrpt;               /* TLSRPT */
+    char *tlsrpt_socket;       /* TLSRPTSocket; NULL = off */
     char *tlsrpt_sender;       /* TLSRPTSender; NULL = none */
     char *tlsrpt_organization; /* TLSRPTOrganization */
     char *tlsrpt_contact;      /* TLSRPTContact */

@@ -37,6 +37,7 @@
 #include "mtasts/log.h"
 #include "mtasts/policy.h"
 #include "mtasts/status.h"
+#include "mtasts/tlsrpt_datagram.h"
 #include "mtasts/store.h"
 #include "mtasts/tlsrpt_agg.h"
 #include "mtasts/vocab.h"
@@ -49,6 +50,8 @@ struct sts_tlsrpt_collect_config {
     const char *report_sender;  /* envelope sender of our reports, exempt; NULL = none */
     struct sts_log_sink log;    /* flush errors and drops */
     struct sts_clock clock;     /* Unix seconds of a session without a time */
+    bool postfix_sessions;      /* TLSRPTSocket set: Postfix's datagrams are the MX
+                                   sessions, probes are not counted (never both) */
 };
 
 struct sts_tlsrpt_collect;
@@ -79,7 +82,8 @@ bool sts_tlsrpt_collect_discovery(struct sts_tlsrpt_collect *c, const char *doma
  * Count one STARTTLS probe of host made for domain (RFC 8460 §4.3): a
  * pass is a successful session, any other verdict a failed one of its
  * result type, except "unreachable" (no session took place: not
- * counted).  The policy it counts under: tlsa when the probe was judged
+ * counted), and nothing when Postfix's datagrams are the source
+ * (postfix_sessions).  The policy it counts under: tlsa when the probe was judged
  * by DANE (tlsa: the host's records, policy-string "u s m hex"), else sts
  * when policy is an MTA-STS policy of mode testing or enforce, else
  * no-policy-found.
@@ -87,6 +91,14 @@ bool sts_tlsrpt_collect_discovery(struct sts_tlsrpt_collect *c, const char *doma
 void sts_tlsrpt_collect_probe(struct sts_tlsrpt_collect *c, const char *domain, const char *host,
                               const struct sts_tls_verdict *v, const struct sts_policy *policy,
                               const struct sts_dns_tlsa *tlsa, size_t ntlsa);
+
+/**
+ * Count the sessions of one Postfix TLSRPT datagram (tlsrpt_datagram.h):
+ * one per policy in it (its "f" says whether it failed), under its
+ * policy-domain (else the datagram's "d"), each failure detail counted.
+ */
+void sts_tlsrpt_collect_datagram(struct sts_tlsrpt_collect *c,
+                                 const struct sts_tlsrpt_datagram *dg);
 
 /** True when sender (an envelope address, <> stripped or not) is the report sender. */
 bool sts_tlsrpt_collect_exempt(const struct sts_tlsrpt_collect *c, const char *sender);

@@ -351,13 +351,16 @@ enum sts_status sts_tlsrpt_agg_add(struct sts_tlsrpt_agg *a, const struct sts_tl
     } else if (s->success) {
         pol->row.ok++;
     } else {
-        pol->row.fail++;
-        key_detail(&k, s);
-        struct agg_entry *det = k.oom ? NULL : shard_row(a, sh, &k, day, s, true);
-        if (det != NULL)
-            det->row.count++;
-        else
-            st = STS_ETOOBIG; /* counted in the summary only */
+        if (!(s->flags & STS_TLSRPT_SESSION_DETAIL_ONLY))
+            pol->row.fail++;
+        if (!(s->flags & STS_TLSRPT_SESSION_NO_DETAIL)) {
+            key_detail(&k, s);
+            struct agg_entry *det = k.oom ? NULL : shard_row(a, sh, &k, day, s, true);
+            if (det != NULL)
+                det->row.count++;
+            else
+                st = STS_ETOOBIG; /* counted in the summary only */
+        }
     }
     pthread_mutex_unlock(&sh->mu);
     free(k.p);

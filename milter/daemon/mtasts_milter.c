@@ -42,6 +42,7 @@
 #include "mlfi.h"
 #include "mtasts/engine.h"
 #include "socketmap.h"
+#include "tlsrpt_socket.h"
 
 #define DEFAULT_CONFIG "/etc/mtasts-milter/mtasts-milter.conf"
 #define EXIT_CONFIG 78 /* sysexits EX_CONFIG */
@@ -244,6 +245,8 @@ static int drop_privileges(const struct sts_config *cfg, const char *socket)
         hand_over(strchr(socket, ':') + 1, pw->pw_uid, gid);
     if (cfg->socketmap != NULL && strncmp(cfg->socketmap, "unix:", 5) == 0)
         hand_over(cfg->socketmap + 5, pw->pw_uid, gid);
+    if (cfg->tlsrpt && cfg->tlsrpt_socket != NULL && cfg->tlsrpt_socket[0] != '\0')
+        hand_over(cfg->tlsrpt_socket, pw->pw_uid, gid);
     /* The fixed order: group first, then supplementary groups, then user. */
     if (setgid(gid) != 0 || setgroups(1, &gid) != 0 || setuid(pw->pw_uid) != 0) {
         sts_log(LOG_ERR, "event=start reason=\"cannot become %s: %s\"", cfg->user_id,
@@ -394,6 +397,7 @@ int main(int argc, char **argv)
     pthread_t milter, reloader;
     bool milter_started = false, reloader_started = false;
     struct sts_socketmap *smap = NULL;
+    struct sts_tlsrpt_socket *dgram = NULL;
     if (sts_mlfi_register(rt, socket, true, err, sizeof(err)) != STS_OK) {
         sts_log(LOG_ERR, "event=start status=failed reason=\"%s\"", err);
         fprintf(stderr, "mtasts-milter: %s\n", err);
@@ -413,6 +417,14 @@ int main(int argc, char **argv)
             fprintf(stderr, "mtasts-milter: %s\n", err);
             goto out;
         }
+    }
+    if (sts_engine_tlsrpt(rt) != NULL && keep->tlsrpt_socket != NULL &&
+        keep->tlsrpt_socket[0] != '\0' &&
+        sts_tlsrpt_socket_start(keep->tlsrpt_socket, sts_engine_tlsrpt(rt), &dgram, err,
+                                sizeof(err)) != STS_OK) {
+        sts_log(LOG_ERR, "event=start status=failed reason=\"%s\"", err);
+        fprintf(stderr, "mtasts-milter: %s\n", err);
+        goto out;
     }
     /* The MTA's user must be able to connect: group access, no others. */
     if (strncmp(socket, "unix:", 5) == 0 || strncmp(socket, "local:", 6) == 0)
@@ -453,7 +465,8 @@ out:
         reloader_poke(true);
         pthread_join(reloader, NULL);
     }
-    sts_socketmap_stop(smap); /* before the cache it borrows goes */
+    sts_socketmap_stop(smap);      /* before the cache it borrows goes */
+    sts_tlsrpt_socket_stop(dgram); /* before the collector it feeds goes */
     sts_engine_free(rt);
     if (pid_file != NULL && pid_file[0] != '\0')
         unlink(pid_file);

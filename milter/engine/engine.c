@@ -164,6 +164,7 @@ enum sts_status sts_engine_new(struct sts_config *cfg, const char *path, unsigne
         struct sts_tlsrpt_collect_config tc = {
             .store = rt->store,
             .report_sender = cfg->tlsrpt_sender,
+            .postfix_sessions = cfg->tlsrpt_socket != NULL && cfg->tlsrpt_socket[0] != '\0',
             .log = {.fn = sts_log_line},
         };
         st = sts_tlsrpt_collect_new(&tc, &rt->tlsrpt, err, errlen);

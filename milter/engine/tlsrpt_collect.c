@@ -20,6 +20,7 @@ struct sts_tlsrpt_collect {
     struct sts_job_pool *flusher; /* its refresher is the flush timer */
     struct sts_store *store;
     size_t max_details;
+    bool postfix_sessions;
     char sender[COLLECT_SENDER_MAX + 1]; /* "" = none */
     struct sts_log_sink log;
     struct sts_clock clock;
@@ -64,6 +65,7 @@ enum sts_status sts_tlsrpt_collect_new(const struct sts_tlsrpt_collect_config *c
     c->agg = sts_tlsrpt_agg_new(cfg->max_rows);
     c->store = cfg->store;
     c->max_details = cfg->max_details;
+    c->postfix_sessions = cfg->postfix_sessions;
     c->log = cfg->log;
     c->clock = cfg->clock;
     if (cfg->report_sender != NULL &&
@@ -107,21 +109,6 @@ void sts_tlsrpt_collect_session(struct sts_tlsrpt_collect *c, const struct sts_t
         one.when = sts_clock_now_s(&c->clock);
     if (sts_tlsrpt_agg_add(c->agg, &one) != STS_EINVAL)
         atomic_fetch_add(&c->sessions, 1);
-}
-
-/* The policy's mx patterns, '\n'-joined (RFC 8460 §4.4 mx-host); NULL when out of memory. */
-static char *join_patterns(const struct sts_policy *p)
-{
-    size_t len = 1;
-    for (size_t i = 0; i < p->mx_count; i++)
-        len += strlen(p->mx[i]) + 1;
-    char *out = malloc(len), *o = out;
-    if (out == NULL)
-        return NULL;
-    *o = '\0';
-    for (size_t i = 0; i < p->mx_count; i++)
-        o += sprintf(o, "%s%s", i ? "\n" : "", p->mx[i]);
-    return out;
 }
 
 /* RFC 8460 §4.3.3 for a failed discovery; false: not a policy failure. */
@@ -171,6 +158,21 @@ bool sts_tlsrpt_collect_discovery(struct sts_tlsrpt_collect *c, const char *doma
     return true;
 }
 
+/* lines joined by '\n'; NULL when out of memory */
+static char *join_lines(char *const *v, size_t n)
+{
+    size_t len = 1;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(v[i]) + 1;
+    char *out = malloc(len), *o = out;
+    if (out == NULL)
+        return NULL;
+    *o = '\0';
+    for (size_t i = 0; i < n; i++)
+        o += sprintf(o, "%s%s", i ? "\n" : "", v[i]);
+    return out;
+}
+
 /* "u s m hex" lines of the records, '\n'-joined; NULL when out of memory. */
 static char *tlsa_strings(const struct sts_dns_tlsa *t, size_t n)
 {
@@ -193,7 +195,8 @@ void sts_tlsrpt_collect_probe(struct sts_tlsrpt_collect *c, const char *domain, 
                               const struct sts_tls_verdict *v, const struct sts_policy *policy,
                               const struct sts_dns_tlsa *tlsa, size_t ntlsa)
 {
-    if (c == NULL || domain == NULL || v == NULL || !v->known || v->result == STS_TLS_UNREACHABLE)
+    if (c == NULL || c->postfix_sessions || domain == NULL || v == NULL || !v->known ||
+        v->result == STS_TLS_UNREACHABLE)
         return;
     struct sts_tlsrpt_session s = {
         .when = v->checked_at,
@@ -218,12 +221,51 @@ void sts_tlsrpt_collect_probe(struct sts_tlsrpt_collect *c, const char *domain, 
         while (n > 0 && (body[n - 1] == '\n' || body[n - 1] == '\r'))
             body[--n] = '\0';
         s.policy_strings = body;
-        s.mx_hosts = strings = join_patterns(policy);
+        s.mx_hosts = strings = join_lines(policy->mx, policy->mx_count);
     } else {
         s.type = STS_TLSRPT_POLICY_NO_POLICY;
     }
     sts_tlsrpt_collect_session(c, &s);
     free(strings);
+}
+
+void sts_tlsrpt_collect_datagram(struct sts_tlsrpt_collect *c, const struct sts_tlsrpt_datagram *dg)
+{
+    if (c == NULL || dg == NULL)
+        return;
+    for (size_t i = 0; i < dg->policy_count; i++) {
+        const struct sts_tlsrpt_dg_policy *p = &dg->policies[i];
+        char *strings = join_lines(p->strings, p->string_count);
+        char *mx = join_lines(p->mx_hosts, p->mx_host_count);
+        struct sts_tlsrpt_session s = {
+            .type = p->type == STS_TLSRPT_DG_POLICY_STS    ? STS_TLSRPT_POLICY_STS
+                    : p->type == STS_TLSRPT_DG_POLICY_TLSA ? STS_TLSRPT_POLICY_TLSA
+                                                           : STS_TLSRPT_POLICY_NO_POLICY,
+            .policy_domain = p->domain != NULL ? p->domain : dg->domain,
+            .policy_strings = strings,
+            .mx_hosts = p->type == STS_TLSRPT_DG_POLICY_STS ? mx : NULL,
+            .success = !p->failed,
+        };
+        if (p->failed && p->failure_count == 0)
+            s.flags = STS_TLSRPT_SESSION_NO_DETAIL;
+        if (!p->failed || p->failure_count == 0)
+            sts_tlsrpt_collect_session(c, &s);
+        for (size_t j = 0; p->failed && j < p->failure_count; j++) {
+            const struct sts_tlsrpt_dg_failure *f = &p->failures[j];
+            if (!sts_tlsrpt_result_parse(f->result_type, &s.result))
+                s.result = STS_TLSRPT_VALIDATION_FAILURE;
+            s.flags = j == 0 ? 0 : STS_TLSRPT_SESSION_DETAIL_ONLY;
+            s.sending_mta_ip = f->sending_ip;
+            s.receiving_mx_hostname = f->mx_hostname;
+            s.receiving_mx_helo = f->mx_helo;
+            s.receiving_ip = f->receiving_ip;
+            s.additional_information = f->additional_info;
+            s.failure_reason_code = f->failure_reason;
+            sts_tlsrpt_collect_session(c, &s);
+        }
+        free(strings);
+        free(mx);
+    }
 }
 
 bool sts_tlsrpt_collect_exempt(const struct sts_tlsrpt_collect *c, const char *sender)

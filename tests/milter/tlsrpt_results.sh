@@ -175,4 +175,53 @@ grep -v '^TLSRPTOrganization' "$dir/milter.conf" >"$dir/noorg.conf"
 "$MTASTS" report build -c "$dir/noorg.conf" --day "$day" >/dev/null 2>"$dir/noorg.err"
 check "report build without TLSRPTOrganization: exit 3" [ $? = 3 ]
 check "... saying which keys it needs" grep -q "TLSRPTOrganization and TLSRPTContact" "$dir/noorg.err"
+
+# --- Postfix >= 3.10's datagrams (TLSRPTSocket): they are the MX sessions,
+# probes are not counted (never both for one session); a refused datagram
+# is logged and counted nothing.
+dg=$dir/tlsrpt.sock
+rm -f "$dir/cache.db"*
+sed "s|^TLSRPT yes|TLSRPT yes\nTLSRPTSocket $dg|" "$dir/milter.conf" >"$dir/dg.conf"
+cp "$dir/dg.conf" "$dir/milter.conf"
+start
+check "TLSRPTSocket: the datagram socket exists, mode 0660" \
+    [ "$(stat -c %a "$dg" 2>/dev/null)" = 660 ]
+python3 - "$dg" <<'PYEOF' >"$dir/send.err" 2>&1
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+def send(obj):
+    s.sendto(obj if isinstance(obj, bytes) else json.dumps(obj).encode(), sys.argv[1])
+pol = {"policy-type": 2, "policy-domain": "dgram.test",
+       "policy-string": ["version: STSv1", "mode: enforce", "mx: mx1.dgram.test", "max_age: 86400"],
+       "mx-host": ["mx1.dgram.test"], "failure-details": [], "t": 0, "f": 0}
+for _ in range(3):
+    send({"dpv": "1", "d": "dgram.test", "pr": "v=TLSRPTv1; rua=mailto:r@dgram.test", "policies": [pol]})
+bad = dict(pol, f=1, t=2, **{"failure-details": [
+    {"c": 204, "s": "192.0.2.1", "n": "mx1.dgram.test", "r": "192.0.2.25", "f": "expired"},
+    {"c": 202, "s": "192.0.2.1", "n": "mx1.dgram.test", "r": "192.0.2.25"}]})
+send({"dpv": "1", "d": "dgram.test", "pr": "v=TLSRPTv1; rua=mailto:r@dgram.test", "policies": [bad]})
+send(b'{"dpv":"2","d":"dgram.test"}')
+send(b"not json at all")
+PYEOF
+okif "six datagrams sent" "$(cat "$dir/send.err")" [ ! -s "$dir/send.err" ]
+wait_until 5 logged 'event=tlsrpt-datagram-refused reason=bad-version' ||
+    diag "no refusal logged within 5 s"
+check "a datagram of dpv 2 is refused, and logged with its reason" \
+    logged 'event=tlsrpt-datagram-refused reason=bad-version'
+# a probe while Postfix reports: not counted
+{ from sender@example.net; rcpt mxexpired.test; echo abort; } | session dgprobe
+wait_until 10 probed mxexpired.test || diag "mxexpired.test was not probed"
+milter_stop
+check "TLSRPTSocket: the socket is removed at stop" [ ! -e "$dg" ]
+"$MTASTS" report show --json >"$dir/show.json" 2>"$dir/show.err"
+check "datagrams: 3 successful sessions" want sts dgram.test successful 3
+check "datagrams: the failed session counts once" want sts dgram.test failed 1
+check "datagrams: each of its two details is counted (certificate-expired)" \
+    want sts dgram.test failed-session-count 1 certificate-expired
+check "datagrams: ... and certificate-host-mismatch" \
+    want sts dgram.test failed-session-count 1 certificate-host-mismatch
+check "datagrams: the failure-reason-code is Postfix's" \
+    want sts dgram.test failure-reason-code expired certificate-expired
+check "with TLSRPTSocket, a probe counts nothing (no mxexpired.test rows)" \
+    sh -c "! grep -q mxexpired.test '$dir/show.json'"
 finish
