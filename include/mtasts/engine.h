@@ -92,6 +92,9 @@ struct sts_store *sts_engine_store(const struct sts_engine *e);
 struct sts_cache *sts_engine_cache(const struct sts_engine *e);
 struct sts_mx_cache *sts_engine_mx(const struct sts_engine *e);
 struct sts_dane *sts_engine_dane(const struct sts_engine *e);
+/** True when the daemon runs without its store (unwritable at start: memory only). */
+bool sts_engine_store_degraded(const struct sts_engine *e);
+
 /** The TLS-RPT collector (TLSRPT yes, a store, not one-shot), else NULL. */
 struct sts_tlsrpt_collect *sts_engine_tlsrpt(const struct sts_engine *e);
 

@@ -79,6 +79,27 @@ struct sts_store;
  */
 enum sts_status sts_store_open(const char *spec, struct sts_store **out, char *err, size_t errlen);
 
+/** What a failed or repaired open found (sts_store_open2()). */
+struct sts_store_open_info {
+    bool damaged;        /* not a database, corrupt, or truncated */
+    bool quarantined;    /* ... and moved to moved_to; a fresh store was created */
+    bool unwritable;     /* read-only file or filesystem, full, or cannot be created */
+    char moved_to[4200]; /* where the damaged file went */
+    char why[512];       /* the open's error, also when repaired */
+};
+
+/**
+ * sts_store_open() for the daemon: with repair, a damaged store file (not
+ * a database, corrupt at open, or shorter than its header says) is moved
+ * aside to PATH.corrupt-UNIXTIME (with its -wal and -shm) and a fresh
+ * store is created in its place.  A store of a newer schema is never
+ * touched.  info (may be NULL) says what happened: on failure whether the
+ * store is unwritable (the caller may run without one) or damaged.
+ * @return as sts_store_open()
+ */
+enum sts_status sts_store_open2(const char *spec, bool repair, struct sts_store **out,
+                                struct sts_store_open_info *info, char *err, size_t errlen);
+
 /** Close every pooled connection; NULL is a no-op. */
 void sts_store_close(struct sts_store *store);
 

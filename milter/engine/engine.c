@@ -36,6 +36,7 @@ struct sts_engine {
     struct sts_probe_ctx *probe_ctx;   /* OpenSSL context of STARTTLS probes */
     struct sts_probe_cache *probes;    /* MX TLS results */
     struct sts_tlsrpt_collect *tlsrpt; /* TLS-RPT results (TLSRPT yes), else NULL */
+    bool store_degraded;               /* the store could not be written: memory only */
     const struct sts_config *boot;     /* the snapshot the parts were built from */
     pthread_mutex_t mu;                /* guards cfg and ov */
     const struct sts_config *cfg;
@@ -123,6 +124,34 @@ static void probe_cache_config(const struct sts_config *cfg, unsigned flags, str
     pc->on_probe_arg = rt;
 }
 
+/*
+ * The daemon's store: a damaged file is quarantined and replaced (store.h,
+ * sts_store_open2), an unwritable one (read-only or full filesystem)
+ * leaves the daemon running on memory alone rather than not at all; both
+ * are logged loudly.  One-shot runs (mtasts) never repair or degrade.
+ */
+static enum sts_status open_store(const struct sts_config *cfg, unsigned flags,
+                                  struct sts_engine *rt, char *err, size_t errlen)
+{
+    bool daemon = !(flags & STS_ENGINE_ONE_SHOT);
+    struct sts_store_open_info info;
+    enum sts_status st = sts_store_open2(cfg->store, daemon, &rt->store, &info, err, errlen);
+    if (info.quarantined)
+        sts_log(LOG_ERR,
+                "event=store-quarantined store=%s moved_to=%s action=fresh-store reason=\"%s\"",
+                cfg->store, info.moved_to, info.why);
+    if (st == STS_EIO && daemon && info.unwritable) {
+        sts_log(LOG_ERR,
+                "event=store-degraded store=%s action=memory-only reason=\"%s\" "
+                "hint=\"policies are not kept across restarts until the store can be written; "
+                "fix the filesystem and restart\"",
+                cfg->store, err);
+        rt->store_degraded = true;
+        return STS_OK;
+    }
+    return st;
+}
+
 enum sts_status sts_engine_new(struct sts_config *cfg, const char *path, unsigned flags,
                                struct sts_engine **out, char *err, size_t errlen)
 {
@@ -159,7 +188,7 @@ enum sts_status sts_engine_new(struct sts_config *cfg, const char *path, unsigne
         st = sts_dane_new(&dc, &rt->dane, err, errlen);
     }
     if (st == STS_OK && !(flags & STS_ENGINE_NO_STORE))
-        st = sts_store_open(cfg->store, &rt->store, err, errlen);
+        st = open_store(cfg, flags, rt, err, errlen);
     if (st == STS_OK && cfg->tlsrpt && rt->store != NULL && !(flags & STS_ENGINE_ONE_SHOT)) {
         struct sts_tlsrpt_collect_config tc = {
             .store = rt->store,
@@ -286,6 +315,11 @@ struct sts_mx_cache *sts_engine_mx(const struct sts_engine *e)
 struct sts_dane *sts_engine_dane(const struct sts_engine *e)
 {
     return e->dane;
+}
+
+bool sts_engine_store_degraded(const struct sts_engine *e)
+{
+    return e->store_degraded;
 }
 
 struct sts_tlsrpt_collect *sts_engine_tlsrpt(const struct sts_engine *e)

@@ -22,6 +22,7 @@
 #include "mtasts/store.h"
 #include "store_int.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -330,8 +331,8 @@ fail:
 }
 
 /* Open one connection: pragmas, schema check (or migration), statements. */
-static enum sts_status store_conn_open(const char *path, struct store_conn **out, char *err,
-                                       size_t errlen)
+static enum sts_status store_conn_open(const char *path, struct store_conn **out, int *rc_out,
+                                       char *err, size_t errlen)
 {
     const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     struct store_conn *c = calloc(1, sizeof(*c));
@@ -346,7 +347,20 @@ static enum sts_status store_conn_open(const char *path, struct store_conn **out
         sqlite3_extended_result_codes(c->db, 1);
         rc = sqlite3_busy_timeout(c->db, STORE_BUSY_MS);
     }
-    /* journal_mode first: on a file that is no database it is what fails. */
+    /* A newer schema is refused before anything is written (journal_mode
+       rewrites the header): a downgrade never touches what a newer
+       version wrote.  On a file that is no database this read is what fails. */
+    int version = 0;
+    if (rc == SQLITE_OK)
+        rc = store_user_version(c->db, &version);
+    if (rc == SQLITE_OK && (version < 0 || version > STORE_SCHEMA_VERSION)) {
+        status = sts_status_set(STS_EIO, err, errlen,
+                                "store %s has schema version %d, which this build (version %d) "
+                                "does not know: it was written by a newer mtasts-milter",
+                                path, version, STORE_SCHEMA_VERSION);
+        store_conn_close(c);
+        return status;
+    }
     if (rc == SQLITE_OK)
         rc = store_exec(c->db, "PRAGMA journal_mode = WAL");
     if (rc == SQLITE_OK)
@@ -354,10 +368,21 @@ static enum sts_status store_conn_open(const char *path, struct store_conn **out
     if (rc != SQLITE_OK) {
         status = sts_status_set(store_status(rc), err, errlen, "store %s: cannot open: %s", path,
                                 c->db != NULL ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        if (rc_out != NULL)
+            *rc_out = rc;
         store_conn_close(c);
         return status;
     }
+    /* a file the OS lets us read only is opened read-only, silently: say so */
+    if (sqlite3_db_readonly(c->db, "main") == 1) {
+        if (rc_out != NULL)
+            *rc_out = SQLITE_READONLY;
+        store_conn_close(c);
+        return sts_status_set(STS_EIO, err, errlen, "store %s: the file is read-only", path);
+    }
     status = store_migrate(c->db, path, err, errlen);
+    if (status != STS_OK && rc_out != NULL)
+        *rc_out = sqlite3_extended_errcode(c->db);
     for (int i = 0; i < ST_COUNT && status == STS_OK; i++) {
         rc = sqlite3_prepare_v3(c->db, sts_store_policy_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                 &c->st[i], NULL);
@@ -395,7 +420,7 @@ static enum sts_status store_borrow(struct sts_store *s, struct store_conn **out
         *out = c;
         return STS_OK;
     }
-    status = store_conn_open(s->path, out, err, errlen);
+    status = store_conn_open(s->path, out, NULL, err, errlen);
     if (status != STS_OK) {
         pthread_mutex_lock(&s->mu);
         s->nopen--;
@@ -534,15 +559,96 @@ static enum sts_status store_parse_spec(const char *spec, const char **path, cha
     return STS_OK;
 }
 
+/*
+ * Is the file shorter than its own header says (a truncated copy)?  The
+ * header's page count (offset 28) is valid when its change counter
+ * (offset 24) equals "version-valid-for" (offset 92); the page size is
+ * at offset 16 (1 meaning 65536).  A file too short for a header, or
+ * that cannot be read, is left to SQLite.
+ */
+static bool store_truncated(const char *path)
+{
+    unsigned char h[100];
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return false;
+    size_t n = fread(h, 1, sizeof(h), f);
+    bool cut = false;
+    if (n == sizeof(h) && memcmp(h, "SQLite format 3", 16) == 0 && memcmp(h + 24, h + 92, 4) == 0 &&
+        fseek(f, 0, SEEK_END) == 0) {
+        unsigned page = (unsigned)h[16] << 8 | h[17];
+        uint64_t pages =
+            (uint64_t)h[28] << 24 | (uint64_t)h[29] << 16 | (uint64_t)h[30] << 8 | h[31];
+        long size = ftell(f);
+        if (page == 1)
+            page = 65536;
+        cut = size >= 0 && pages > 0 && (uint64_t)size < pages * page;
+    }
+    fclose(f);
+    return cut;
+}
+
+/* What a failed first open means (struct sts_store_open_info). */
+static void store_classify(int rc, struct sts_store_open_info *info)
+{
+    switch (rc & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        info->damaged = true;
+        break;
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_PERM:
+        info->unwritable = true;
+        break;
+    default:
+        break;
+    }
+}
+
+/* Move the damaged file (and its -wal/-shm) aside as PATH.corrupt-UNIXTIME. */
+static enum sts_status store_quarantine(const char *path, struct sts_store_open_info *info,
+                                        char *err, size_t errlen)
+{
+    char side[4200];
+    snprintf(info->moved_to, sizeof(info->moved_to), "%s.corrupt-%lld", path,
+             (long long)time(NULL));
+    if (rename(path, info->moved_to) != 0)
+        return sts_status_set(STS_EIO, err, errlen,
+                              "store %s is damaged and cannot be moved to %s: %s", path,
+                              info->moved_to, strerror(errno));
+    const char *suffix[] = {"-wal", "-shm"};
+    for (size_t i = 0; i < 2; i++) {
+        char moved[4300];
+        snprintf(side, sizeof(side), "%s%s", path, suffix[i]);
+        snprintf(moved, sizeof(moved), "%s%s", info->moved_to, suffix[i]);
+        (void)rename(side, moved); /* absent is fine */
+    }
+    info->quarantined = true;
+    return STS_OK;
+}
+
 enum sts_status sts_store_open(const char *spec, struct sts_store **out, char *err, size_t errlen)
 {
+    return sts_store_open2(spec, false, out, NULL, err, errlen);
+}
+
+enum sts_status sts_store_open2(const char *spec, bool repair, struct sts_store **out,
+                                struct sts_store_open_info *info, char *err, size_t errlen)
+{
     struct sts_store *s;
-    struct store_conn *c;
+    struct store_conn *c = NULL;
     const char *path = NULL;
     char fixed[4096];
     enum sts_status status;
+    struct sts_store_open_info scratch;
 
     *out = NULL;
+    if (info == NULL)
+        info = &scratch;
+    memset(info, 0, sizeof(*info));
     status = store_parse_spec(spec, &path, fixed, sizeof(fixed), err, errlen);
     if (status != STS_OK)
         return status;
@@ -556,11 +662,27 @@ enum sts_status sts_store_open(const char *spec, struct sts_store **out, char *e
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     /* The first connection creates or migrates the schema, and proves the file. */
-    status = store_borrow(s, &c, err, errlen);
-    if (status != STS_OK) {
-        sts_store_close(s);
-        return status;
+    for (int attempt = 0;; attempt++) {
+        int rc = SQLITE_OK;
+        if (store_truncated(path)) {
+            rc = SQLITE_CORRUPT;
+            status = sts_status_set(STS_EIO, err, errlen,
+                                    "store %s is shorter than its header says (truncated)", path);
+        } else {
+            status = store_conn_open(path, &c, &rc, err, errlen);
+        }
+        if (status == STS_OK)
+            break;
+        store_classify(rc, info);
+        snprintf(info->why, sizeof(info->why), "%s", err != NULL ? err : "");
+        if (!(repair && info->damaged && attempt == 0) ||
+            store_quarantine(path, info, err, errlen) != STS_OK) {
+            sts_store_close(s);
+            return status;
+        }
+        info->damaged = false; /* the next attempt is a fresh file */
     }
+    s->nopen = 1;
     store_return(s, c);
     *out = s;
     return STS_OK;
