@@ -13,6 +13,10 @@
  *     concurrent fetches);
  *   - a lookup waits for discovery at most its deadline, then returns
  *     STS_LOOKUP_PENDING while discovery finishes in the background;
+ *   - a store that cannot be read never costs a known policy: memory
+ *     answers if it has an unexpired policy, else the lookup returns
+ *     STS_LOOKUP_ERROR with reason STORE_ERROR (OnStoreError), not the
+ *     outcome of a discovery that found no policy or failed;
  *   - a background refresher re-checks policies of recently used domains
  *     before they expire, at jittered times.
  *

@@ -20,7 +20,14 @@
  * while a lookup holds it across an unlock, so a pointer held by a job or
  * a waiter stays valid; a pinned entry is never freed (evicted, or
  * dropped by the refresher); "forgetting" a domain only clears its state.
-
+ *
+ * The store could not be read (issue 18): a lookup whose store read
+ * fails answers from memory if memory has an unexpired policy, else
+ * discovers; a discovery that ends in anything but a policy is answered
+ * STS_LOOKUP_ERROR (reason store-error, so OnStoreError applies), never
+ * "no policy" or a DNS failure, since the store may hold a policy the
+ * cache cannot see.  The entry stays unloaded, so the next lookup reads
+ * the store again.
  */
 #include "mtasts/cache.h"
 
@@ -157,13 +164,18 @@ static void schedule(struct sts_cache *c, struct entry *e)
 
 /* ---- the store ---- */
 
-/* Load the store's view of a domain into the entry, once (the caller holds it pinned, no lock). */
-static void load_from_store(struct sts_cache *c, struct entry *e, int64_t now)
+/*
+ * Load the store's view of a domain into the entry, once (the caller
+ * holds the entry pinned, no lock).  Returns false when the store could
+ * not be read: the entry stays unloaded (read again next time) and keeps
+ * whatever memory has.
+ */
+static bool load_from_store(struct sts_cache *c, struct entry *e, int64_t now)
 {
     struct sts_store_entry se = {0};
     struct sts_store_negative neg = {0};
     char err[256];
-    bool have = false, have_neg = false;
+    bool have = false, have_neg = false, read = true;
     struct policy_ref *r = NULL;
     const char *domain = domain_of(e);
 
@@ -172,11 +184,16 @@ static void load_from_store(struct sts_cache *c, struct entry *e, int64_t now)
         if (st == STS_OK && se.expires_at > now && (r = ref_new(se.policy)) != NULL) {
             se.policy = NULL; /* now owned by r */
             have = true;
-        } else if (st == STS_EIO) {
+        } else if (st != STS_OK && st != STS_ENOTFOUND) {
             sts_log_to(&c->log, LOG_ERR, "domain=%s event=store-error reason=\"%s\"", domain, err);
+            read = false;
         }
-        have_neg =
-            sts_store_negative_get(c->cfg.store, domain, now, &neg, err, sizeof(err)) == STS_OK;
+        st = sts_store_negative_get(c->cfg.store, domain, now, &neg, err, sizeof(err));
+        have_neg = st == STS_OK;
+        if (read && st != STS_OK && st != STS_ENOTFOUND) {
+            sts_log_to(&c->log, LOG_ERR, "domain=%s event=store-error reason=\"%s\"", domain, err);
+            read = false;
+        }
     }
 
     struct sts_lru_shard *s = shard_of_entry(c, e);
@@ -186,16 +203,17 @@ static void load_from_store(struct sts_cache *c, struct entry *e, int64_t now)
             entry_set_policy(e, r, se.id, se.fetched_at, se.checked_at, se.expires_at);
             r = NULL;
         }
-        if (have_neg && e->pol == NULL) {
+        if (read && have_neg && e->pol == NULL) {
             e->negative_until = neg.until;
             if (!sts_lookup_reason_parse(neg.reason, &e->reason, &e->fetch))
                 e->reason = STS_LOOKUP_REASON_NO_POLICY; /* a word of another build */
         }
-        e->loaded = true;
+        e->loaded = read;
     }
     sts_lru_shard_unlock(s);
     ref_put(r);
     sts_store_entry_clear(&se);
+    return read;
 }
 
 /* ---- discovery jobs (on a worker, no lock held across I/O) ---- */
@@ -318,10 +336,12 @@ static void refresh_pass(void *arg)
             next = sts_lru_newer(e);
             /*
              * Unused for longer than "recent": drop it from memory (the
-             * store keeps any policy).  A pinned entry (a job, a lookup)
-             * is not freed.
+             * store keeps any policy; not when the store could not be
+             * read, as memory may be the only copy).  A pinned entry (a
+             * job, a lookup) is not freed.
              */
-            if (now - e->last_used > recent && sts_lru_shard_remove(s, e))
+            if (now - e->last_used > recent && (e->loaded || e->pol == NULL) &&
+                sts_lru_shard_remove(s, e))
                 continue;
             if (e->pol != NULL && !e->job.inflight) {
                 int64_t renew_at = e->expires_at - window + jitter(e, window / 4);
@@ -386,11 +406,13 @@ void sts_cache_free(struct sts_cache *c)
 }
 
 /*
- * What the entry says now, under the shard lock.  Returns false when it
- * says nothing yet (a discovery is needed).
+ * What the entry says now, under the shard lock: its policy, or (unless
+ * policy_only) a remembered "no policy" or DNS failure.  Returns false
+ * when it says nothing yet (a discovery is needed).
  */
 static bool answer_from(struct sts_cache *c, struct entry *e, int64_t now,
-                        enum sts_lookup_source source, struct sts_cache_result *out)
+                        enum sts_lookup_source source, bool policy_only,
+                        struct sts_cache_result *out)
 {
     if (has_policy(e, now)) {
         out->outcome = STS_LOOKUP_POLICY;
@@ -404,7 +426,7 @@ static bool answer_from(struct sts_cache *c, struct entry *e, int64_t now,
             schedule(c, e); /* re-check the TXT id in the background */
         return true;
     }
-    if (e->negative_until > now || e->tempfail_until > now) {
+    if (!policy_only && (e->negative_until > now || e->tempfail_until > now)) {
         out->outcome = e->negative_until > now ? STS_LOOKUP_NO_POLICY : STS_LOOKUP_TEMPFAIL;
         out->source = source;
         out->reason = e->reason;
@@ -414,9 +436,17 @@ static bool answer_from(struct sts_cache *c, struct entry *e, int64_t now,
     return false;
 }
 
+/* The answer when the store could not be read and memory has no policy. */
+static void answer_store_error(struct sts_cache_result *out)
+{
+    out->outcome = STS_LOOKUP_ERROR;
+    out->source = STS_SOURCE_STORE;
+    out->reason = STS_LOOKUP_REASON_STORE_ERROR;
+}
+
 /* Discover (sharing a discovery in flight) and wait up to the deadline (shard locked). */
 static void discover_and_wait(struct sts_cache *c, struct sts_lru_shard *s, struct entry *e,
-                              unsigned deadline_ms, struct sts_cache_result *out)
+                              unsigned deadline_ms, bool store_read, struct sts_cache_result *out)
 {
     struct sts_deadline d = sts_deadline_in(deadline_ms);
     schedule(c, e);
@@ -425,11 +455,17 @@ static void discover_and_wait(struct sts_cache *c, struct sts_lru_shard *s, stru
     while (e->generation == gen && woken)
         woken = sts_lru_shard_wait(s, d);
     if (e->generation != gen) {
-        if (!answer_from(c, e, now_s(c), STS_SOURCE_DISCOVERY, out)) {
-            out->outcome = STS_LOOKUP_NO_POLICY;
-            out->source = STS_SOURCE_DISCOVERY;
-            out->reason = STS_LOOKUP_REASON_NO_POLICY;
+        if (answer_from(c, e, now_s(c), STS_SOURCE_DISCOVERY, !store_read, out))
+            return;
+        if (!store_read) {
+            answer_store_error(out);
+            return;
         }
+        out->outcome = STS_LOOKUP_NO_POLICY;
+        out->source = STS_SOURCE_DISCOVERY;
+        out->reason = STS_LOOKUP_REASON_NO_POLICY;
+    } else if (!store_read) {
+        answer_store_error(out);
     } else {
         out->outcome = STS_LOOKUP_PENDING;
         out->reason = STS_LOOKUP_REASON_DISCOVERY_TIMEOUT;
@@ -453,23 +489,31 @@ enum sts_status sts_cache_lookup(struct sts_cache *c, const char *domain, unsign
         return STS_ENOMEM;
     }
     e->last_used = now;
+    bool store_read = true;
     if (!e->loaded) {
         sts_lru_pin(e);
         sts_lru_shard_unlock(s);
-        load_from_store(c, e, now);
+        store_read = load_from_store(c, e, now);
         sts_lru_shard_lock(s);
         sts_lru_unpin(e);
-        if (answer_from(c, e, now, STS_SOURCE_STORE, out)) {
+        /* unread: only a policy in memory answers; a remembered failure is the store's */
+        if (answer_from(c, e, now, store_read ? STS_SOURCE_STORE : STS_SOURCE_FRONT, !store_read,
+                        out)) {
             sts_lru_shard_unlock(s);
             return STS_OK;
         }
-    } else if (answer_from(c, e, now, STS_SOURCE_FRONT, out)) {
+        if (!store_read && (e->negative_until > now || e->tempfail_until > now)) {
+            answer_store_error(out); /* discovered lately: not again at every lookup */
+            sts_lru_shard_unlock(s);
+            return STS_OK;
+        }
+    } else if (answer_from(c, e, now, STS_SOURCE_FRONT, false, out)) {
         sts_lru_shard_unlock(s);
         return STS_OK;
     }
 
     sts_lru_pin(e);
-    discover_and_wait(c, s, e, deadline_ms, out);
+    discover_and_wait(c, s, e, deadline_ms, store_read, out);
     sts_lru_unpin(e);
     sts_lru_shard_unlock(s);
     return STS_OK;
@@ -484,7 +528,7 @@ bool sts_cache_peek(struct sts_cache *c, const char *domain, struct sts_cache_re
     bool hit = false;
     sts_lru_shard_lock(s);
     struct entry *e = sts_lru_shard_find(s, h, domain, 0);
-    if (e != NULL && e->loaded && answer_from(c, e, now, STS_SOURCE_FRONT, out)) {
+    if (e != NULL && e->loaded && answer_from(c, e, now, STS_SOURCE_FRONT, false, out)) {
         e->last_used = now;
         sts_lru_shard_touch(s, e);
         hit = true;
