@@ -10,9 +10,10 @@
  * drains its queue at stop.
  *
  * Locking protocol (see also cache.h):
- *   - a shard mutex guards every field of its entries (job.inflight
- *     included); its condition variable is broadcast whenever a
- *     discovery of one of its domains ends;
+ *   - a shard mutex guards every field of its entries (the job's
+ *     inflight flag and run count included, lru_job.h); its condition
+ *     variable is broadcast whenever a discovery of one of its domains
+ *     ends;
  *   - the pool's queue mutex may be taken while holding a shard mutex
  *     (scheduling), never the reverse;
  *   - no mutex is held across DNS, HTTPS or store I/O.
@@ -41,6 +42,7 @@
 #include "mtasts/discovery.h"
 #include "mtasts/discovery_io.h"
 #include "mtasts/job_pool.h"
+#include "mtasts/lru_job.h"
 #include "mtasts/lru_map.h"
 
 #define SHARDS 64
@@ -55,14 +57,13 @@ struct policy_ref {
 
 /* What is known of one domain: the value of an lru_map entry. */
 struct entry {
-    struct sts_job job;     /* the discovery; job.inflight: queued or running */
+    struct sts_lru_job job; /* the discovery: job.job.inflight, job.runs */
     struct policy_ref *pol; /* NULL when nothing valid is cached */
     char id[STS_TXT_ID_MAX + 1];
     int64_t expires_at, checked_at, fetched_at, last_used;
     int64_t negative_until, tempfail_until;
     enum sts_lookup_reason reason; /* why negative/tempfail */
     enum sts_fetch_result fetch;   /* ... for FETCH_FAILED */
-    unsigned generation;           /* bumped at the end of every discovery */
     bool loaded;                   /* the store has been read */
 };
 
@@ -157,8 +158,7 @@ static bool has_policy(const struct entry *e, int64_t now)
 /* Queue a discovery unless one is in flight (shard locked); the job pins the entry. */
 static void schedule(struct sts_cache *c, struct entry *e)
 {
-    if (sts_job_pool_submit(c->pool, &e->job) == STS_JOB_QUEUED)
-        sts_lru_pin(e);
+    sts_lru_job_submit(c->pool, e, &e->job);
     /* dropped (stopping): the lookup times out and reports PENDING */
 }
 
@@ -263,7 +263,7 @@ static void run_job(void *arg, struct sts_job *job, void *scratch)
 {
     (void)scratch;
     struct sts_cache *c = arg;
-    struct entry *e = STS_JOB_OWNER(job, struct entry, job);
+    struct entry *e = STS_JOB_OWNER(job, struct entry, job.job);
     struct sts_lru_shard *s = shard_of_entry(c, e);
     int64_t now = now_s(c);
 
@@ -304,14 +304,8 @@ static void run_job(void *arg, struct sts_job *job, void *scratch)
 static void finish_job(void *arg, struct sts_job *job)
 {
     struct sts_cache *c = arg;
-    struct entry *e = STS_JOB_OWNER(job, struct entry, job);
-    struct sts_lru_shard *s = shard_of_entry(c, e);
-    sts_lru_shard_lock(s);
-    e->job.inflight = false;
-    sts_lru_unpin(e);
-    e->generation++;
-    sts_lru_shard_broadcast(s);
-    sts_lru_shard_unlock(s);
+    struct entry *e = STS_JOB_OWNER(job, struct entry, job.job);
+    sts_lru_job_finish(shard_of_entry(c, e), e, &e->job);
 }
 
 /* ---- background refresher ---- */
@@ -343,7 +337,7 @@ static void refresh_pass(void *arg)
             if (now - e->last_used > recent && (e->loaded || e->pol == NULL) &&
                 sts_lru_shard_remove(s, e))
                 continue;
-            if (e->pol != NULL && !e->job.inflight) {
+            if (e->pol != NULL && !e->job.job.inflight) {
                 int64_t renew_at = e->expires_at - window + jitter(e, window / 4);
                 if (now >= renew_at || now - e->checked_at >= recheck)
                     schedule(c, e);
@@ -450,11 +444,7 @@ static void discover_and_wait(struct sts_cache *c, struct sts_lru_shard *s, stru
 {
     struct sts_deadline d = sts_deadline_in(deadline_ms);
     schedule(c, e);
-    unsigned gen = e->generation;
-    bool woken = true;
-    while (e->generation == gen && woken)
-        woken = sts_lru_shard_wait(s, d);
-    if (e->generation != gen) {
+    if (sts_lru_job_wait(s, e, &e->job, d)) {
         if (answer_from(c, e, now_s(c), STS_SOURCE_DISCOVERY, !store_read, out))
             return;
         if (!store_read) {
@@ -512,9 +502,7 @@ enum sts_status sts_cache_lookup(struct sts_cache *c, const char *domain, unsign
         return STS_OK;
     }
 
-    sts_lru_pin(e);
     discover_and_wait(c, s, e, deadline_ms, store_read, out);
-    sts_lru_unpin(e);
     sts_lru_shard_unlock(s);
     return STS_OK;
 }
