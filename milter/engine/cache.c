@@ -516,7 +516,8 @@ bool sts_cache_peek(struct sts_cache *c, const char *domain, struct sts_cache_re
     bool hit = false;
     sts_lru_shard_lock(s);
     struct entry *e = sts_lru_shard_find(s, h, domain, 0);
-    if (e != NULL && e->loaded && answer_from(c, e, now, STS_SOURCE_FRONT, false, out)) {
+    /* unloaded (never read, forgotten, or the store failed): only a policy in memory */
+    if (e != NULL && answer_from(c, e, now, STS_SOURCE_FRONT, !e->loaded, out)) {
         e->last_used = now;
         sts_lru_shard_touch(s, e);
         hit = true;
