@@ -6,7 +6,6 @@
  */
 #include "cli_check_tls.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +13,9 @@
 
 #include "cli.h"
 #include "cli_common.h"
+#include "mtasts/clock.h"
 #include "mtasts/dane.h"
+#include "mtasts/job_pool.h"
 #include "mtasts/status.h"
 
 static const struct {
@@ -137,15 +138,36 @@ static void lookup_tlsa(struct cli_mx_tls *mx, struct sts_dns *dns, bool mx_secu
 
 /* ------------------------------------------------------------------ probes */
 
+/*
+ * Run jobs on at most `workers` threads of a job pool (job_pool.h) and
+ * wait for all of them (the pool drains its queue when freed); one after
+ * the other in this thread when no thread can be had.
+ */
+static void run_all(struct sts_job *const *jobs, size_t n, unsigned workers,
+                    void (*run)(void *arg, struct sts_job *job, void *scratch))
+{
+    struct sts_job_pool_config pc = {.workers = workers, .stop = STS_JOB_POOL_DRAIN, .run = run};
+    struct sts_job_pool *pool = NULL;
+    char err[128];
+    size_t i = 0;
+    if (n > 1 && workers > 1 && sts_job_pool_new(&pc, &pool, err, sizeof(err)) == STS_OK) {
+        while (i < n && sts_job_pool_submit(pool, jobs[i]) == STS_JOB_QUEUED)
+            i++;
+        sts_job_pool_free(pool);
+    }
+    for (; i < n; i++)
+        run(NULL, jobs[i], NULL);
+}
+
 struct probe_job {
+    struct sts_job job; /* for run_all() */
     const struct sts_probe_ctx *ctx;
     struct sts_probe_request req;
     struct sts_probe_result res;
 };
 
-static void *probe_job_run(void *arg)
+static void probe_job_run(struct probe_job *j)
 {
-    struct probe_job *j = arg;
     enum sts_status st = sts_probe_run(j->ctx, &j->req, &j->res);
     if (st != STS_OK) {
         memset(&j->res, 0, sizeof(j->res));
@@ -154,7 +176,13 @@ static void *probe_job_run(void *arg)
         snprintf(j->res.detail, sizeof(j->res.detail), "the probe could not be made: %s",
                  sts_status_word(st));
     }
-    return NULL;
+}
+
+static void probe_job_work(void *arg, struct sts_job *job, void *scratch)
+{
+    (void)arg;
+    (void)scratch;
+    probe_job_run(STS_JOB_OWNER(job, struct probe_job, job));
 }
 
 static void job_init(struct probe_job *j, const struct cli_mx_tls *mx, const char *addr,
@@ -172,18 +200,14 @@ static void job_init(struct probe_job *j, const struct cli_mx_tls *mx, const cha
 static void scan_versions(struct cli_mx_tls *mx, const struct cli_tls_config *cfg)
 {
     struct probe_job jobs[CLI_TLS_VERSIONS];
-    pthread_t tids[CLI_TLS_VERSIONS];
-    bool started[CLI_TLS_VERSIONS];
+    struct sts_job *list[CLI_TLS_VERSIONS];
     for (int i = 0; i < CLI_TLS_VERSIONS; i++) {
         job_init(&jobs[i], mx, mx->probed_addr, cfg);
         jobs[i].req.tls_version = versions[i].version;
-        started[i] = pthread_create(&tids[i], NULL, probe_job_run, &jobs[i]) == 0;
-        if (!started[i])
-            probe_job_run(&jobs[i]);
+        list[i] = &jobs[i].job;
     }
+    run_all(list, CLI_TLS_VERSIONS, CLI_TLS_VERSIONS, probe_job_work);
     for (int i = 0; i < CLI_TLS_VERSIONS; i++) {
-        if (started[i])
-            pthread_join(tids[i], NULL);
         const struct sts_probe_result *r = &jobs[i].res;
         mx->scan[i] = r->handshake_done                  ? CLI_SCAN_ACCEPTED
                       : r->result == STS_TLS_UNREACHABLE ? CLI_SCAN_UNTESTED
@@ -265,43 +289,37 @@ static void check_host(struct cli_mx_tls *mx, const struct cli_tls_config *cfg)
     mx->ms = cli_now_ms() - t0;
 }
 
-struct pool {
+struct host_job {
+    struct sts_job job; /* for run_all() */
     struct cli_mx_tls *mx;
-    size_t n, next;
     const struct cli_tls_config *cfg;
-    pthread_mutex_t mu;
 };
 
-static void *pool_worker(void *arg)
+static void host_job_work(void *arg, struct sts_job *job, void *scratch)
 {
-    struct pool *p = arg;
-    for (;;) {
-        pthread_mutex_lock(&p->mu);
-        size_t i = p->next++;
-        pthread_mutex_unlock(&p->mu);
-        if (i >= p->n)
-            return NULL;
-        check_host(&p->mx[i], p->cfg);
-    }
+    (void)arg;
+    (void)scratch;
+    struct host_job *h = STS_JOB_OWNER(job, struct host_job, job);
+    check_host(h->mx, h->cfg);
 }
 
 int cli_check_tls_run(struct cli_mx_tls *mx, size_t n, const struct cli_tls_config *cfg)
 {
-    struct pool p = {.mx = mx, .n = n, .cfg = cfg};
-    pthread_t tids[CLI_TLS_THREADS];
-    size_t started = 0;
-    if (pthread_mutex_init(&p.mu, NULL) != 0) {
-        cli_error("cannot create a mutex");
+    struct host_job *hosts = calloc(n > 0 ? n : 1, sizeof(*hosts));
+    struct sts_job **list = calloc(n > 0 ? n : 1, sizeof(*list));
+    if (hosts == NULL || list == NULL) {
+        free(hosts);
+        free(list);
+        cli_error("out of memory");
         return -1;
     }
-    while (started < CLI_TLS_THREADS && started < n &&
-           pthread_create(&tids[started], NULL, pool_worker, &p) == 0)
-        started++;
-    if (started == 0)
-        pool_worker(&p);
-    for (size_t i = 0; i < started; i++)
-        pthread_join(tids[i], NULL);
-    pthread_mutex_destroy(&p.mu);
+    for (size_t i = 0; i < n; i++) {
+        hosts[i] = (struct host_job){.mx = &mx[i], .cfg = cfg};
+        list[i] = &hosts[i].job;
+    }
+    run_all(list, n, n < CLI_TLS_THREADS ? (unsigned)n : CLI_TLS_THREADS, host_job_work);
+    free(list);
+    free(hosts);
     return 0;
 }
 
@@ -320,7 +338,7 @@ int64_t cli_check_tls_days_left(const struct cli_mx_tls *mx)
     const struct sts_probe_result *c = cli_check_tls_cert(mx);
     if (c == NULL)
         return 0;
-    int64_t d = c->cert_not_after - (int64_t)time(NULL);
+    int64_t d = c->cert_not_after - sts_clock_wall_s();
     /* floor division: 1 second past expiry is day -1 */
     return d >= 0 ? d / 86400 : -((-d + 86399) / 86400);
 }

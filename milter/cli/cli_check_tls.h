@@ -7,7 +7,8 @@
  *
  * Probes are made directly with probe.h (never through the probe cache):
  * a check shows what the host does now.  Hosts are probed in parallel by at
- * most CLI_TLS_THREADS threads; each thread writes only its own
+ * most CLI_TLS_THREADS workers of a job pool (job_pool.h), the TLS
+ * versions of one host in parallel too; each job writes only its own
  * struct cli_mx_tls, the shared resolver and probe context are thread-safe.
  *
  * Ownership: the caller owns the array of struct cli_mx_tls (no pointers

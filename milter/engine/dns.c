@@ -10,7 +10,7 @@
  *      and under the query's mutex either delivers the ub_result (state
  *      WAITING -> DONE) or, if the caller has gone, frees it;
  *   3. the caller waits on its own condition variable until DONE or the
- *      deadline (CLOCK_MONOTONIC); on timeout it marks the query
+ *      deadline (clock.h, CLOCK_MONOTONIC); on timeout it marks the query
  *      ABANDONED and calls ub_cancel();
  *   4. the caller builds the answer from the ub_result, outside any lock.
  *
@@ -41,10 +41,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <unbound.h>
+
+#include "mtasts/clock.h"
 
 #define DNS_DEFAULT_TIMEOUT_MS 5000
 #define DNS_CLASS_IN 1
@@ -73,7 +74,6 @@ struct dns_query {
 struct sts_dns {
     struct ub_ctx *ctx;
     unsigned timeout_ms;
-    pthread_condattr_t condattr; /* CLOCK_MONOTONIC, for every query's cond */
     pthread_t dispatcher;
     int wake[2]; /* a byte on wake[1] stops the dispatcher */
     pthread_mutex_t mu;
@@ -183,7 +183,7 @@ static struct dns_query *query_new(struct sts_dns *dns)
         free(q);
         return NULL;
     }
-    if (pthread_cond_init(&q->cond, &dns->condattr) != 0) {
+    if (sts_cond_init_monotonic(&q->cond) != 0) {
         pthread_mutex_destroy(&q->mu);
         free(q);
         return NULL;
@@ -313,19 +313,6 @@ static void *dispatcher_main(void *arg)
     return NULL;
 }
 
-static struct timespec deadline_after(unsigned ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
 /* A name we pass to libunbound: printable, no escapes, sane lengths. */
 static bool name_ok(const char *name)
 {
@@ -353,12 +340,12 @@ static bool name_ok(const char *name)
 
 /* Called with the query handed to libunbound; returns with the result. */
 static enum sts_status query_wait(struct sts_dns *dns, struct dns_query *q, int async_id,
-                                  const struct timespec *deadline, unsigned timeout_ms,
+                                  struct sts_deadline deadline, unsigned timeout_ms,
                                   enum sts_dns_type type, struct sts_dns_answer *ans)
 {
     pthread_mutex_lock(&q->mu);
     while (q->state == DNS_Q_WAITING) {
-        int rc = pthread_cond_timedwait(&q->cond, &q->mu, deadline);
+        int rc = sts_cond_wait_until(&q->cond, &q->mu, deadline);
         if (rc == ETIMEDOUT && q->state == DNS_Q_WAITING)
             q->state = DNS_Q_ABANDONED;
     }
@@ -414,7 +401,7 @@ enum sts_status sts_dns_query_within(struct sts_dns *dns, const char *name, enum
     }
     if (timeout_ms == 0 || timeout_ms > dns->timeout_ms)
         timeout_ms = dns->timeout_ms;
-    struct timespec deadline = deadline_after(timeout_ms);
+    struct sts_deadline deadline = sts_deadline_in(timeout_ms);
 
     pthread_mutex_lock(&dns->mu);
     if (dns->closing || dns->broken) {
@@ -442,7 +429,7 @@ enum sts_status sts_dns_query_within(struct sts_dns *dns, const char *name, enum
         else
             answer_set(ans, STS_DNS_ERROR, "libunbound: %s", ub_strerror(rc));
     } else {
-        st = query_wait(dns, q, async_id, &deadline, timeout_ms, type, ans);
+        st = query_wait(dns, q, async_id, deadline, timeout_ms, type, ans);
     }
     query_unref(q);
 
@@ -641,14 +628,7 @@ enum sts_status sts_dns_new(const struct sts_dns_config *cfg, struct sts_dns **o
     dns->wake[0] = dns->wake[1] = -1;
 
     enum sts_status st = STS_ENOMEM;
-    bool attr = false, mu = false, idle = false;
-    if (pthread_condattr_init(&dns->condattr) != 0)
-        goto fail;
-    attr = true;
-    if (pthread_condattr_setclock(&dns->condattr, CLOCK_MONOTONIC) != 0) {
-        st = sts_status_set(STS_EINVAL, err, errlen, "no CLOCK_MONOTONIC for condition variables");
-        goto fail;
-    }
+    bool mu = false, idle = false;
     if (pthread_mutex_init(&dns->mu, NULL) != 0)
         goto fail;
     mu = true;
@@ -698,8 +678,6 @@ fail:
         pthread_cond_destroy(&dns->idle);
     if (mu)
         pthread_mutex_destroy(&dns->mu);
-    if (attr)
-        pthread_condattr_destroy(&dns->condattr);
     free(dns);
     return st;
 }
@@ -747,6 +725,5 @@ void sts_dns_free(struct sts_dns *dns)
     close(dns->wake[1]);
     pthread_cond_destroy(&dns->idle);
     pthread_mutex_destroy(&dns->mu);
-    pthread_condattr_destroy(&dns->condattr);
     free(dns);
 }

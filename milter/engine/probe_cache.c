@@ -7,9 +7,9 @@
  * that drops queued jobs at stop.
  *
  * Locking protocol (see also probe_cache.h):
- *   - a shard mutex guards every field of its entries (job.inflight
- *     included); its condition variable is broadcast whenever a job on
- *     one of its entries ends;
+ *   - a shard mutex guards every field of its entries (the job's
+ *     inflight flag and run count included, lru_job.h); its condition
+ *     variable is broadcast whenever a job on one of its entries ends;
  *   - the pool's queue mutex may be taken while holding a shard mutex
  *     (scheduling), never the reverse;
  *   - no mutex is held across DNS, probes (mx_tls.c) or the store.
@@ -26,6 +26,7 @@
 
 #include "mtasts/clock.h"
 #include "mtasts/job_pool.h"
+#include "mtasts/lru_job.h"
 #include "mtasts/lru_map.h"
 #include "mx_tls.h"
 
@@ -33,10 +34,9 @@
 
 /* What is known of one (host, mx_secure): the value of an lru_map entry. */
 struct pentry {
-    struct sts_job job;         /* the probe job; job.inflight: queued or running */
+    struct sts_lru_job job;     /* the probe: job.job.inflight, job.runs */
     bool loaded;                /* the store has been consulted */
     bool used_dirty;            /* last_used not yet written to the store */
-    unsigned generation;        /* bumped at the end of every job */
     struct sts_tls_verdict tls; /* known: a verdict (it may have expired) */
     int64_t last_used;          /* marked used (refresher) */
     int64_t last_read;          /* any get (the refresher drops long unread entries) */
@@ -128,11 +128,9 @@ static void load_from_store(struct sts_probe_cache *pc, struct sts_lru_shard *s,
  */
 static void schedule(struct sts_probe_cache *pc, struct pentry *e, const char *requester)
 {
-    if (sts_job_pool_submit(pc->pool, &e->job) == STS_JOB_QUEUED) {
-        sts_lru_pin(e);
-        if (requester != NULL && pc->cfg.on_probe != NULL)
-            e->requester = strdup(requester);
-    }
+    if (sts_lru_job_submit(pc->pool, e, &e->job) == STS_JOB_QUEUED && requester != NULL &&
+        pc->cfg.on_probe != NULL)
+        e->requester = strdup(requester);
     /* dropped (queue full, stopping): the get reports pending; a later one retries */
 }
 
@@ -140,7 +138,7 @@ static void run_job(void *arg, struct sts_job *job, void *scratch)
 {
     (void)scratch;
     struct sts_probe_cache *pc = arg;
-    struct pentry *e = STS_JOB_OWNER(job, struct pentry, job);
+    struct pentry *e = STS_JOB_OWNER(job, struct pentry, job.job);
     struct sts_lru_shard *s = shard_of_entry(pc, e);
     const char *host = host_of(e);
     bool secure = secure_of(e);
@@ -205,7 +203,7 @@ static void run_job(void *arg, struct sts_job *job, void *scratch)
 static void drop_job(void *arg, struct sts_job *job)
 {
     struct sts_probe_cache *pc = arg;
-    struct pentry *e = STS_JOB_OWNER(job, struct pentry, job);
+    struct pentry *e = STS_JOB_OWNER(job, struct pentry, job.job);
     struct sts_lru_shard *s = shard_of_entry(pc, e);
     sts_lru_shard_lock(s);
     free(e->requester);
@@ -217,14 +215,8 @@ static void drop_job(void *arg, struct sts_job *job)
 static void finish_job(void *arg, struct sts_job *job)
 {
     struct sts_probe_cache *pc = arg;
-    struct pentry *e = STS_JOB_OWNER(job, struct pentry, job);
-    struct sts_lru_shard *s = shard_of_entry(pc, e);
-    sts_lru_shard_lock(s);
-    e->job.inflight = false;
-    sts_lru_unpin(e);
-    e->generation++;
-    sts_lru_shard_broadcast(s);
-    sts_lru_shard_unlock(s);
+    struct pentry *e = STS_JOB_OWNER(job, struct pentry, job.job);
+    sts_lru_job_finish(shard_of_entry(pc, e), e, &e->job);
 }
 
 /* ---- background refresher ---- */
@@ -279,7 +271,7 @@ static void refresh_shard(struct sts_probe_cache *pc, struct sts_lru_shard *s, i
             continue; /* not pinned, unused, unread: the store keeps the row */
         if (e->used_dirty)
             collect_touch(e, touches, nt, cap);
-        if (used && e->loaded && !e->job.inflight &&
+        if (used && e->loaded && !e->job.job.inflight &&
             (!e->tls.known || e->tls.expires_at - now <= margin))
             schedule(pc, e, NULL);
     }
@@ -518,18 +510,12 @@ void sts_probe_cache_get_for(struct sts_probe_cache *pc, const char *requester, 
 
     /* Missing or expired: probe, sharing a job in flight, waiting up to wait_ms. */
     schedule(pc, e, requester);
-    const char *why = e->job.inflight ? "probe pending" : "probe not started (queue full)";
-    if (wait_ms > 0 && e->job.inflight) {
-        struct sts_deadline d = sts_deadline_in(wait_ms);
-        unsigned gen = e->generation;
-        bool woken = true;
-        sts_lru_pin(e);
-        while (e->generation == gen && woken)
-            woken = sts_lru_shard_wait(s, d);
-        sts_lru_unpin(e);
-        if (e->generation != gen && answer_from(e, now_s(pc), require_dane, out))
+    const char *why = e->job.job.inflight ? "probe pending" : "probe not started (queue full)";
+    if (wait_ms > 0 && e->job.job.inflight) {
+        bool ended = sts_lru_job_wait(s, e, &e->job, sts_deadline_in(wait_ms));
+        if (ended && answer_from(e, now_s(pc), require_dane, out))
             *source = STS_MX_TLS_PROBE;
-        else if (e->generation != gen)
+        else if (ended)
             why = "probe gave no verdict (local failure, see the log)";
     }
     if (!out->known)
