@@ -202,14 +202,15 @@ void sts_judge_log(const struct sts_snapshot *snap, const char *queue_id, const 
     sts_status_quote(rcpt ? rcpt : "", rcpt ? strlen(rcpt) : 0, shown, sizeof(shown));
     sts_log(v->would_fail ? LOG_WARNING : LOG_INFO,
             "%s: rcpt=%s domain=%s mode=%s policy=%s id=%s route=%s hop=%s lookup=%s source=%s "
-            "verdict=%s would_fail=%s reason=%s mx=%s tls=%s ms=%.3f",
+            "verdict=%s would_fail=%s reason=%s mx=%s tls=%s ms=%.3f require=%s",
             queue_id, shown, j->domain[0] ? j->domain : "-", sts_milter_mode_name(snap->cfg->mode),
             v->mode_known ? sts_mode_name(v->mode) : "-", v->policy_id[0] ? v->policy_id : "-",
             sts_route_kind_name(j->route.kind), j->route.hop[0] ? j->route.hop : "-",
             j->source == STS_SOURCE_NONE ? "-" : sts_lookup_outcome_name(j->lookup),
             sts_lookup_source_name(j->source), sts_action_name(v->action),
             v->would_fail ? "yes" : "no", sts_verdict_reason_name(v->reason),
-            v->mx[0] ? v->mx : "-", j->tls[0] ? j->tls : "-", j->ms);
+            v->mx[0] ? v->mx : "-", j->tls[0] ? j->tls : "-", j->ms,
+            sts_tls_requirement_name(v->require));
 }
 
 static unsigned ms_left(double deadline_ms)
