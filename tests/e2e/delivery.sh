@@ -309,10 +309,10 @@ level notlsa.dane.test 'OK secure match=mx1.notlsa.dane.test servername=hostname
 level patternmiss.dane.test 'OK secure match=mx1.other.dane.test servername=hostname' deferred \
     'Server certificate not verified'
 level ta.dane.test 'OK dane-only' sent 'Verified TLS connection established to mx1\.ta\.dane\.test'
-level plain.dane.test 'OK dane-only' deferred ''
+level plain.dane.test 'OK dane-only' deferred 'status=deferred \(no TLSA records found\)'
 level daneonly.dane.test 'OK dane-only' sent \
     'Verified TLS connection established to mx1\.good\.dane\.test'
-level danenotls.dane.test 'OK dane-only' deferred ''
+level danenotls.dane.test 'OK dane-only' deferred 'TLS is required, but was not offered by host mx1\.danenotls'
 _a=$(smap bogus.test)
 [ "$_a" = 'TEMP dnssec-invalid' ] || fail "socketmap answer for bogus.test: want 'TEMP dnssec-invalid', got '$_a'"
 timed "bogus.test (MX RRset bogus): socketmap 'TEMP dnssec-invalid'"
