@@ -34,106 +34,42 @@ const char *cli_tls_version_label(int i)
 }
 
 /* The least secure of two statuses: bogus < insecure < secure. */
-static enum sts_dnssec dnssec_min(enum sts_dnssec a, enum sts_dnssec b)
+/*
+ * The host's addresses and TLSA records from the DANE module (dane.h:
+ * TLSA at _PORT._tcp.HOST, the one usability rule, the address RRsets'
+ * DNSSEC of RFC 7672 section 2.2.2): what the milter and the socketmap
+ * judge the host by.
+ */
+static void from_dane(struct cli_mx_tls *mx, const struct cli_tls_config *cfg)
 {
-    if (a == STS_DNSSEC_BOGUS || b == STS_DNSSEC_BOGUS)
-        return STS_DNSSEC_BOGUS;
-    if (a == STS_DNSSEC_INSECURE || b == STS_DNSSEC_INSECURE)
-        return STS_DNSSEC_INSECURE;
-    return STS_DNSSEC_SECURE;
-}
-
-/* ------------------------------------------------------------------ DNS */
-
-/* A then AAAA of the host. */
-static void resolve_host(struct cli_mx_tls *mx, struct sts_dns *dns)
-{
-    static const enum sts_dns_type types[] = {STS_DNS_A, STS_DNS_AAAA};
-    static const char *const tnames[] = {"A", "AAAA"};
-    bool first = true;
-    char why[2][300] = {"", ""};
-    for (size_t t = 0; t < 2; t++) {
-        struct sts_dns_answer *a = NULL;
-        if (sts_dns_query(dns, mx->host, types[t], &a) != STS_OK) {
-            snprintf(why[t], sizeof(why[t]), "the %s lookup of %s could not be made", tnames[t],
-                     mx->host);
-            continue;
-        }
-        mx->addr_dnssec = first ? a->dnssec : dnssec_min(mx->addr_dnssec, a->dnssec);
-        first = false;
-        if (a->result == STS_DNS_ANSWER)
-            for (size_t i = 0; i < a->count && mx->naddrs < CLI_TLS_ADDRS; i++)
-                snprintf(mx->addrs[mx->naddrs++], sizeof(mx->addrs[0]), "%s", a->addr[i]);
-        else
-            cli_explain_dns(a, mx->host, tnames[t], why[t], sizeof(why[t]));
-        sts_dns_answer_free(a);
-    }
-    if (mx->naddrs == 0)
-        snprintf(mx->addr_why, sizeof(mx->addr_why), "%s; %s", why[0], why[1]);
-}
-
-static void lookup_tlsa(struct cli_mx_tls *mx, struct sts_dns *dns, bool mx_secure)
-{
-    if (!mx_secure) {
-        mx->dane = STS_DANE_NOT_APPLICABLE;
-        snprintf(mx->tlsa_why, sizeof(mx->tlsa_why),
-                 "not applicable: the MX records are not DNSSEC-signed (RFC 7672 section 2.2.1)");
-        return;
-    }
-    char name[300];
-    snprintf(name, sizeof(name), "_25._tcp.%s", mx->host);
-    struct sts_dns_answer *a = NULL;
-    if (sts_dns_query(dns, name, STS_DNS_TLSA, &a) != STS_OK) {
+    struct sts_dane_host h;
+    sts_dane_host_get(cfg->dane, mx->host, cfg->mx_secure, 0, &h);
+    if (h.local_error) {
         mx->dane = STS_DANE_FAILED;
-        snprintf(mx->tlsa_why, sizeof(mx->tlsa_why), "the TLSA lookup of %s could not be made",
-                 name);
+        snprintf(mx->addr_why, sizeof(mx->addr_why), "%s", h.why);
+        snprintf(mx->tlsa_why, sizeof(mx->tlsa_why), "lookup failed: %s", h.why);
+        sts_dane_host_clear(&h);
         return;
     }
-    mx->tlsa_dnssec = a->dnssec;
-    switch (a->result) {
-    case STS_DNS_ANSWER:
-        for (size_t i = 0; i < a->count && mx->ntlsa < CLI_TLS_TLSA; i++) {
-            struct cli_tlsa_rec *r = &mx->tlsa[mx->ntlsa++];
-            const struct sts_dns_tlsa *t = &a->tlsa[i];
-            r->usage = t->usage, r->selector = t->selector, r->mtype = t->mtype;
-            r->cut = t->len > sizeof(r->data);
-            r->len = r->cut ? sizeof(r->data) : t->len;
-            memcpy(r->data, t->data, r->len);
-            r->usable = sts_dane_tlsa_usable(t) && !r->cut;
-            mx->tlsa_usable += r->usable;
-        }
-        if (a->dnssec != STS_DNSSEC_SECURE) {
-            mx->dane = STS_DANE_NONE;
-            snprintf(mx->tlsa_why, sizeof(mx->tlsa_why),
-                     "none: %s has TLSA records but they are not DNSSEC-signed (ignored)", name);
-        } else if (mx->tlsa_usable == 0) {
-            mx->dane = STS_DANE_UNUSABLE;
-            snprintf(mx->tlsa_why, sizeof(mx->tlsa_why),
-                     "no usable TLSA record at %s (only PKIX-TA/PKIX-EE or unknown parameters, "
-                     "RFC 7672 section 3.1.3)",
-                     name);
-        } else {
-            mx->dane = STS_DANE_USABLE;
-            snprintf(mx->tlsa_why, sizeof(mx->tlsa_why), "%zu usable TLSA record%s at %s (secure)",
-                     mx->tlsa_usable, mx->tlsa_usable == 1 ? "" : "s", name);
-        }
-        break;
-    case STS_DNS_NXDOMAIN:
-    case STS_DNS_NODATA:
-        mx->dane = a->dnssec == STS_DNSSEC_BOGUS ? STS_DANE_BOGUS : STS_DANE_NONE;
-        snprintf(mx->tlsa_why, sizeof(mx->tlsa_why), "none: no TLSA records at %s (%s)", name,
-                 sts_dnssec_name(a->dnssec));
-        break;
-    default: {
-        char why[400];
-        mx->dane = a->dnssec == STS_DNSSEC_BOGUS ? STS_DANE_BOGUS : STS_DANE_FAILED;
-        cli_explain_dns(a, name, "TLSA", why, sizeof(why));
-        snprintf(mx->tlsa_why, sizeof(mx->tlsa_why), "%s: %s",
-                 mx->dane == STS_DANE_BOGUS ? "bogus" : "lookup failed", why);
-        break;
+    for (size_t i = 0; i < h.naddrs && mx->naddrs < CLI_TLS_ADDRS; i++)
+        snprintf(mx->addrs[mx->naddrs++], sizeof(mx->addrs[0]), "%s", h.addrs[i]);
+    mx->addr_dnssec = h.addr_dnssec;
+    if (mx->naddrs == 0)
+        snprintf(mx->addr_why, sizeof(mx->addr_why), "%s", h.addr_why[0] ? h.addr_why : h.why);
+    mx->dane = h.state;
+    mx->tlsa_dnssec = h.tlsa_dnssec;
+    snprintf(mx->tlsa_why, sizeof(mx->tlsa_why), "%s", h.why);
+    for (size_t i = 0; h.tlsa != NULL && i < h.ntlsa && mx->ntlsa < CLI_TLS_TLSA; i++) {
+        struct cli_tlsa_rec *r = &mx->tlsa[mx->ntlsa++];
+        const struct sts_dns_tlsa *t = &h.tlsa[i];
+        r->usage = t->usage, r->selector = t->selector, r->mtype = t->mtype;
+        r->cut = t->len > sizeof(r->data);
+        r->len = r->cut ? sizeof(r->data) : t->len;
+        memcpy(r->data, t->data, r->len);
+        r->usable = sts_dane_tlsa_usable(t) && !r->cut;
+        mx->tlsa_usable += r->usable;
     }
-    }
-    sts_dns_answer_free(a);
+    sts_dane_host_clear(&h);
 }
 
 /* ------------------------------------------------------------------ probes */
@@ -255,8 +191,7 @@ static void check_host(struct cli_mx_tls *mx, const struct cli_tls_config *cfg)
     mx->cert_from = -1;
     mx->port = cfg->port != 0 ? cfg->port : 25;
     mx->dane_probe.dane_usage = -1;
-    resolve_host(mx, cfg->dns);
-    lookup_tlsa(mx, cfg->dns, cfg->mx_secure);
+    from_dane(mx, cfg);
     for (size_t i = 0; i < mx->naddrs; i++) {
         struct probe_job j;
         job_init(&j, mx, mx->addrs[i], cfg);
@@ -422,7 +357,9 @@ void cli_check_tls_print(const struct cli_mx_tls *mx)
             printf("%s%s", i ? ", " : "", mx->addrs[i]);
         printf(" (DNSSEC: %s)\n", sts_dnssec_name(mx->addr_dnssec));
     }
-    if (mx->pattern[0] != '\0')
+    if (mx->no_policy)
+        LINE("policy", "none (no MTA-STS policy: DANE, or the site's override, decides)");
+    else if (mx->pattern[0] != '\0')
         LINE("policy", "permitted (mx: %s)", mx->pattern);
     else
         LINE("policy", "NOT permitted by the policy's mx patterns");
