@@ -381,8 +381,7 @@ static void log_evictions(struct sts_socketmap *sm, int64_t now)
     if ((sm->evicted == 0 && sm->timed_out == 0) || now - sm->evict_log_ms < EVICT_LOG_EVERY_MS)
         return;
     sts_log_to(&sm->log, LOG_WARNING,
-               "socketmap event=close reason=connection-cap closed=%u reason=request-timeout "
-               "closed=%u clients=%u",
+               "socketmap event=shed closed_at_cap=%u closed_request_timeout=%u clients=%u",
                sm->evicted, sm->timed_out, sm->nconns);
     sm->evicted = sm->timed_out = 0;
     sm->evict_log_ms = now;
