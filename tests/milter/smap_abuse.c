@@ -415,6 +415,9 @@ static void hostile_key(const char *name, const char *key, size_t klen)
     close(fd);
 }
 
+/* a string literal, NULs included */
+#define HOSTILE_KEY(name, lit) hostile_key(name, lit, sizeof(lit) - 1)
+
 static void test_malformed(void)
 {
     bad_bytes("no colon", "17postfix good.test,", 20, "PERM malformed-netstring");
@@ -424,11 +427,11 @@ static void test_malformed(void)
     bad_bytes("missing comma", "17:postfix good.testX", 21, "PERM malformed-netstring");
     bad_bytes("NUL in the length", "1\0007:postfix good.test,", 22, "PERM malformed-netstring");
 
-    hostile_key("NUL after an enforce domain", "postfix good.test\0.evil", 23);
-    hostile_key("NUL before the domain", "postfix \0good.test", 18);
-    hostile_key("control bytes in the key", "postfix good\r\n.test\x01\x7f", 23);
-    hostile_key("empty request", "", 0);
-    hostile_key("only a map name", "postfix ", 8);
+    HOSTILE_KEY("NUL after an enforce domain", "postfix good.test\0.evil");
+    HOSTILE_KEY("NUL before the domain", "postfix \0good.test");
+    HOSTILE_KEY("control bytes in the key", "postfix good\r\n.test\x01\x7f");
+    HOSTILE_KEY("empty request", "");
+    HOSTILE_KEY("only a map name", "postfix ");
 
     /* a 1 MB key: refused by its length, the rest is never read */
     size_t big = 1 << 20;

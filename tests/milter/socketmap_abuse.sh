@@ -50,7 +50,7 @@ for _ in range(30):
 # (and 314 MB for 1M requests under ASan, whose quarantine keeps freed
 # memory: give a sanitizer build more room).
 rss_kb=2048
-grep -q -a __asan_init "$MTASTS_MILTER" && rss_kb=16384
+grep -q -a __asan_init "$MTASTS_MILTER" && rss_kb=32768
 "$SMAP_ABUSE" "$dir/socketmap.sock" "$milter_pid" "$rss_kb"
 rc=$?
 sed -n "s/.*\(socketmap event=[a-z-]*\).*/\1/p" "$log" | sort | uniq -c | sed "s/^/# /"

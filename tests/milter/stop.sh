@@ -5,7 +5,8 @@
 # daemon now wakes the loop.  Each stop is timed at a different moment
 # after start (0.3 s, 1.5 s, 3 s: the old code then waited about 4.7, 3.5
 # and 2 s) with an idle socketmap client and an idle milter client
-# connected, and must take under 1 s, exit 0 and log its clean stop.
+# connected, and must take under 1 s (2.5 s in a sanitizer build), exit 0
+# and log its clean stop.
 #
 # Runs from the build directory with srcdir set (automake does both):
 #   MTASTS_MILTER  the daemon (default milter/mtasts-milter)
@@ -25,7 +26,10 @@ Syslog no
 LogFile $log
 LogLevel info
 CONF
+# A sanitizer build's exit runs the leak check (about a second more); the
+# bound still fails the old code's stop 3 s after start (2 s + that).
 BOUND_MS=1000
+grep -q -a __asan_init "$MTASTS_MILTER" && BOUND_MS=2500
 
 # hold CLIENTS: connect to both sockets and keep the connections until killed
 hold() {
