@@ -380,6 +380,10 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+    sigset_t wake; /* only the accept loop's thread takes it (sts_mlfi_stop()) */
+    sigemptyset(&wake);
+    sigaddset(&wake, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &wake, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     struct sts_engine *rt;
