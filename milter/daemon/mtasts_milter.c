@@ -39,6 +39,7 @@
 
 #include "mtasts/config.h"
 #include "mtasts/log.h"
+#include "mtasts/socket_spec.h"
 #include "mlfi.h"
 #include "mtasts/engine.h"
 #include "socketmap.h"
@@ -173,14 +174,11 @@ static void report_started(int status)
 /* Is something already accepting on this unix socket?  Then do not steal it. */
 static bool unix_socket_in_use(const char *spec)
 {
-    const char *path = NULL;
-    if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0)
-        path = strchr(spec, ':') + 1;
-    else if (spec[0] == '/')
-        path = spec;
-    if (path == NULL || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+    const char *path = sts_socket_spec_unix_path(spec);
+    if (path == NULL)
         return false;
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    _Static_assert(STS_SOCKET_SPEC_PATH_MAX < sizeof(sa.sun_path), "sun_path");
     memcpy(sa.sun_path, path, strlen(path) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -240,10 +238,8 @@ static int drop_privileges(const struct sts_config *cfg, const char *socket)
     hand_over(side, pw->pw_uid, gid);
     snprintf(side, sizeof(side), "%s-shm", db);
     hand_over(side, pw->pw_uid, gid);
-    if (strncmp(socket, "unix:", 5) == 0 || strncmp(socket, "local:", 6) == 0)
-        hand_over(strchr(socket, ':') + 1, pw->pw_uid, gid);
-    if (cfg->socketmap != NULL && strncmp(cfg->socketmap, "unix:", 5) == 0)
-        hand_over(cfg->socketmap + 5, pw->pw_uid, gid);
+    hand_over(sts_socket_spec_unix_path(socket), pw->pw_uid, gid);
+    hand_over(sts_socket_spec_unix_path(cfg->socketmap), pw->pw_uid, gid);
     /* The fixed order: group first, then supplementary groups, then user. */
     if (setgid(gid) != 0 || setgroups(1, &gid) != 0 || setuid(pw->pw_uid) != 0) {
         sts_log(LOG_ERR, "event=start reason=\"cannot become %s: %s\"", cfg->user_id,
@@ -319,6 +315,15 @@ int main(int argc, char **argv)
         return 2;
 
     char err[512];
+    /* -p is checked as the Socket key would be (issue 18: it exited 1 at
+       start where the same value in the file gets EX_CONFIG from -n). */
+    if (opt.socket != NULL &&
+        sts_socket_spec_parse(opt.socket, 0, NULL, err, sizeof(err)) != STS_OK) {
+        char q[128];
+        fprintf(stderr, "mtasts-milter: -p: \"%s\": %s\n",
+                sts_status_quote(opt.socket, strlen(opt.socket), q, sizeof(q)), err);
+        return EXIT_CONFIG;
+    }
     struct sts_config *cfg;
     if (sts_config_load(opt.config, &cfg, err, sizeof(err)) != STS_OK) {
         fprintf(stderr, "mtasts-milter: %s\n", err);
@@ -415,8 +420,8 @@ int main(int argc, char **argv)
         }
     }
     /* The MTA's user must be able to connect: group access, no others. */
-    if (strncmp(socket, "unix:", 5) == 0 || strncmp(socket, "local:", 6) == 0)
-        (void)chmod(strchr(socket, ':') + 1, 0660);
+    if (sts_socket_spec_unix_path(socket) != NULL)
+        (void)chmod(sts_socket_spec_unix_path(socket), 0660);
     if (write_pid_file(pid_file) != 0 || drop_privileges(keep, socket) != 0)
         goto out;
     if (pthread_create(&reloader, NULL, reloader_main, rt) != 0)
