@@ -110,7 +110,7 @@ static const struct value_case value_cases[] = {
      "unix:/var/spool/postfix/mtasts/m.sock"},
     {"socket_local", "Socket local:/run/m.sock", STS_OK, "Socket", "local:/run/m.sock"},
     {"socket_unix_relative", "Socket unix:m.sock", STS_EINVAL, NULL, "must be absolute"},
-    {"socket_unix_too_long", "Socket unix:" LONGPATH, STS_EINVAL, NULL, "over 107 bytes"},
+    {"socket_unix_too_long", "Socket unix:" LONGPATH, STS_EINVAL, NULL, "over 106 bytes"},
     {"socket_inet", "Socket inet:8891@127.0.0.1", STS_OK, "Socket", "inet:8891@127.0.0.1"},
     {"socket_inet_any", "Socket inet:8891", STS_OK, "Socket", "inet:8891"},
     {"socket_inet_name", "Socket inet:8891@localhost", STS_OK, "Socket", "inet:8891@localhost"},
