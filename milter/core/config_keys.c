@@ -52,7 +52,7 @@ static const int facility_values[] = {LOG_AUTH,   LOG_AUTHPRIV, LOG_CRON,   LOG_
 // clang-format off
 const struct sts_config_key sts_config_keys[] = {
     /* the milter */
-    {.name = "Socket", .type = STS_CONFIG_STRING, .def = "unix:/run/mtasts-milter/milter.sock",
+    {.name = "Socket", .type = STS_CONFIG_STRING, .def = STS_CONFIG_DEFAULT_SOCKET,
      .check_ = check_socket, .offset_ = OFF(socket),
      .desc = "where the MTA connects: unix:PATH, local:PATH, inet:PORT[@HOST] or inet6:PORT[@HOST]"},
     {.name = "Mode", .type = STS_CONFIG_ENUM, .def = "audit",
@@ -65,7 +65,7 @@ const struct sts_config_key sts_config_keys[] = {
      .empty_ok = true, .check_ = check_path, .offset_ = OFF(pid_file),
      .desc = "absolute path of a file to write the process id to; empty: none"},
     /* policy discovery and the cache */
-    {.name = "Store", .type = STS_CONFIG_STRING, .def = "sqlite:/var/lib/mtasts-milter/cache.db",
+    {.name = "Store", .type = STS_CONFIG_STRING, .def = STS_CONFIG_DEFAULT_STORE,
      .check_ = check_store, .offset_ = OFF(store),
      .desc = "the persistent policy cache, sqlite:PATH"},
     {.name = "Resolver", .type = STS_CONFIG_STRING, .def = "",

@@ -45,7 +45,7 @@
 #include "mtasts/engine.h"
 #include "socketmap.h"
 
-#define DEFAULT_CONFIG "/etc/mtasts-milter/mtasts-milter.conf"
+#define DEFAULT_CONFIG STS_CONFIG_DEFAULT_FILE
 #define EXIT_CONFIG 78 /* sysexits EX_CONFIG */
 
 struct options {
