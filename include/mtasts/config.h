@@ -57,6 +57,15 @@
 #include "mtasts/status.h"
 #include "mtasts/vocab.h"
 
+/*
+ * Paths from configure (--sysconfdir, --localstatedir, --runstatedir):
+ * Makefile.am passes them as -D flags, and the defaults below, the only
+ * installation paths in the code, are built on them.
+ */
+#define STS_CONFIG_DEFAULT_FILE STS_SYSCONFDIR "/mtasts-milter/mtasts-milter.conf"
+#define STS_CONFIG_DEFAULT_SOCKET "unix:" STS_RUNSTATEDIR "/mtasts-milter/milter.sock"
+#define STS_CONFIG_DEFAULT_STORE "sqlite:" STS_LOCALSTATEDIR "/lib/mtasts-milter/cache.db"
+
 /* Refuse configuration files and lines larger than these. */
 #define STS_CONFIG_FILE_MAX (1024 * 1024)
 #define STS_CONFIG_LINE_MAX 4096

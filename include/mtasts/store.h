@@ -100,6 +100,17 @@ struct sts_store_open_info {
 enum sts_status sts_store_open2(const char *spec, bool repair, struct sts_store **out,
                                 struct sts_store_open_info *info, char *err, size_t errlen);
 
+/**
+ * The files the store named by spec keeps, for a daemon that opens it as
+ * root and then hands its files to the user it becomes: for sqlite the
+ * database and its "-wal" and "-shm" files (which need not exist yet).
+ * The paths are as the spec gives them (relative if it is); no I/O.
+ * @param fn  called once per file, in that order; path is valid during the call
+ * @return STS_OK; STS_EINVAL (a spec sts_store_open() refuses: reason in err)
+ */
+enum sts_status sts_store_files(const char *spec, void (*fn)(const char *path, void *arg),
+                                void *arg, char *err, size_t errlen);
+
 /** Close every pooled connection; NULL is a no-op. */
 void sts_store_close(struct sts_store *store);
 

@@ -19,6 +19,7 @@
 
 #include "mtasts/domain.h"
 #include "mtasts/tlsrpt_report.h"
+#include "mtasts/socket_spec.h"
 
 #define OFF(field) offsetof(struct sts_config, field)
 #define NKEYS (sizeof(sts_config_keys) / sizeof(sts_config_keys[0]))
@@ -52,9 +53,9 @@ static const int facility_values[] = {LOG_AUTH,   LOG_AUTHPRIV, LOG_CRON,   LOG_
 // clang-format off
 const struct sts_config_key sts_config_keys[] = {
     /* the milter */
-    {.name = "Socket", .type = STS_CONFIG_STRING, .def = "unix:/run/mtasts-milter/milter.sock",
+    {.name = "Socket", .type = STS_CONFIG_STRING, .def = STS_CONFIG_DEFAULT_SOCKET,
      .check_ = check_socket, .offset_ = OFF(socket),
-     .desc = "where the MTA connects: unix:PATH, inet:PORT[@HOST] or inet6:PORT[@HOST]"},
+     .desc = "where the MTA connects: unix:PATH, local:PATH, inet:PORT[@HOST] or inet6:PORT[@HOST]"},
     {.name = "Mode", .type = STS_CONFIG_ENUM, .def = "audit",
      .reloadable = true, .choices = mode_words, .offset_ = OFF(mode),
      .desc = "enforce: tempfail recipients MTA-STS cannot protect; audit: only tag the message"},
@@ -65,7 +66,7 @@ const struct sts_config_key sts_config_keys[] = {
      .empty_ok = true, .check_ = check_path, .offset_ = OFF(pid_file),
      .desc = "absolute path of a file to write the process id to; empty: none"},
     /* policy discovery and the cache */
-    {.name = "Store", .type = STS_CONFIG_STRING, .def = "sqlite:/var/lib/mtasts-milter/cache.db",
+    {.name = "Store", .type = STS_CONFIG_STRING, .def = STS_CONFIG_DEFAULT_STORE,
      .check_ = check_store, .offset_ = OFF(store),
      .desc = "the persistent policy cache, sqlite:PATH"},
     {.name = "Resolver", .type = STS_CONFIG_STRING, .def = "",
@@ -252,46 +253,12 @@ static bool is_addr(int af, const char *s, size_t len)
 
 /* --- value checks (sts_config_check_fn) */
 
-static enum sts_status check_inet_host(int af, const char *h, char *err, size_t errlen)
-{
-    size_t len = strlen(h);
-    if (len >= 2 && h[0] == '[' && h[len - 1] == ']') {
-        h++;
-        len -= 2;
-    }
-    if (is_addr(af, h, len))
-        return STS_OK;
-    if (sts_domain_check_ldh(h, len, NULL, 0) == STS_OK)
-        return STS_OK;
-    return sts_status_set(STS_EINVAL, err, errlen, "bad host (want %s address or host name)",
-                          af == AF_INET ? "an IPv4" : "an IPv6");
-}
-
+/* The one socket spec parser (socket_spec.h): what -n accepts, the daemon opens. */
 static enum sts_status check_socket(const char *v, char *out, size_t outlen, char *err,
                                     size_t errlen)
 {
-    static const char want[] = "want unix:PATH, inet:PORT[@HOST] or inet6:PORT[@HOST]";
-    const char *colon = strchr(v, ':');
-    if (colon == NULL)
-        return sts_status_set(STS_EINVAL, err, errlen, "no socket type (%s)", want);
-    size_t tlen = (size_t)(colon - v);
-    const char *rest = colon + 1;
-    if (word_eq(v, tlen, "unix") || word_eq(v, tlen, "local")) {
-        if (rest[0] != '/')
-            return sts_status_set(STS_EINVAL, err, errlen, "socket path must be absolute");
-        if (strlen(rest) > 107) /* sizeof(sun_path) on Linux, less the NUL */
-            return sts_status_set(STS_EINVAL, err, errlen, "socket path over 107 bytes");
-    } else if (word_eq(v, tlen, "inet") || word_eq(v, tlen, "inet6")) {
-        int af = tlen == 4 ? AF_INET : AF_INET6;
-        const char *at = strchr(rest, '@');
-        unsigned port;
-        if (!parse_port(rest, at != NULL ? (size_t)(at - rest) : strlen(rest), &port))
-            return sts_status_set(STS_EINVAL, err, errlen, "bad port (want 1..65535)");
-        if (at != NULL && check_inet_host(af, at + 1, err, errlen) != STS_OK)
-            return STS_EINVAL;
-    } else {
-        return sts_status_set(STS_EINVAL, err, errlen, "unknown socket type (%s)", want);
-    }
+    if (sts_socket_spec_parse(v, 0, NULL, err, errlen) != STS_OK)
+        return STS_EINVAL;
     return copy_out(v, out, outlen, err, errlen);
 }
 

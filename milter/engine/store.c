@@ -630,6 +630,23 @@ static enum sts_status store_quarantine(const char *path, struct sts_store_open_
     return STS_OK;
 }
 
+enum sts_status sts_store_files(const char *spec, void (*fn)(const char *path, void *arg),
+                                void *arg, char *err, size_t errlen)
+{
+    static const char *const sides[] = {"", "-wal", "-shm"}; /* WAL mode's files */
+    const char *path = NULL;
+    char fixed[4096], name[4096 + 8];
+    enum sts_status status = store_parse_spec(spec, &path, fixed, sizeof(fixed), err, errlen);
+    if (status != STS_OK)
+        return status;
+    for (size_t i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
+        if ((size_t)snprintf(name, sizeof(name), "%s%s", path, sides[i]) >= sizeof(name))
+            return sts_status_set(STS_EINVAL, err, errlen, "store: path too long");
+        fn(name, arg);
+    }
+    return STS_OK;
+}
+
 enum sts_status sts_store_open(const char *spec, struct sts_store **out, char *err, size_t errlen)
 {
     return sts_store_open2(spec, false, out, NULL, err, errlen);

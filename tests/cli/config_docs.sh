@@ -19,8 +19,9 @@ set -u
 # shellcheck source=tests/lib/common.sh
 . "${srcdir:-.}/tests/lib/common.sh"
 need_bin MTASTS_MILTER milter/mtasts-milter
-man="$srcdir/docs/mtasts-milter.conf.5"
-sample="$srcdir/contrib/mtasts-milter.conf"
+# Both are made by make from their .in with configure's paths.
+man="${top_builddir:-.}/docs/mtasts-milter.conf.5"
+sample="${top_builddir:-.}/contrib/mtasts-milter.conf"
 
 # "Name|default|reloadable" (or "restart"), one line per key, in table order;
 # "|" and not a tab, which read would merge when a default is empty.
