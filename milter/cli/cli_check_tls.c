@@ -340,6 +340,8 @@ static void print_dane(const struct cli_mx_tls *mx)
                  d->dane_usage == 2 ? "DANE-TA" : "DANE-EE", d->dane_usage);
         else
             LINE("DANE probe", "%s", sts_tls_result_name(d->result));
+        /* RFC 7672 section 8.1: SNI is the TLSA base domain, the MX host */
+        LINE("SNI", "%s (the TLSA base name)", mx->host);
     }
 }
 
@@ -451,6 +453,7 @@ static json_object *dane_json(const struct cli_mx_tls *mx)
                            mx->dane_done && mx->dane_probe.dane_matched
                                ? json_object_new_int(mx->dane_probe.dane_usage)
                                : NULL);
+    json_object_object_add(o, "sni", mx->dane_done ? json_object_new_string(mx->host) : NULL);
     return o;
 }
 

@@ -276,6 +276,8 @@ want_line '^WARN txt: .*DANE protects every MX host'
 want_line '^OK   mx: mx1\.good\.dane\.test \(preference 10\), MX records DNSSEC secure$'
 want_line '^OK   tls: mx1\.good\.dane\.test: pass by DANE \(DANE-EE\)'
 want_field DANE '^1 usable TLSA record at _25\._tcp\.mx1\.good\.dane\.test \(secure\)$'
+want_field 'DANE probe' '^pass: matched a DANE-EE\(3\) record$'
+want_field SNI '^mx1\.good\.dane\.test \(the TLSA base name\)$'
 want_field addresses "^$WORLD_NET\\.40 \\(DNSSEC: secure\\)$"
 want_line '^OK   tlsrpt: _smtp\._tls\.daneonly\.dane\.test: reports go to mailto:tlsrpt@daneonly\.dane\.test, https://reports\.daneonly\.dane\.test/v1$'
 want_line '^OK   delivery: .* is told "OK dane-only"$'
@@ -287,7 +289,7 @@ run check $NET --json daneonly.dane.test
 want_rc 0
 want_json 'd["tls_checked"] is True' 'd["mx"][0]["dane"]["status"] == "usable"' \
     'd["mx"][0]["dane"]["result"] == "pass"' 'd["policy"] is None' \
-    'd["delivery"] == "OK dane-only"' \
+    'd["delivery"] == "OK dane-only"' 'd["mx"][0]["dane"]["sni"] == "mx1.good.dane.test"' \
     'd["tlsrpt_rua"] == "mailto:tlsrpt@daneonly.dane.test, https://reports.daneonly.dane.test/v1"' \
     'd["summary"].startswith("PASS: no MTA-STS policy, DANE for 1/1")'
 ok "check --json daneonly.dane.test: the same facts"
