@@ -2,7 +2,7 @@
  * config.h - the milter's configuration: one table, one file format,
  * refcounted immutable snapshots.
  *
- * The key table in config.c is the single source of truth: every key's
+ * The key table in config_keys.c is the single source of truth: every key's
  * name, type, default, bounds, reloadability and one-line description.
  * The parser, sts_config_dump(), the tests and (through
  * tests/cli/config_docs.sh) the man page mtasts-milter.conf(5) and the

@@ -1,8 +1,10 @@
 /*
  * store.h - the persistent policy cache, on SQLite.
  *
- * Only store.c and store_probe.c (the probe rows, below, sharing the
- * connection pool through milter/engine/store_int.h) include <sqlite3.h>.
+ * Only the files of the store module include <sqlite3.h>: store.c (the
+ * connection pool, the schema, open/close), store_policy.c (the policy
+ * rows) and store_probe.c (the probe rows, below), sharing the pool
+ * through milter/engine/store_int.h.
  * The store is opened from a spec string:
  * "sqlite:/var/lib/mtasts/cache.db" (or a bare path, same thing); other
  * backends can be added behind the same functions later.  A spec

@@ -1,6 +1,6 @@
 #!/bin/sh
 # config_docs.sh - the configuration documentation keeps up with the key
-# table: every key of the table (milter/core/config.c) is described in
+# table: every key of the table (milter/core/config_keys.c) is described in
 # mtasts-milter.conf(5) with its default and its reloadability, and listed
 # in contrib/mtasts-milter.conf as "#Name default" (marked "(reload)" when
 # reloadable); neither document names a key the table does not have; the
