@@ -79,6 +79,14 @@ static const char *const store_migrations[] = {
     " last_used INTEGER NOT NULL,"
     " PRIMARY KEY (host, port, mx_secure));"
     "CREATE INDEX probes_last_used ON probes (last_used);",
+    /* 3: learned forced TLS per domain (store_learn.c, learn.h). */
+    "CREATE TABLE learned_tls ("
+    " domain TEXT PRIMARY KEY NOT NULL,"
+    " since INTEGER NOT NULL,"      /* start of the verified streak */
+    " last_ok INTEGER NOT NULL,"    /* last all-verified observation */
+    " learned_at INTEGER NOT NULL," /* 0: not learned yet */
+    " last_fail INTEGER NOT NULL,"  /* 0: none */
+    " fails INTEGER NOT NULL);",
 };
 
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
