@@ -55,6 +55,7 @@
 #include <stdio.h>
 
 #include "mtasts/status.h"
+#include "mtasts/learn.h"
 #include "mtasts/vocab.h"
 
 /*
@@ -131,6 +132,8 @@ struct sts_config {
     unsigned max_concurrent_probes; /* MaxConcurrentProbes */
     char *helo_name;                /* HeloName; NULL = the host name */
     enum sts_action on_tls_unknown; /* OnTLSUnknown */
+    enum sts_learn_mode learn_tls;  /* LearnTLS */
+    unsigned learn_period_s;        /* LearnPeriod */
     /* the socketmap policy server */
     char *socketmap;                /* SocketMap; NULL = off */
     unsigned socketmap_deadline_ms; /* SocketMapDeadline */

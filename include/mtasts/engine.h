@@ -27,7 +27,9 @@
 #define MTASTS_ENGINE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+#include "mtasts/clock.h"
 #include "mtasts/cache.h"
 #include "mtasts/config.h"
 #include "mtasts/dane.h"
@@ -103,5 +105,15 @@ const struct sts_probe_ctx *sts_engine_probe_ctx(const struct sts_engine *e);
 
 /** The EHLO name probes use: HeloName, else the host name, else "localhost". */
 const char *sts_engine_helo(const struct sts_engine *e);
+
+/**
+ * Replace the wall clock (Unix seconds) that learned TLS (learn.h) reads:
+ * for tests, which set it once before the engine serves anything.
+ * @param clock copied; NULL (or fn NULL) restores the real clock
+ */
+void sts_engine_set_clock(struct sts_engine *e, const struct sts_clock *clock);
+
+/** The engine's wall clock: Unix seconds (sts_engine_set_clock()). */
+int64_t sts_engine_now_s(const struct sts_engine *e);
 
 #endif

@@ -36,6 +36,20 @@ enum sts_status sts_mx_match_normalize_pattern(const char *in, char *out, size_t
                                                size_t errlen);
 
 /**
+ * Read an "mx" value of a policy body (RFC 8461 §3.2): as
+ * sts_mx_match_normalize_pattern() for ASCII input, but a name with
+ * non-ASCII bytes (U-labels) is refused, never converted: the ABNF takes
+ * A-labels only.  The reason then names the A-label to write instead
+ * ("... write \"*.xn--bcher-kva.example\""), when the name is a valid IDN.
+ * @param in     the value, NUL-terminated
+ * @param out    receives the normalised pattern on STS_OK
+ * @param outlen size of out; STS_DOMAIN_MAX + 3 is always enough
+ * @return STS_OK, STS_EINVAL or STS_ETOOBIG, with the reason in err
+ */
+enum sts_status sts_mx_match_policy_pattern(const char *in, char *out, size_t outlen, char *err,
+                                            size_t errlen);
+
+/**
  * Does the pattern permit the host?  An invalid pattern or host permits
  * nothing.
  */

@@ -11,7 +11,12 @@
  *                          (an MX pattern "*.example.com" is written
  *                          ".example.com", Postfix's sub-domain syntax),
  *                          then with opts.tlsrpt " policy_type=sts
- *                          policy_domain=D mx_host_pattern=P1 ..."
+ *                          policy_domain=D mx_host_pattern=P1 ...
+ *                          { policy_string = version: STSv1 }
+ *                          { policy_string = mode: enforce }
+ *                          { policy_string = max_age: N }
+ *                          { policy_string = mx: P1 } ..." (the lines of
+ *                          sts_policy_format(); never policy_failure)
  *   testing policy         "NOTFOUND " (with opts.strict_testing: as enforce)
  *   none, no policy        "NOTFOUND "
  *   [host]:port, host:port, IP literals, ".parent" keys, single labels,

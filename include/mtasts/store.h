@@ -3,8 +3,9 @@
  *
  * Only the files of the store module include <sqlite3.h>: store.c (the
  * connection pool, the schema, open/close), store_policy.c (the policy
- * rows), store_probe.c (the probe rows, below) and store_tlsrpt.c (the
- * TLS-RPT rows), sharing the pool through milter/engine/store_int.h.
+ * rows), store_probe.c (the probe rows, below), store_learn.c (the
+ * learned forced TLS rows, below) and store_tlsrpt.c (the TLS-RPT rows),
+ * sharing the pool through milter/engine/store_int.h.
  * The store is opened from a spec string:
  * "sqlite:/var/lib/mtasts/cache.db" (or a bare path, same thing); other
  * backends can be added behind the same functions later.  A spec
@@ -46,6 +47,7 @@
 #include <stdint.h>
 
 #include "mtasts/domain.h"
+#include "mtasts/learn.h"
 #include "mtasts/policy.h"
 #include "mtasts/status.h"
 #include "mtasts/tlsrpt_agg.h"
@@ -249,6 +251,41 @@ enum sts_status sts_store_probe_delete_all(struct sts_store *store, size_t *coun
  */
 enum sts_status sts_store_probe_foreach(struct sts_store *store,
                                         int (*fn)(const struct sts_store_probe *row, void *arg),
+                                        void *arg, char *err, size_t errlen);
+
+/*
+ * Learned forced TLS rows (store_learn.c): one sts_learn_state (learn.h)
+ * per domain, key as for policies (1 to STS_DOMAIN_MAX bytes, normalised
+ * by the caller).  The engine writes them as recipients show what the MX
+ * hosts do; the CLI lists, shows and purges them.
+ */
+
+/**
+ * One domain's learned state; out->present tells whether a row exists.
+ * @return STS_OK (row or not), STS_EINVAL (bad key) or STS_EIO
+ */
+enum sts_status sts_store_learn_get(struct sts_store *store, const char *domain,
+                                    struct sts_learn_state *out, char *err, size_t errlen);
+
+/** Insert or replace a domain's learned state (state->present is ignored). */
+enum sts_status sts_store_learn_put(struct sts_store *store, const char *domain,
+                                    const struct sts_learn_state *state, char *err, size_t errlen);
+
+/** Forget one domain.  STS_ENOTFOUND if it had no row. */
+enum sts_status sts_store_learn_delete(struct sts_store *store, const char *domain, char *err,
+                                       size_t errlen);
+
+/** Forget every domain; *count (if not NULL) receives how many. */
+enum sts_status sts_store_learn_delete_all(struct sts_store *store, size_t *count, char *err,
+                                           size_t errlen);
+
+/**
+ * Call fn for every learned row in domain order, stopping early if fn
+ * returns non-zero (still STS_OK); the rules of sts_store_foreach().
+ */
+enum sts_status sts_store_learn_foreach(struct sts_store *store,
+                                        int (*fn)(const char *domain,
+                                                  const struct sts_learn_state *state, void *arg),
                                         void *arg, char *err, size_t errlen);
 
 /** Release what an entry owns and zero it; safe on a zeroed entry. */

@@ -38,8 +38,9 @@ enum sts_status sts_txt_parse_record(const char *rec, size_t len, struct sts_txt
                                      size_t errlen);
 
 /**
- * Apply §3.1 to a whole RRset: discard non-STSv1 records, require exactly
- * one remaining record, and parse it.
+ * Apply §3.1 to a whole RRset: discard non-STSv1 records (of several,
+ * every record that does not begin with exactly "v=STSv1;"), require
+ * exactly one remaining record, and parse it.
  * @param recs array of n record pointers
  * @param lens array of n lengths
  * @return STS_OK with out filled, STS_ENOTFOUND (no STSv1 record at all)

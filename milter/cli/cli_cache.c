@@ -2,7 +2,9 @@
  * cli_cache.c - "mtasts cache list|show|purge|prewarm": the milter's
  * policy store seen and changed from the command line.
  *
- * list, show, probes and purge only open the store (store.h); probes
+ * list, show, probes and purge only open the store (store.h); list,
+ * show and purge include the learned forced TLS rows (cli_cache_learn.c,
+ * LearnTLS); probes
  * lists the MX STARTTLS results the milter keeps (probe_cache.h), and
  * "purge --probes" drops them.  prewarm runs
  * discovery through the cache module (cache.h), as the milter would,
@@ -19,6 +21,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_cache_learn.h"
 #include "cli_common.h"
 #include "mtasts/cache.h"
 #include "mtasts/domain.h"
@@ -29,9 +32,19 @@
 
 #define PREWARM_THREADS 8u
 
+/* LearnPeriod of the configuration open_store() read (learned or learning). */
+static int64_t learn_period_s = 30 * 86400;
+
+/* The store the daemon's configuration names (or --store), for the verbs that need no more. */
 static int open_store(const struct cli_opts *o, struct sts_store **store)
 {
-    return cli_store_open(o, NULL, store);
+    struct sts_config *cfg;
+    int rc = cli_store_open(o, &cfg, store);
+    if (rc == CLI_OK) {
+        learn_period_s = (int64_t)cfg->learn_period_s;
+        sts_config_unref(cfg);
+    }
+    return rc;
 }
 
 static void iso_time(int64_t t, char *buf, size_t len)
@@ -110,8 +123,10 @@ static int cache_list(const struct cli_opts *o)
     if (o->json)
         c.arr = json_object_new_array();
     char err[256];
-    if (sts_store_foreach(store, list_one, &c, err, sizeof(err)) != STS_OK) {
-        cli_error("cannot read the store: %s", err);
+    if (sts_store_foreach(store, list_one, &c, err, sizeof(err)) != STS_OK ||
+        cli_learn_list(store, c.arr, c.now, learn_period_s) != 0) {
+        if (err[0] != '\0')
+            cli_error("cannot read the store: %s", err);
         json_object_put(c.arr);
         sts_store_close(store);
         return CLI_ERROR;
@@ -171,12 +186,45 @@ static int show_negative(struct sts_store *store, const char *domain, const stru
         json_object_object_add(obj, "policy", NULL);
         json_object_object_add(obj, "no_policy_until", json_object_new_int64(neg.until));
         json_object_object_add(obj, "reason", json_object_new_string(neg.reason));
+        int learned = cli_learn_show(store, domain, obj, now, learn_period_s);
         cli_json_print(obj);
-    } else {
-        printf("domain: %s\nno policy: cached as having none until %s (%s), reason %s\n", domain, t,
-               r, neg.reason);
+        return learned == 1 ? CLI_OK : CLI_FAIL;
     }
-    return CLI_FAIL;
+    printf("domain: %s\nno policy: cached as having none until %s (%s), reason %s\n", domain, t, r,
+           neg.reason);
+    /* a learned TLS row makes it an entry worth showing: exit 0 */
+    return cli_learn_show(store, domain, NULL, now, learn_period_s) == 1 ? CLI_OK : CLI_FAIL;
+}
+
+/* No policy row: the negative entry, else the learned TLS row alone (exit 0), else not cached. */
+static int show_negative_or_learned(struct sts_store *store, const char *domain,
+                                    const struct cli_opts *o, int64_t now)
+{
+    struct sts_store_negative neg;
+    char err[256];
+    if (sts_store_negative_get(store, domain, now, &neg, err, sizeof(err)) == STS_OK)
+        return show_negative(store, domain, o, now);
+    struct sts_learn_state ls;
+    if (sts_store_learn_get(store, domain, &ls, err, sizeof(err)) != STS_OK) {
+        cli_error("cannot read the store: %s", err);
+        return CLI_ERROR;
+    }
+    if (!ls.present) {
+        cli_error("%s is not in the cache", domain);
+        return CLI_FAIL;
+    }
+    json_object *obj = NULL;
+    if (o->json) {
+        obj = json_object_new_object();
+        json_object_object_add(obj, "domain", json_object_new_string(domain));
+        json_object_object_add(obj, "policy", NULL);
+    } else {
+        printf("domain: %s\n", domain);
+    }
+    int found = cli_learn_show(store, domain, obj, now, learn_period_s);
+    if (obj != NULL)
+        cli_json_print(obj);
+    return found == 1 ? CLI_OK : CLI_ERROR;
 }
 
 static int cache_show(const struct cli_opts *o)
@@ -196,16 +244,18 @@ static int cache_show(const struct cli_opts *o)
     char err[256];
     enum sts_status st = sts_store_get(store, domain, &e, err, sizeof(err));
     if (st == STS_ENOTFOUND) {
-        rc = show_negative(store, domain, o, now);
+        rc = show_negative_or_learned(store, domain, o, now);
     } else if (st != STS_OK) {
         cli_error("cannot read the store: %s", err);
         rc = CLI_ERROR;
     } else if (o->json) {
         json_object *obj = entry_json(&e, now);
         json_object_object_add(obj, "policy", cli_policy_json(e.policy));
+        cli_learn_show(store, domain, obj, now, learn_period_s);
         cli_json_print(obj);
     } else {
         show_entry_text(&e, now);
+        cli_learn_show(store, domain, NULL, now, learn_period_s);
     }
     sts_store_entry_clear(&e);
     sts_store_close(store);
@@ -354,6 +404,11 @@ static int purge_all(struct sts_store *store)
         printf("removed %s\n", ns.v[i]);
     printf("%zu polic%s removed\n", count, count == 1 ? "y" : "ies");
     free(ns.v);
+    size_t learned = 0;
+    if (cli_learn_purge(store, NULL, &learned) < 0)
+        return CLI_ERROR;
+    if (learned > 0)
+        printf("%zu learned-tls domain%s removed\n", learned, learned == 1 ? "" : "s");
     return CLI_OK;
 }
 
@@ -370,7 +425,14 @@ static int purge_one(struct sts_store *store, const char *domain)
         cli_error("cannot read the store: %s", err);
         return CLI_ERROR;
     }
+    int learned = cli_learn_purge(store, domain, NULL);
+    if (learned < 0)
+        return CLI_ERROR;
     st = sts_store_delete(store, domain, err, sizeof(err));
+    if (st == STS_ENOTFOUND && learned == 1) {
+        printf("removed %s (learned-tls)\n", domain);
+        return CLI_OK;
+    }
     if (st == STS_ENOTFOUND) {
         cli_error("%s was not in the cache", domain);
         return CLI_FAIL;
@@ -379,7 +441,7 @@ static int purge_one(struct sts_store *store, const char *domain)
         cli_error("cannot purge %s: %s", domain, err);
         return CLI_ERROR;
     }
-    printf("removed %s (%s)\n", domain, what);
+    printf("removed %s (%s%s)\n", domain, what, learned == 1 ? ", learned-tls" : "");
     return CLI_OK;
 }
 

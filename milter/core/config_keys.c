@@ -27,12 +27,14 @@
 /* Enum keys are stored through an int: the enums must be int-sized. */
 _Static_assert(sizeof(enum sts_milter_mode) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum sts_action) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum sts_learn_mode) == sizeof(int), "enum size");
 
 static sts_config_check_fn check_socket, check_store, check_resolver, check_path, check_log_file,
     check_helo, check_header, check_user, check_relay, check_address;
 
 static const char *const mode_words[] = {"enforce", "audit", NULL};
 static const char *const action_words[] = {"accept", "tempfail", NULL};
+static const char *const learn_words[] = {"off", "audit", "enforce", NULL}; /* enum sts_learn_mode */
 static const char *const level_words[] = {"error", "warning", "info", "debug", NULL};
 static const int level_values[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 static const char *const facility_words[] = {"auth",   "authpriv", "cron",   "daemon", "ftp",
@@ -144,6 +146,13 @@ const struct sts_config_key sts_config_keys[] = {
     {.name = "OnTLSUnknown", .type = STS_CONFIG_ENUM, .def = "accept",
      .reloadable = true, .choices = action_words, .offset_ = OFF(on_tls_unknown),
      .desc = "action when no permitted MX host has a TLS result yet or none could be reached"},
+    /* learned forced TLS (learn.h) */
+    {.name = "LearnTLS", .type = STS_CONFIG_ENUM, .def = "off",
+     .reloadable = true, .choices = learn_words, .offset_ = OFF(learn_tls),
+     .desc = "learn domains without MTA-STS/DANE that always pass verified TLS: off, audit, enforce"},
+    {.name = "LearnPeriod", .type = STS_CONFIG_DURATION, .def = "30d",
+     .reloadable = true, .min = HOURS(1), .max = DAYS(365), .offset_ = OFF(learn_period_s),
+     .desc = "how long every MX host must pass verified TLS before LearnTLS requires it"},
     /* route verification */
     {.name = "TLSChecks", .type = STS_CONFIG_BOOL, .def = "yes",
      .reloadable = true, .offset_ = OFF(tls_checks),

@@ -53,6 +53,31 @@ enum sts_status sts_mx_match_normalize_pattern(const char *in, char *out, size_t
     return sts_mx_match_check_pattern(out, err, errlen);
 }
 
+static bool has_non_ascii(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s >= 0x80)
+            return true;
+    return false;
+}
+
+enum sts_status sts_mx_match_policy_pattern(const char *in, char *out, size_t outlen, char *err,
+                                            size_t errlen)
+{
+    if (!has_non_ascii(in))
+        return sts_mx_match_normalize_pattern(in, out, outlen, err, errlen);
+    /* §3.2: sts-policy-mx-value = ["*."] Domain, and Domain (RFC 5321) is
+     * LDH labels: A-labels only.  Name the A-label so the postmaster can
+     * fix the policy, but never use it. */
+    char alabel[STS_DOMAIN_MAX + 3], why[96];
+    if (sts_mx_match_normalize_pattern(in, alabel, sizeof(alabel), why, sizeof(why)) != STS_OK)
+        return sts_status_set(STS_EINVAL, err, errlen, "non-ASCII name (%s)", why);
+    return sts_status_set(STS_EINVAL, err, errlen,
+                          "U-labels are not allowed (RFC 8461 section 3.2 takes A-labels); "
+                          "write \"%s\"",
+                          alabel);
+}
+
 bool sts_mx_match(const char *pattern, const char *host)
 {
     if (sts_mx_match_check_pattern(pattern, NULL, 0) != STS_OK)

@@ -13,6 +13,7 @@
 
 #include "mtasts/domain.h"
 #include "mtasts/mx_match.h"
+#include "mtasts/utf8.h"
 
 #define POLICY_KEY_MAX 32 /* sts-policy-ext-name: 1 + *31 */
 
@@ -115,7 +116,7 @@ static enum sts_status add_mx(struct parse_state *ps, const struct line *ln, con
                               size_t vlen, char *err, size_t errlen)
 {
     char raw[STS_DOMAIN_MAX * 4 + 8], norm[STS_DOMAIN_MAX + 3];
-    char why[128], shown[96];
+    char why[STS_DOMAIN_MAX + 128], shown[96];
     if (vlen == 0)
         return sts_status_set(STS_EINVAL, err, errlen, "line %u: empty mx value", ln->no);
     if (vlen >= sizeof(raw))
@@ -123,7 +124,7 @@ static enum sts_status add_mx(struct parse_state *ps, const struct line *ln, con
     memcpy(raw, v, vlen);
     raw[vlen] = '\0';
 
-    if (sts_mx_match_normalize_pattern(raw, norm, sizeof(norm), why, sizeof(why)) != STS_OK)
+    if (sts_mx_match_policy_pattern(raw, norm, sizeof(norm), why, sizeof(why)) != STS_OK)
         return sts_status_set(STS_EINVAL, err, errlen, "line %u: invalid mx pattern \"%s\": %s",
                               ln->no, sts_status_quote(v, vlen, shown, sizeof(shown)), why);
 
@@ -140,6 +141,32 @@ static enum sts_status add_mx(struct parse_state *ps, const struct line *ln, con
     if (copy == NULL)
         return sts_status_set(STS_ENOMEM, err, errlen, "out of memory");
     p->mx[p->mx_count++] = copy;
+    return STS_OK;
+}
+
+/*
+ * sts-policy-ext-value = sts-policy-vchar [*(%x20 / sts-policy-vchar)
+ * sts-policy-vchar] (§3.2): at least one character, UTF-8, inner spaces
+ * but no HTAB (other CTLs are refused for the whole body).  v, vlen are
+ * the value without the WSP around it.
+ */
+static enum sts_status check_ext_value(const struct line *ln, const char *key, size_t klen,
+                                       const char *v, size_t vlen, char *err, size_t errlen)
+{
+    char shown[48];
+    size_t bad;
+    if (vlen == 0)
+        return sts_status_set(STS_EINVAL, err, errlen, "line %u: field \"%s\" has an empty value",
+                              ln->no, sts_status_quote(key, klen, shown, sizeof(shown)));
+    if (memchr(v, '\t', vlen) != NULL)
+        return sts_status_set(STS_EINVAL, err, errlen,
+                              "line %u: tab in the value of field \"%s\" (only spaces may "
+                              "separate words)",
+                              ln->no, sts_status_quote(key, klen, shown, sizeof(shown)));
+    if (!sts_utf8_valid(v, vlen, &bad))
+        return sts_status_set(STS_EINVAL, err, errlen,
+                              "line %u: field \"%s\" has invalid UTF-8 at byte %zu of its value",
+                              ln->no, sts_status_quote(key, klen, shown, sizeof(shown)), bad + 1);
     return STS_OK;
 }
 
@@ -191,8 +218,12 @@ static enum sts_status parse_line(struct parse_state *ps, const struct line *ln,
         if (st != STS_OK)
             return st;
         ps->have_max_age = true;
+    } else if (!value_is(key, klen, "version") && !value_is(key, klen, "mode") &&
+               !value_is(key, klen, "max_age")) {
+        /* An extension: ignored (§3.2), but it must be well formed. */
+        return check_ext_value(ln, key, klen, v, vlen, err, errlen);
     }
-    /* Anything else is an extension or a repeat: ignored (§3.2). */
+    /* A repeat of a known field: ignored unchecked (§3.2: all but the first). */
     return STS_OK;
 }
 
@@ -220,6 +251,9 @@ static enum sts_status parse_lines(struct parse_state *ps, const char *body, siz
         ln.len = (size_t)(body + i - ln.p);
         if (ln.len > 0 && ln.p[ln.len - 1] == '\r')
             ln.len--;
+        if (ln.no == 1 && is_blank(&ln))
+            return sts_status_set(STS_EINVAL, err, errlen,
+                                  "line 1: a policy may not begin with a blank line");
         if (!is_blank(&ln)) {
             enum sts_status st = parse_line(ps, &ln, err, errlen);
             if (st != STS_OK)

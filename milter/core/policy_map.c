@@ -126,6 +126,47 @@ static void put_match(struct out *o, const char *const *pats, size_t n)
     }
 }
 
+/* One "{ policy_string = LINE }": Postfix's braced form, since a line holds spaces. */
+static void put_policy_string(struct out *o, const char *key, const char *value)
+{
+    puts_(o, " { policy_string = ");
+    puts_(o, key);
+    puts_(o, ": ");
+    puts_(o, value);
+    puts_(o, " }");
+}
+
+/*
+ * The TLSRPT attributes of Postfix >= 3.10 (smtp_tls_policy_maps, see
+ * TLSRPT_README "MTA-STS support"): policy_type, policy_domain, one
+ * mx_host_pattern per distinct pattern (RFC 8461 "*." form, as the report's
+ * "mx-host" wants it), one policy_string per policy line.  The lines are
+ * those of sts_policy_format() (the store keeps that canonical form, not
+ * the bytes served): version, mode, max_age, then every mx line in policy
+ * order, repeats included.  None of them can hold '{', '}' or a newline:
+ * the parser admits only LDH names, digits and the mode words.  Never
+ * policy_failure: it would make Postfix fail deliveries that RFC 8461
+ * §3.3 lets go on as "no policy".
+ */
+static void put_tlsrpt(struct out *o, const char *domain, const struct sts_policy *p)
+{
+    char age[16];
+    puts_(o, " policy_type=sts policy_domain=");
+    puts_(o, domain);
+    for (size_t i = 0; i < p->mx_count; i++) {
+        if (seen_before((const char *const *)p->mx, i))
+            continue;
+        puts_(o, " mx_host_pattern=");
+        puts_(o, p->mx[i]);
+    }
+    snprintf(age, sizeof(age), "%u", p->max_age);
+    put_policy_string(o, "version", "STSv1");
+    put_policy_string(o, "mode", sts_mode_name(p->mode));
+    put_policy_string(o, "max_age", age);
+    for (size_t i = 0; i < p->mx_count; i++)
+        put_policy_string(o, "mx", p->mx[i]);
+}
+
 static void put_secure(struct out *o, const struct sts_policy_map_options *opts, const char *domain,
                        const struct sts_policy *p)
 {
@@ -133,16 +174,8 @@ static void put_secure(struct out *o, const struct sts_policy_map_options *opts,
     puts_(o, "OK secure ");
     put_match(o, mx, p->mx_count);
     puts_(o, " servername=hostname");
-    if (opts->tlsrpt) {
-        puts_(o, " policy_type=sts policy_domain=");
-        puts_(o, domain);
-        for (size_t i = 0; i < p->mx_count; i++) {
-            if (seen_before(mx, i))
-                continue;
-            puts_(o, " mx_host_pattern=");
-            puts_(o, mx[i]);
-        }
-    }
+    if (opts->tlsrpt)
+        put_tlsrpt(o, domain, p);
 }
 
 /*

@@ -127,12 +127,27 @@ enum sts_status sts_txt_parse_record(const char *rec, size_t len, struct sts_txt
     return STS_OK;
 }
 
+/*
+ * §3.1: "If multiple TXT records for "_mta-sts" are returned by the
+ * resolver, records that do not begin with "v=STSv1;" are discarded."
+ * Exactly those bytes: "v=STSv1 ; id=x" or "v=STSv1 junk" beside another
+ * record is discarded, not counted.
+ */
+static bool is_kept_of_many(const char *rec, size_t len)
+{
+    size_t tag = sizeof(STS_VERSION_TAG ";") - 1;
+    return len >= tag && memcmp(rec, STS_VERSION_TAG ";", tag) == 0;
+}
+
 enum sts_status sts_txt_parse_rrset(const char *const *recs, const size_t *lens, size_t n,
                                     struct sts_txt *out, char *err, size_t errlen)
 {
     size_t candidates = 0, which = 0;
     for (size_t k = 0; k < n; k++) {
-        if (recs[k] != NULL && is_candidate(recs[k], lens[k])) {
+        if (recs[k] == NULL)
+            continue;
+        /* A lone record is judged by the ABNF alone (WSP before ';' is allowed). */
+        if (n == 1 ? is_candidate(recs[k], lens[k]) : is_kept_of_many(recs[k], lens[k])) {
             candidates++;
             which = k;
         }

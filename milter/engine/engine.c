@@ -43,6 +43,7 @@ struct sts_engine {
     const struct sts_overrides *ov;
     char path[4096];
     char helo[256];
+    struct sts_clock clock; /* wall seconds of learned TLS; fn NULL: real */
 };
 
 static void cache_config(const struct sts_config *cfg, unsigned flags, struct sts_engine *rt,
@@ -335,6 +336,16 @@ struct sts_probe_cache *sts_engine_probes(const struct sts_engine *e)
 const struct sts_probe_ctx *sts_engine_probe_ctx(const struct sts_engine *e)
 {
     return e->probe_ctx;
+}
+
+void sts_engine_set_clock(struct sts_engine *e, const struct sts_clock *clock)
+{
+    e->clock = clock != NULL ? *clock : (struct sts_clock){0};
+}
+
+int64_t sts_engine_now_s(const struct sts_engine *e)
+{
+    return sts_clock_now_s(&e->clock);
 }
 
 const char *sts_engine_helo(const struct sts_engine *e)

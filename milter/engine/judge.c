@@ -12,6 +12,7 @@
 #include "mtasts/destination.h"
 #include "mtasts/log.h"
 #include "mtasts/probe_cache.h"
+#include "judge_learn.h"
 
 #define JUDGE_MX_MAX 32
 
@@ -43,17 +44,22 @@ static size_t gather_mx(struct sts_engine *rt, const char *domain, double deadli
  * first without waiting, so that the hosts are probed in parallel; then
  * the ones still pending are waited for within what is left of the
  * deadline.  Null MX entries are skipped (known = false, never judged).
+ * With learn, the candidates that require nothing are probed too (for
+ * LearnTLS), but not waited for: their results serve later recipients.
  */
 static void gather_tls(struct sts_engine *rt, const char *domain, const char *const *mx, size_t n,
                        const struct sts_destination *d, enum sts_dnssec dnssec, bool require_dane,
-                       bool mark_used, double deadline_ms, struct sts_tls_verdict *tls, bool *want)
+                       bool mark_used, bool learn, double deadline_ms, struct sts_tls_verdict *tls,
+                       bool *probed)
 {
-    /* only the candidates that require something are probed */
+    /* only the candidates that require something are waited for */
+    bool want[JUDGE_MX_MAX];
     for (size_t i = 0; i < n; i++) {
         memset(&tls[i], 0, sizeof(tls[i]));
-        want[i] =
-            mx[i][0] != '\0' && i < d->count && d->candidate[i] && d->req[i] != STS_REQUIRE_NONE;
-        if (want[i])
+        bool cand = mx[i][0] != '\0' && i < d->count && d->candidate[i];
+        want[i] = cand && d->req[i] != STS_REQUIRE_NONE;
+        probed[i] = want[i] || (cand && learn);
+        if (probed[i])
             sts_probe_cache_get_for(sts_engine_probes(rt), domain, mx[i], dnssec, require_dane, 0,
                                     mark_used, &tls[i], NULL);
     }
@@ -163,6 +169,20 @@ void sts_judge_rcpt(struct sts_engine *rt, const struct sts_snapshot *snap, cons
         out->lookup_fetch = res.fetch;
     }
 
+    /* LearnTLS: a DIRECT domain without MTA-STS (or mode none) or override */
+    bool learning =
+        cfg->learn_tls != STS_LEARN_OFF && have_domain && o == NULL &&
+        out->route.kind == STS_ROUTE_DIRECT &&
+        (in.lookup == STS_LOOKUP_NO_POLICY ||
+         (in.lookup == STS_LOOKUP_POLICY && in.policy != NULL && in.policy->mode == STS_MODE_NONE));
+    struct sts_learn_state learned = {0};
+    int64_t now = sts_engine_now_s(rt);
+    if (learning) {
+        sts_judge_learn_read(rt, out->domain, &learned);
+        in.learned = sts_learn_is_learned(&learned, now, (int64_t)cfg->learn_period_s);
+        in.learn_enforce = cfg->learn_tls == STS_LEARN_ENFORCE;
+    }
+
     struct sts_mx_result mx;
     const char *list[JUDGE_MX_MAX];
     struct sts_tls_verdict tls[JUDGE_MX_MAX];
@@ -170,7 +190,7 @@ void sts_judge_rcpt(struct sts_engine *rt, const struct sts_snapshot *snap, cons
     double deadline = t0 + (double)cfg->lookup_deadline_ms;
     /* Only a validating resolver can make an MX RRset secure (DANE) or bogus. */
     in.dane_possible = cfg->trust_anchor_file != NULL && cfg->trust_anchor_file[0] != '\0';
-    if (have_domain && sts_verdict_needs_mx(&in)) {
+    if (have_domain && (sts_verdict_needs_mx(&in) || learning)) {
         in.mx_count = gather_mx(rt, out->domain, deadline, &mx, list);
         in.mx = list;
         in.mx_dns_error = mx.dns_error;
@@ -185,12 +205,17 @@ void sts_judge_rcpt(struct sts_engine *rt, const struct sts_snapshot *snap, cons
             /* the refresher keeps the hosts of domains that require TLS warm */
             bool enforcing = o != NULL ||
                              (in.policy != NULL && in.policy->mode == STS_MODE_ENFORCE) ||
-                             d.ndane > 0;
+                             d.ndane > 0 || in.learned;
+            /* a domain with DANE hosts is DANE's, never learned */
+            bool learn = learning && d.ndane == 0 && !in.mx_bogus;
             bool probed[JUDGE_MX_MAX];
-            gather_tls(rt, out->domain, list, in.mx_count, &d, mx.dnssec, dane, enforcing, deadline,
-                       tls, probed);
+            gather_tls(rt, out->domain, list, in.mx_count, &d, mx.dnssec, dane, enforcing, learn,
+                       deadline, tls, probed);
             in.mx_tls = tls;
             tls_summary(list, in.mx_count, tls, probed, out->tls, sizeof(out->tls));
+            if (learn)
+                sts_judge_learn_observe(rt, cfg, out->domain, &learned, list, tls, in.mx_count,
+                                        now);
         }
     }
 

@@ -106,6 +106,14 @@ static const char *const store_migrations[] = {
     " count INTEGER NOT NULL,"
     " PRIMARY KEY (day, policy_domain, ptype, strings, mx_hosts, result, sending_ip, mx_host,"
     " mx_helo, receiving_ip, additional_info, reason_code));",
+    /* 4: learned forced TLS per domain (store_learn.c, learn.h). */
+    "CREATE TABLE learned_tls ("
+    " domain TEXT PRIMARY KEY NOT NULL,"
+    " since INTEGER NOT NULL,"      /* start of the verified streak */
+    " last_ok INTEGER NOT NULL,"    /* last all-verified observation */
+    " learned_at INTEGER NOT NULL," /* 0: not learned yet */
+    " last_fail INTEGER NOT NULL,"  /* 0: none */
+    " fails INTEGER NOT NULL);",
 };
 
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))

@@ -77,12 +77,12 @@ want_out "valid: version=STSv1 mode=none max_age=0 mx=mx.example.com"
 want_empty err
 ok "mode none keeps its mx lines; max_age 0 is valid"
 
-printf 'version: STSv1\nmode: enforce\nmx: MX1.Example.COM.\nmx: b\303\274cher.example\nmx: *.B\303\234CHER.example.\nmax_age: 0000604800\n' >"$w/p.txt"
+printf 'version: STSv1\nmode: enforce\nmx: MX1.Example.COM.\nmx: XN--bcher-kva.example\nmx: *.xn--BCHER-kva.example.\nmax_age: 0000604800\n' >"$w/p.txt"
 run lint policy p.txt
 want_rc 0
 want_out "valid: version=STSv1 mode=enforce max_age=604800 mx=mx1.example.com,xn--bcher-kva.example,*.xn--bcher-kva.example"
 want_empty err
-ok "mx lower-cased, trailing dot dropped, U-labels to A-labels; max_age leading zeros"
+ok "mx lower-cased, trailing dot dropped, A-labels kept; max_age leading zeros"
 
 run lint policy --json p.txt
 want_rc 0
@@ -102,11 +102,39 @@ want_rc 0
 want_out "valid: version=STSv1 mode=testing max_age=86400 mx=mx1.example.com"
 ok "repeated version/mode/max_age: the first counts"
 
-printf '\n  \nversion: STSv1\n\t\nMode: none\nmode: enforce\nfoo: bar baz\nnote:\nmx: mx1.example.com\n\nmax_age: 86400\n\n' >"$w/p.txt"
+printf 'version: STSv1\n  \n\t\nMode: none\nmode: enforce\nfoo: bar baz\nnote: a  b\nmx: mx1.example.com\n\nmax_age: 86400\n\n' >"$w/p.txt"
 run lint policy p.txt
 want_rc 0
 want_out "valid: version=STSv1 mode=enforce max_age=86400 mx=mx1.example.com"
-ok "blank lines skipped, unknown keys (Mode, foo, empty note) ignored"
+ok "inner blank lines skipped, unknown keys (Mode, foo, note) ignored"
+
+# RFC 8461 section 3.2 ABNF (issue 13 item 7): no leading blank line, an
+# extension value of 1+ characters without HTAB, A-labels only in mx.
+printf '\nversion: STSv1\nmode: enforce\nmx: mx1.example.com\nmax_age: 86400\n' >"$w/p.txt"
+run lint policy p.txt
+want_rc 1
+want_empty out
+want_err 'mtasts: p.txt: line 1: a policy may not begin with a blank line'
+ok "a leading blank line is an error"
+
+printf 'version: STSv1\nmode: enforce\nnote:\nmx: mx1.example.com\nmax_age: 86400\n' >"$w/p.txt"
+run lint policy p.txt
+want_rc 1
+want_err 'mtasts: p.txt: line 3: field "note" has an empty value'
+ok "an empty extension value is an error"
+
+printf 'version: STSv1\nmode: enforce\nnote: a\tb\nmx: mx1.example.com\nmax_age: 86400\n' >"$w/p.txt"
+run lint policy p.txt
+want_rc 1
+want_err 'mtasts: p.txt: line 3: tab in the value of field "note" (only spaces may separate words)'
+ok "a tab inside an extension value is an error"
+
+printf 'version: STSv1\nmode: enforce\nmx: *.B\303\234CHER.example.\nmax_age: 86400\n' >"$w/p.txt"
+run lint policy p.txt
+want_rc 1
+want_empty out
+want_err 'mtasts: p.txt: line 3: invalid mx pattern "*.B\xc3\x9cCHER.example.": U-labels are not allowed (RFC 8461 section 3.2 takes A-labels); write "*.xn--bcher-kva.example"'
+ok "a U-label mx is an error naming the A-label"
 
 # --- invalid policies: exit 1, nothing on stdout, one stderr line --------
 
@@ -157,11 +185,11 @@ want_empty out
 want_err_line 'mtasts: p.txt: line 2: *'
 ok "space before a key: error on line 2 (CRLF)"
 
-printf '\n\r\n\nversion: STSv1\nmode: enforce\nmx: mx1.example.com\nmax_age: 31557601\n' >"$w/p.txt"
+printf 'version: STSv1\n\r\n\nmode: enforce\nmx: mx1.example.com\nmax_age: 31557601\n' >"$w/p.txt"
 run lint policy p.txt
 want_rc 1
 want_empty out
-want_err_line 'mtasts: p.txt: line 7: *'
+want_err_line 'mtasts: p.txt: line 6: *'
 ok "max_age over 31557600: line number counts skipped blank lines"
 
 printf 'version: STSv1\nmode: enforce\nmx: mail*.example.com\nmax_age: 86400\n' >"$w/p.txt"

@@ -66,11 +66,19 @@ want_empty out
 want_err 'mtasts: 2 v=STSv1 records (exactly one allowed)'
 ok "two v=STSv1 records: exact message"
 
+# RFC 8461 section 3.1: of several records, "v=STSv1" (not "v=STSv1;") is
+# discarded before counting (issue 13 item 7a).
 run lint txt 'v=STSv1; id=abc' 'v=spf1 -all' 'v=STSv1; id=abc' 'v=STSv1'
 want_rc 1
 want_empty out
-want_err 'mtasts: 3 v=STSv1 records (exactly one allowed)'
-ok "three v=STSv1 records, two identical: exact message"
+want_err 'mtasts: 2 v=STSv1 records (exactly one allowed)'
+ok "two identical v=STSv1 records, a bare v=STSv1 discarded: exact message"
+
+run lint txt 'v=STSv1; id=abc' 'v=STSv1 junk' 'v=STSv1 ; id=def'
+want_rc 0
+want_out "abc"
+want_empty err
+ok "v=STSv1 junk and v=STSv1 ; id=def discarded beside a valid record"
 
 want_invalid "v=STSv1 alone" 'v=STSv1'
 want_invalid "v=STSv1; alone" 'v=STSv1;'

@@ -210,6 +210,51 @@ START_TEST(test_normalize_pattern)
 }
 END_TEST
 
+/*
+ * A policy's "mx" value (RFC 8461 §3.2: ["*."] Domain, A-labels only;
+ * issue 13 item 7d): a U-label is refused with the A-label named in the
+ * reason, never converted.
+ */
+struct policy_pattern_case {
+    const char *name;
+    const char *in;
+    enum sts_status want;
+    const char *text; /* STS_OK: the output; else a part of the reason */
+};
+
+static const struct policy_pattern_case policy_pattern_cases[] = {
+    {"pp_ascii", "MX.Example.COM.", STS_OK, "mx.example.com"},
+    {"pp_alabel", "*.XN--BCHER-KVA.example", STS_OK, "*.xn--bcher-kva.example"},
+    {"pp_ulabel", "mx.bücher.example", STS_EINVAL, "write \"mx.xn--bcher-kva.example\""},
+    {"pp_ulabel_upper", "BÜCHER.example", STS_EINVAL, "write \"xn--bcher-kva.example\""},
+    {"pp_ulabel_wildcard", "*.münchen.de", STS_EINVAL, "write \"*.xn--mnchen-3ya.de\""},
+    {"pp_ulabel_says_why", "bücher.example", STS_EINVAL, "U-labels are not allowed"},
+    {"pp_bad_utf8",
+     "b\xfc"
+     "cher.example",
+     STS_EINVAL, "non-ASCII name"},
+    {"pp_ulabel_bad_pattern", "*.*.bücher.example", STS_EINVAL, "non-ASCII name"},
+    {"pp_ascii_bad", "a..b", STS_EINVAL, "empty label"},
+};
+
+START_TEST(test_policy_pattern)
+{
+    const struct policy_pattern_case *c = &policy_pattern_cases[_i];
+    char out[STS_DOMAIN_MAX + 3] = "";
+    char err[512] = "";
+    enum sts_status st = sts_mx_match_policy_pattern(c->in, out, sizeof(out), err, sizeof(err));
+
+    ck_assert_msg(st == c->want, "case %s: got %s, want %s (err: %s)", c->name, sts_status_word(st),
+                  sts_status_word(c->want), err);
+    if (st == STS_OK)
+        ck_assert_msg(strcmp(out, c->text) == 0, "case %s: got \"%s\", want \"%s\"", c->name, out,
+                      c->text);
+    else
+        ck_assert_msg(strstr(err, c->text) != NULL,
+                      "case %s: got reason \"%s\", want it to hold \"%s\"", c->name, err, c->text);
+}
+END_TEST
+
 #define NCASES(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static Suite *mx_match_suite(void)
@@ -220,6 +265,7 @@ static Suite *mx_match_suite(void)
     tcase_add_loop_test(tc, test_match, 0, NCASES(match_cases));
     tcase_add_loop_test(tc, test_check_pattern, 0, NCASES(pattern_cases));
     tcase_add_loop_test(tc, test_normalize_pattern, 0, NCASES(normalize_cases));
+    tcase_add_loop_test(tc, test_policy_pattern, 0, NCASES(policy_pattern_cases));
     suite_add_tcase(s, tc);
     return s;
 }

@@ -7,7 +7,9 @@
  * ".d" (Postfix match syntax), testing/none/no policy "NOTFOUND ", DNS
  * failure with nothing cached "TEMP", keys that are not domains
  * ([host]:port, IP literals, ".parent") "NOTFOUND ", malformed requests
- * "PERM"; the TLSRPT attributes only behind their switch; the DANE hook
+ * "PERM"; the TLSRPT attributes only behind their switch, policy_string
+ * per canonical policy line, never policy_failure (issue 13 item 6; Postfix
+ * TLSRPT_README, smtp_tls_policy_maps); the DANE hook
  * (RFC 8461 §2: DANE wins).  With the destination decision
  * (destination.h, issue 13): override skip "NOTFOUND ", a bogus MX RRset
  * "TEMP dnssec-invalid" (RFC 7672 §2.1.1), DANE-governed hosts "OK
@@ -117,7 +119,29 @@ static const struct reply_case reply_cases[] = {
      0,
      "OK secure match=mx1.example.test:.example.net servername=hostname policy_type=sts "
      "policy_domain=example.test mx_host_pattern=mx1.example.test "
-     "mx_host_pattern=*.example.net"},
+     "mx_host_pattern=*.example.net { policy_string = version: STSv1 } "
+     "{ policy_string = mode: enforce } { policy_string = max_age: 86400 } "
+     "{ policy_string = mx: mx1.example.test } { policy_string = mx: *.example.net }"},
+    /* issue 13 item 6: mx_host_pattern once per pattern, policy_string per line */
+    {"enforce_duplicates_tlsrpt", STS_LOOKUP_POLICY, &p_dup, STS_LOOKUP_REASON_NONE, STS_FETCH_OK,
+     true, false, 0,
+     "OK secure match=mx1.example.test:.example.net servername=hostname policy_type=sts "
+     "policy_domain=good.test mx_host_pattern=mx1.example.test mx_host_pattern=*.example.net "
+     "{ policy_string = version: STSv1 } { policy_string = mode: enforce } "
+     "{ policy_string = max_age: 86400 } { policy_string = mx: mx1.example.test } "
+     "{ policy_string = mx: *.example.net } { policy_string = mx: mx1.example.test }"},
+    {"testing_strict_tlsrpt", STS_LOOKUP_POLICY, &p_testing, STS_LOOKUP_REASON_NONE, STS_FETCH_OK,
+     true, true, 0,
+     "OK secure match=mx1.good.test servername=hostname policy_type=sts policy_domain=good.test "
+     "mx_host_pattern=mx1.good.test { policy_string = version: STSv1 } "
+     "{ policy_string = mode: testing } { policy_string = max_age: 86400 } "
+     "{ policy_string = mx: mx1.good.test }"},
+    {"no_policy_tlsrpt", STS_LOOKUP_NO_POLICY, NULL, STS_LOOKUP_REASON_NO_INDICATOR, STS_FETCH_OK,
+     true, false, 0, "NOTFOUND "},
+    {"fetch_failed_tlsrpt_no_policy_failure", STS_LOOKUP_NO_POLICY, NULL,
+     STS_LOOKUP_REASON_FETCH_FAILED, STS_FETCH_TLS, true, false, 0, "NOTFOUND "},
+    {"dane_only_tlsrpt", STS_LOOKUP_POLICY, &p_enforce, STS_LOOKUP_REASON_NONE, STS_FETCH_OK, true,
+     false, STS_DANE_SUMMARY_ONLY, "OK dane-only"},
     {"testing", STS_LOOKUP_POLICY, &p_testing, STS_LOOKUP_REASON_NONE, STS_FETCH_OK, false, false,
      0, "NOTFOUND "},
     {"testing_tlsrpt", STS_LOOKUP_POLICY, &p_testing, STS_LOOKUP_REASON_NONE, STS_FETCH_OK, true,
@@ -230,6 +254,36 @@ START_TEST(test_reply_destination)
 }
 END_TEST
 
+/*
+ * The policy_string values are exactly the lines of sts_policy_format(),
+ * in order (issue 13 item 6), so that Postfix's TLSRPT "policy-string"
+ * matches what the store and `mtasts cache show` hold.
+ */
+START_TEST(test_policy_strings_are_canonical_lines)
+{
+    const struct sts_policy *pols[] = {&p_enforce, &p_two, &p_dup, &p_testing};
+    for (size_t k = 0; k < sizeof(pols) / sizeof(pols[0]); k++) {
+        struct sts_policy_map_options opts = {.tlsrpt = true, .strict_testing = true};
+        struct sts_policy_map_input in = {
+            .domain = "good.test", .outcome = STS_LOOKUP_POLICY, .policy = pols[k]};
+        char out[2048], canon[1024], want[2048] = "";
+        sts_policy_map_reply(&opts, &in, out, sizeof(out));
+        sts_policy_format(pols[k], canon, sizeof(canon));
+        for (char *line = strtok(canon, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+            strcat(want, " { policy_string = ");
+            strcat(want, line);
+            strcat(want, " }");
+        }
+        const char *first = strstr(out, " { policy_string");
+        ck_assert_msg(first != NULL && strcmp(first, want) == 0,
+                      "policy %zu: got tail \"%s\", want \"%s\"", k, first ? first : "(none)",
+                      want);
+        ck_assert_msg(strstr(out, "policy_failure") == NULL, "policy %zu: got policy_failure in %s",
+                      k, out);
+    }
+}
+END_TEST
+
 /* A reply that does not fit the buffer (or 100000 bytes) fails closed. */
 START_TEST(test_reply_too_long)
 {
@@ -264,6 +318,7 @@ static Suite *policy_map_suite(void)
     tcase_add_loop_test(tc, test_reply, 0, sizeof(reply_cases) / sizeof(reply_cases[0]));
     tcase_add_loop_test(tc, test_reply_destination, 0, sizeof(dest_cases) / sizeof(dest_cases[0]));
     tcase_add_test(tc, test_reply_too_long);
+    tcase_add_test(tc, test_policy_strings_are_canonical_lines);
     tcase_add_test(tc, test_perm);
     suite_add_tcase(s, tc);
     return s;

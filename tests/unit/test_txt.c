@@ -3,7 +3,8 @@
  *
  * Guards RFC 8461 §3.1 (the TXT record: "v=STSv1" first, case-sensitive,
  * delimiters "*WSP ; *WSP", "id" of 1 to 32 letters and digits,
- * extension fields ignored, exactly one STSv1 record per RRset) as
+ * extension fields ignored, exactly one STSv1 record per RRset, of
+ * several records those not beginning with "v=STSv1;" discarded) as
  * refined by the behaviour contract of the pure parsers (issue 2).
  *
  * Table-driven: each row is one TAP test point; a failure reads
@@ -194,7 +195,26 @@ static const struct rrset_case rrset_cases[] = {
     {"two_identical", 2, {"v=STSv1; id=abc", "v=STSv1; id=abc"}, {0}, STS_EINVAL, NULL},
     {"two_different", 2, {"v=STSv1; id=abc", "v=STSv1; id=def"}, {0}, STS_EINVAL, NULL},
     {"valid_and_invalid", 2, {"v=STSv1; id=abc", "v=STSv1;"}, {0}, STS_EINVAL, NULL},
-    {"invalid_and_valid", 2, {"v=STSv1", "v=STSv1; id=abc"}, {0}, STS_EINVAL, NULL},
+    /* §3.1: of several records, those not beginning with exactly "v=STSv1;"
+     * are discarded before counting (issue 13 item 7a). */
+    {"version_only_discarded", 2, {"v=STSv1", "v=STSv1; id=abc"}, {0}, STS_OK, "abc"},
+    {"junk_after_wsp_discarded", 2, {"v=STSv1; id=abc", "v=STSv1 junk"}, {0}, STS_OK, "abc"},
+    {"wsp_before_semicolon_discarded",
+     2,
+     {"v=STSv1 ; id=1", "v=STSv1; id=abc"},
+     {0},
+     STS_OK,
+     "abc"},
+    {"tab_after_version_discarded", 2, {"v=STSv1\tid=1", "v=STSv1;id=abc"}, {0}, STS_OK, "abc"},
+    {"all_discarded", 2, {"v=STSv1 ; id=1", "v=STSv1 junk"}, {0}, STS_ENOTFOUND, NULL},
+    {"discarded_then_two_kept",
+     3,
+     {"v=STSv1 x", "v=STSv1; id=a", "v=STSv1;id=b"},
+     {0},
+     STS_EINVAL,
+     NULL},
+    {"lone_wsp_before_semicolon", 1, {"v=STSv1 ; id=abc"}, {0}, STS_OK, "abc"},
+    {"lone_version_junk", 1, {"v=STSv1 junk"}, {0}, STS_EINVAL, NULL},
     {"one_invalid", 1, {"v=STSv1; id=abc-def"}, {0}, STS_EINVAL, NULL},
     {"one_invalid_with_spf", 2, {"v=spf1 -all", "v=STSv1; id="}, {0}, STS_EINVAL, NULL},
     {"no_candidates", 2, {"v=spf1 -all", "v=STSv10; id=1"}, {0}, STS_ENOTFOUND, NULL},

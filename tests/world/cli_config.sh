@@ -34,7 +34,7 @@ EOF
 # --- the file supplies what no option says
 run query -c "$conf" --timeout=5 good.test
 want_rc 0
-want_out "OK secure match=mx1.good.test servername=hostname policy_type=sts policy_domain=good.test mx_host_pattern=mx1.good.test"
+want_out "OK secure match=mx1.good.test servername=hostname policy_type=sts policy_domain=good.test mx_host_pattern=mx1.good.test { policy_string = version: STSv1 } { policy_string = mode: enforce } { policy_string = max_age: 86400 } { policy_string = mx: mx1.good.test }"
 ok "query -c FILE: the file's Resolver, CAFile, AllowPrivateTargets and SocketMapTLSRPT apply"
 
 run cache list -c "$conf"

@@ -346,11 +346,19 @@ static void test_options(struct world *w)
     struct sts_socketmap *sm = start_map(w, 5000, 0, true, true);
     int fd = dial(sts_socketmap_port(sm));
     rb.len = 0;
+    /* Postfix >= 3.10 TLSRPT attributes (issue 13 item 6): every policy line
+     * as "{ policy_string = ... }", never policy_failure. */
     ask(fd, "postfix good.test",
-        SECURE_GOOD " policy_type=sts policy_domain=good.test mx_host_pattern=mx1.good.test");
+        SECURE_GOOD " policy_type=sts policy_domain=good.test mx_host_pattern=mx1.good.test"
+                    " { policy_string = version: STSv1 } { policy_string = mode: enforce }"
+                    " { policy_string = max_age: 86400 } { policy_string = mx: mx1.good.test }");
     ask(fd, "postfix testing.test",
         "OK secure match=mx1.testing.test servername=hostname policy_type=sts "
-        "policy_domain=testing.test mx_host_pattern=mx1.testing.test");
+        "policy_domain=testing.test mx_host_pattern=mx1.testing.test "
+        "{ policy_string = version: STSv1 } { policy_string = mode: testing } "
+        "{ policy_string = max_age: 86400 } { policy_string = mx: mx1.testing.test }");
+    /* no policy: no TLSRPT attribute at all (Postfix's own no-policy-found) */
+    ask(fd, "postfix nopolicy.test", "NOTFOUND ");
     close(fd);
     sts_socketmap_stop(sm);
 }
