@@ -1,8 +1,10 @@
 /*
  * store.h - the persistent policy cache, on SQLite.
  *
- * Only store.c and store_probe.c (the probe rows, below, sharing the
- * connection pool through milter/engine/store_int.h) include <sqlite3.h>.
+ * Only the files of the store module include <sqlite3.h>: store.c (the
+ * connection pool, the schema, open/close), store_policy.c (the policy
+ * rows) and store_probe.c (the probe rows, below), sharing the pool
+ * through milter/engine/store_int.h.
  * The store is opened from a spec string:
  * "sqlite:/var/lib/mtasts/cache.db" (or a bare path, same thing); other
  * backends can be added behind the same functions later.  A spec
@@ -75,6 +77,17 @@ struct sts_store;
  *         (SQLite error: the reason is in err) or STS_ENOMEM
  */
 enum sts_status sts_store_open(const char *spec, struct sts_store **out, char *err, size_t errlen);
+
+/**
+ * The files the store named by spec keeps, for a daemon that opens it as
+ * root and then hands its files to the user it becomes: for sqlite the
+ * database and its "-wal" and "-shm" files (which need not exist yet).
+ * The paths are as the spec gives them (relative if it is); no I/O.
+ * @param fn  called once per file, in that order; path is valid during the call
+ * @return STS_OK; STS_EINVAL (a spec sts_store_open() refuses: reason in err)
+ */
+enum sts_status sts_store_files(const char *spec, void (*fn)(const char *path, void *arg),
+                                void *arg, char *err, size_t errlen);
 
 /** Close every pooled connection; NULL is a no-op. */
 void sts_store_close(struct sts_store *store);

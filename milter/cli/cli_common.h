@@ -24,7 +24,7 @@
 #include "mtasts/policy.h"
 
 #ifndef MTASTS_DEFAULT_CONFIG /* from configure, once it substitutes paths */
-#define MTASTS_DEFAULT_CONFIG "/etc/mtasts-milter/mtasts-milter.conf"
+#define MTASTS_DEFAULT_CONFIG STS_CONFIG_DEFAULT_FILE
 #endif
 #define CLI_CONFIG_ENV "MTASTS_CONFIG" /* like -c; "none": the key table's defaults */
 #define CLI_STORE_ENV "MTASTS_STORE"

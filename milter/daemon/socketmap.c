@@ -27,6 +27,7 @@
 #include "mtasts/job_pool.h"
 #include "mtasts/judge.h"
 #include "mtasts/netstring.h"
+#include "mtasts/socket_spec.h"
 
 #define IN_CAP (STS_NETSTRING_MAX + STS_NETSTRING_OVERHEAD)
 #define IN_FIRST 1024
@@ -96,8 +97,7 @@ static enum sts_status open_unix(struct sts_socketmap *sm, const char *path, cha
                                  size_t errlen)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (path[0] != '/' || strlen(path) >= sizeof(sa.sun_path))
-        return sts_status_set(STS_EINVAL, err, errlen, "socketmap: bad unix socket path");
+    _Static_assert(STS_SOCKET_SPEC_PATH_MAX < sizeof(sa.sun_path), "sun_path");
     memcpy(sa.sun_path, path, strlen(path) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     if (fd < 0)
@@ -123,26 +123,14 @@ static enum sts_status open_unix(struct sts_socketmap *sm, const char *path, cha
     return sm->unix_path != NULL ? STS_OK : STS_ENOMEM;
 }
 
-static enum sts_status open_inet(struct sts_socketmap *sm, int af, const char *rest, char *err,
-                                 size_t errlen)
+/* An inet/inet6 spec's host absent: loopback, never every address. */
+static enum sts_status open_inet(struct sts_socketmap *sm, const struct sts_socket_spec *spec,
+                                 char *err, size_t errlen)
 {
-    char port[8], host[256];
-    const char *at = strchr(rest, '@');
-    size_t plen = at != NULL ? (size_t)(at - rest) : strlen(rest);
-    if (plen == 0 || plen >= sizeof(port) || strspn(rest, "0123456789") != plen)
-        return sts_status_set(STS_EINVAL, err, errlen, "socketmap: bad port");
-    memcpy(port, rest, plen);
-    port[plen] = '\0';
-    const char *h = at != NULL ? at + 1 : (af == AF_INET ? "127.0.0.1" : "::1");
-    size_t hlen = strlen(h);
-    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
-        h++;
-        hlen -= 2;
-    }
-    if (hlen == 0 || hlen >= sizeof(host))
-        return sts_status_set(STS_EINVAL, err, errlen, "socketmap: bad host");
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
+    int af = spec->kind == STS_SOCKET_INET ? AF_INET : AF_INET6;
+    char port[8];
+    snprintf(port, sizeof(port), "%u", spec->port);
+    const char *host = spec->host[0] != '\0' ? spec->host : af == AF_INET ? "127.0.0.1" : "::1";
 
     struct addrinfo hints = {
         .ai_family = af, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
@@ -175,16 +163,13 @@ static enum sts_status open_inet(struct sts_socketmap *sm, int af, const char *r
 static enum sts_status open_listener(struct sts_socketmap *sm, const char *spec, char *err,
                                      size_t errlen)
 {
-    if (strncmp(spec, "unix:", 5) == 0)
-        return open_unix(sm, spec + 5, err, errlen);
-    if (strncmp(spec, "local:", 6) == 0)
-        return open_unix(sm, spec + 6, err, errlen);
-    if (strncmp(spec, "inet:", 5) == 0)
-        return open_inet(sm, AF_INET, spec + 5, err, errlen);
-    if (strncmp(spec, "inet6:", 6) == 0)
-        return open_inet(sm, AF_INET6, spec + 6, err, errlen);
-    return sts_status_set(STS_EINVAL, err, errlen,
-                          "socketmap: want unix:PATH, inet:PORT[@HOST] or inet6:PORT[@HOST]");
+    struct sts_socket_spec ss;
+    char why[160];
+    if (sts_socket_spec_parse(spec, STS_SOCKET_SPEC_PORT_ANY, &ss, why, sizeof(why)) != STS_OK)
+        return sts_status_set(STS_EINVAL, err, errlen, "socketmap: %s", why);
+    if (ss.kind == STS_SOCKET_UNIX)
+        return open_unix(sm, ss.path, err, errlen);
+    return open_inet(sm, &ss, err, errlen);
 }
 
 /* ---- the workers: one request in, one netstring reply out */

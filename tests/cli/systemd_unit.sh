@@ -14,7 +14,7 @@ set -u
 . "${srcdir:-.}/tests/lib/common.sh"
 need_bin MTASTS_MILTER milter/mtasts-milter
 need_tools systemd-analyze
-gen=${SYSTEMD_GEN_DIR:-contrib/systemd}
+gen=${SYSTEMD_GEN_DIR:-${top_builddir:-.}/contrib/systemd}
 unit=$gen/mtasts-milter.service
 [ -f "$unit" ] || bail "$unit is missing (make builds it)"
 gen=$(cd "$gen" && pwd)
@@ -47,11 +47,11 @@ done
 
 # --- systemd-analyze verify on a copy that starts the built binary
 # (verify fails on a missing ExecStart program) and finds the man pages
-# of Documentation= in the source tree.
+# of Documentation= (made from docs/*.in by make).
 mkdir -p "$tmp/units/mtasts-milter.service.d" "$tmp/man/man1" "$tmp/man/man5" "$tmp/man/man8"
-cp "$srcdir/docs/mtasts.1" "$tmp/man/man1/"
-cp "$srcdir/docs/mtasts-milter.conf.5" "$tmp/man/man5/"
-cp "$srcdir/docs/mtasts-milter.8" "$tmp/man/man8/"
+docs=${top_builddir:-.}/docs
+cp "$docs/mtasts.1" "$tmp/man/man1/" && cp "$docs/mtasts-milter.conf.5" "$tmp/man/man5/" &&
+    cp "$docs/mtasts-milter.8" "$tmp/man/man8/" || bail "the man pages are not made (make)"
 sed "s|^ExecStart=$exec_start |ExecStart=$MTASTS_MILTER |" "$unit" >"$tmp/units/mtasts-milter.service"
 man_opt=--man=yes
 command -v man >/dev/null 2>&1 || man_opt=--man=no
