@@ -90,6 +90,7 @@ ok "lintian --fail-on=error,warning: clean"
 fi
 
 # --- install it as a postmaster would; no service may start
+# shellcheck disable=SC2034 # read by the at_exit command below
 blocker=
 if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
