@@ -95,6 +95,7 @@ blocker=
 if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
     chmod 755 /usr/sbin/policy-rc.d
+    # shellcheck disable=SC2034 # read by the at_exit command below
     blocker=/usr/sbin/policy-rc.d
 fi
 at_exit '[ -z "$blocker" ] || rm -f "$blocker"'
