@@ -11,7 +11,9 @@ BUILD="build-essential autoconf automake libtool pkg-config clang libclang-rt-14
 LIBS="libmilter-dev libssl-dev libunbound-dev libevent-dev libcurl4-openssl-dev libsqlite3-dev
       libidn2-dev libjson-c-dev check zlib1g-dev"
 # python3-jsonschema, python3-dkim: the TLS-RPT report checks (tests/cli/tlsrpt_*.sh)
-TOOLS="groff-base man-db valgrind python3-jsonschema python3-dkim"
+# systemd: systemd.pc (configure's unit, sysusers and tmpfiles directories) and
+# systemd-analyze/-sysusers/-tmpfiles for tests/cli/systemd_unit.sh (not as PID 1)
+TOOLS="groff-base man-db valgrind python3-jsonschema python3-dkim systemd"
 WORLD=$(grep -v '^#' "$here/tests/world/packages.txt" | tr '\n' ' ')
 E2E=$(grep -v '^#' "$here/tests/e2e/packages.txt" | tr '\n' ' ')
 BENCH=$(grep -v '^#' "$here/tests/bench/packages.txt" | tr '\n' ' ')

@@ -17,7 +17,8 @@
  *     output as a sink is {sts_log_line, NULL}.
  *
  * Thread rules: sts_log_open() and sts_log_close() run once, before the
- * threads start and after they end; everything else is thread-safe: each
+ * threads start and after they end; everything else (sts_log_reopen()
+ * included) is thread-safe: each
  * line is formatted into a local buffer and written with a single
  * write(2) (O_APPEND) or syslog(3) call; the level is an atomic.  A sink's
  * function must be thread-safe in the same way (it is called from
@@ -66,6 +67,15 @@ struct sts_log_sink {
  */
 enum sts_status sts_log_open(const char *ident, const char *path, int facility, int max_prio,
                              char *err, size_t errlen);
+
+/**
+ * Reopen the log file by its path (SIGHUP, after logrotate moved it):
+ * the same descriptor then points at the new file, so lines written by
+ * other threads meanwhile land whole in the old file or in the new one.
+ * Syslog and stderr have nothing to reopen.
+ * @return STS_OK, or STS_EIO (the old file stays in use) with the reason
+ */
+enum sts_status sts_log_reopen(char *err, size_t errlen);
 
 /** Change the priority threshold (on reload). */
 void sts_log_set_level(int max_prio);

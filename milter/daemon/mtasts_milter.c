@@ -13,8 +13,9 @@
  * SIGHUP; Linux hands a process-directed signal to the thread-group leader
  * first when it is waiting for it, so the main thread gets them all as
  * long as it goes straight back to sigwait(): reloads therefore run on a
- * helper thread.  SIGHUP reloads, SIGTERM/SIGINT stop accepting, let
- * libmilter finish its sessions, and exit.
+ * helper thread.  SIGHUP reopens LogFile and reloads, SIGTERM/SIGINT stop
+ * accepting, let libmilter finish its sessions, and exit.  Each state is
+ * told to systemd when it set $NOTIFY_SOCKET (Type=notify, sd_notify.h).
  */
 #define _DEFAULT_SOURCE /* setgroups(2) */
 #include "build-config.h"
@@ -39,6 +40,7 @@
 
 #include "mtasts/config.h"
 #include "mtasts/log.h"
+#include "mtasts/sd_notify.h"
 #include "mtasts/socket_spec.h"
 #include "mtasts/store.h"
 #include "mlfi.h"
@@ -320,8 +322,10 @@ static void *reloader_main(void *arg)
         reload_wanted = false;
         pthread_mutex_unlock(&reload_mu);
         char err[512];
-        if (sts_engine_reload(rt, err, sizeof(err)) != STS_OK)
+        bool ok = sts_engine_reload(rt, err, sizeof(err)) == STS_OK;
+        if (!ok)
             sts_log(LOG_ERR, "event=reload status=failed action=keep-old reason=\"%s\"", err);
+        sts_sd_notify_ready(ok ? "running, configuration reloaded" : "running, reload failed");
         pthread_mutex_lock(&reload_mu);
     }
     pthread_mutex_unlock(&reload_mu);
@@ -503,6 +507,8 @@ int main(int argc, char **argv)
     sts_log(LOG_INFO, "event=start status=ok version=%s socket=%s mode=%s store=%s",
             PACKAGE_VERSION, socket, sts_milter_mode_name(keep->mode), keep->store);
     report_started(0);
+    snprintf(err, sizeof(err), "running, milter on %s", socket);
+    sts_sd_notify_ready(err);
 
     for (;;) {
         int sig = 0;
@@ -510,10 +516,14 @@ int main(int argc, char **argv)
             continue;
         if (sig == SIGHUP) {
             sts_log(LOG_INFO, "event=reload signal=HUP");
+            sts_sd_notify_reloading();
+            if (sts_log_reopen(err, sizeof(err)) != STS_OK) /* after logrotate */
+                sts_log(LOG_ERR, "event=reload log=keep-old reason=\"%s\"", err);
             reloader_poke(false);
             continue;
         }
         sts_log(LOG_INFO, "event=stop signal=%s", sig == SIGTERM ? "TERM" : "INT");
+        sts_sd_notify_stopping(NULL);
         break;
     }
     sts_mlfi_stop();

@@ -2,7 +2,8 @@
  * log.c - the process's log sink (see log.h).
  *
  * The output is chosen once, before any thread starts, and never changes
- * afterwards except for the threshold, which is an atomic.  Sinks
+ * afterwards except for the threshold, which is an atomic, and the file
+ * behind a log file's descriptor, which sts_log_reopen() swaps with dup2.  Sinks
  * (struct sts_log_sink) are filtered and formatted here too.
  */
 #include "mtasts/log.h"
@@ -11,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,6 +24,7 @@
 static struct {
     int fd; /* -1: syslog */
     char ident[64];
+    char path[PATH_MAX]; /* the file behind fd, for sts_log_reopen(); "" = none */
     atomic_int max_prio;
 } sink = {.fd = 2, .ident = "mtasts", .max_prio = LOG_INFO};
 
@@ -49,6 +52,7 @@ enum sts_status sts_log_open(const char *ident, const char *path, int facility, 
 {
     snprintf(sink.ident, sizeof(sink.ident), "%s", ident);
     atomic_store(&sink.max_prio, max_prio);
+    sink.path[0] = '\0';
     if (path == NULL || path[0] == '\0') {
         openlog(sink.ident, LOG_PID | LOG_NDELAY, facility);
         sink.fd = -1;
@@ -62,6 +66,28 @@ enum sts_status sts_log_open(const char *ident, const char *path, int facility, 
     if (fd < 0)
         return sts_status_set(STS_EIO, err, errlen, "%s: %s", path, strerror(errno));
     sink.fd = fd;
+    snprintf(sink.path, sizeof(sink.path), "%s", path);
+    return STS_OK;
+}
+
+enum sts_status sts_log_reopen(char *err, size_t errlen)
+{
+    if (sink.fd < 0 || sink.path[0] == '\0')
+        return STS_OK; /* syslog or stderr: nothing to reopen */
+    int fd = open(sink.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return sts_status_set(STS_EIO, err, errlen, "%s: %s", sink.path, strerror(errno));
+    /* dup2 swaps the file behind sink.fd atomically: a writer on another
+       thread writes whole lines to the old file or to the new one. */
+    int r;
+    do
+        r = dup2(fd, sink.fd);
+    while (r < 0 && errno == EINTR);
+    int saved = errno;
+    close(fd);
+    if (r < 0)
+        return sts_status_set(STS_EIO, err, errlen, "%s: %s", sink.path, strerror(saved));
+    (void)fcntl(sink.fd, F_SETFD, FD_CLOEXEC); /* dup2 clears it */
     return STS_OK;
 }
 
@@ -145,4 +171,5 @@ void sts_log_close(void)
     else if (sink.fd > 2)
         close(sink.fd);
     sink.fd = 2;
+    sink.path[0] = '\0';
 }
