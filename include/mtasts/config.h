@@ -128,6 +128,8 @@ struct sts_config {
     bool socketmap_tlsrpt;          /* SocketMapTLSRPT */
     bool socketmap_strict_testing;  /* SocketMapStrictTesting */
     bool header_in_enforce;         /* HeaderInEnforce */
+    /* the metrics listener */
+    char *metrics; /* Metrics: unix:PATH | inet:PORT[@HOST] | inet6:...; NULL = off */
 
     /* logging */
     bool syslog;         /* Syslog */

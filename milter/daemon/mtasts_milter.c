@@ -41,6 +41,8 @@
 #include "mtasts/log.h"
 #include "mlfi.h"
 #include "mtasts/engine.h"
+#include "metrics_http.h"
+#include "mtasts/metrics.h"
 #include "socketmap.h"
 
 #define DEFAULT_CONFIG "/etc/mtasts-milter/mtasts-milter.conf"
@@ -244,6 +246,8 @@ static int drop_privileges(const struct sts_config *cfg, const char *socket)
         hand_over(strchr(socket, ':') + 1, pw->pw_uid, gid);
     if (cfg->socketmap != NULL && strncmp(cfg->socketmap, "unix:", 5) == 0)
         hand_over(cfg->socketmap + 5, pw->pw_uid, gid);
+    if (cfg->metrics != NULL && strncmp(cfg->metrics, "unix:", 5) == 0)
+        hand_over(cfg->metrics + 5, pw->pw_uid, gid);
     /* The fixed order: group first, then supplementary groups, then user. */
     if (setgid(gid) != 0 || setgroups(1, &gid) != 0 || setuid(pw->pw_uid) != 0) {
         sts_log(LOG_ERR, "event=start reason=\"cannot become %s: %s\"", cfg->user_id,
@@ -272,7 +276,9 @@ static void *reloader_main(void *arg)
         reload_wanted = false;
         pthread_mutex_unlock(&reload_mu);
         char err[512];
-        if (sts_engine_reload(rt, err, sizeof(err)) != STS_OK)
+        bool loaded = sts_engine_reload(rt, err, sizeof(err)) == STS_OK;
+        sts_metrics_reload(loaded);
+        if (!loaded)
             sts_log(LOG_ERR, "event=reload status=failed action=keep-old reason=\"%s\"", err);
         pthread_mutex_lock(&reload_mu);
     }
@@ -394,6 +400,8 @@ int main(int argc, char **argv)
     pthread_t milter, reloader;
     bool milter_started = false, reloader_started = false;
     struct sts_socketmap *smap = NULL;
+    struct sts_metrics_http *metrics = NULL;
+    sts_metrics_init();
     if (sts_mlfi_register(rt, socket, true, err, sizeof(err)) != STS_OK) {
         sts_log(LOG_ERR, "event=start status=failed reason=\"%s\"", err);
         fprintf(stderr, "mtasts-milter: %s\n", err);
@@ -409,6 +417,14 @@ int main(int argc, char **argv)
             .log = sts_log_line,
         };
         if (sts_socketmap_start(&sc, &smap, err, sizeof(err)) != STS_OK) {
+            sts_log(LOG_ERR, "event=start status=failed reason=\"%s\"", err);
+            fprintf(stderr, "mtasts-milter: %s\n", err);
+            goto out;
+        }
+    }
+    if (keep->metrics != NULL && keep->metrics[0] != '\0') {
+        struct sts_metrics_http_config mc = {.socket = keep->metrics, .log = sts_log_line};
+        if (sts_metrics_http_start(&mc, &metrics, err, sizeof(err)) != STS_OK) {
             sts_log(LOG_ERR, "event=start status=failed reason=\"%s\"", err);
             fprintf(stderr, "mtasts-milter: %s\n", err);
             goto out;
@@ -454,6 +470,7 @@ out:
         pthread_join(reloader, NULL);
     }
     sts_socketmap_stop(smap); /* before the cache it borrows goes */
+    sts_metrics_http_stop(metrics);
     sts_engine_free(rt);
     if (pid_file != NULL && pid_file[0] != '\0')
         unlink(pid_file);
