@@ -35,6 +35,7 @@
 
 #include "mtasts/discovery.h"
 #include "mtasts/discovery_io.h"
+#include "mtasts/metrics.h"
 
 #define SHARDS 64
 #define BUCKETS_MIN 64      /* per shard at start; doubles as it fills */
@@ -219,6 +220,7 @@ static void entry_remove(struct shard *s, struct entry *e)
         }
     lru_unlink(s, e);
     s->count--;
+    sts_metrics_front_add(STS_METRICS_FRONT_POLICY, -1);
     ref_put(e->pol);
     free(e);
 }
@@ -247,8 +249,10 @@ static struct entry *entry_get(struct sts_cache *c, struct shard *s, uint32_t h,
     struct entry *old = s->oldest;
     for (int i = 0; s->count >= c->shard_cap && old != NULL && i < EVICT_SCAN; i++) {
         struct entry *newer = old->newer;
-        if (entry_idle(old))
+        if (entry_idle(old)) {
             entry_remove(s, old);
+            sts_metrics_front_evicted(STS_METRICS_FRONT_POLICY);
+        }
         old = newer;
     }
     if (s->count + 1 > s->nbuckets)
@@ -263,6 +267,7 @@ static struct entry *entry_get(struct sts_cache *c, struct shard *s, uint32_t h,
     *l = e;
     lru_push(s, e);
     s->count++;
+    sts_metrics_front_add(STS_METRICS_FRONT_POLICY, 1);
     e->pins = 1;
     return e;
 }
@@ -721,6 +726,7 @@ void sts_cache_free(struct sts_cache *c)
             struct entry *older = e->older;
             ref_put(e->pol);
             free(e);
+            sts_metrics_front_add(STS_METRICS_FRONT_POLICY, -1);
             e = older;
         }
         free(c->shards[i].buckets);

@@ -15,6 +15,7 @@
  * so no transaction has to upgrade a read lock (the case SQLite refuses
  * without waiting).
  */
+#include "mtasts/metrics.h"
 #include "mtasts/store.h"
 #include "store_int.h"
 
@@ -718,6 +719,7 @@ enum sts_status sts_store_get(struct sts_store *store, const char *domain,
     }
     store_stmt_done(op.c->st[ST_GET]);
     store_op_end(&op);
+    sts_metrics_store(STS_METRICS_STORE_GET, status);
     return status;
 }
 
@@ -776,6 +778,7 @@ enum sts_status sts_store_put(struct sts_store *store, const struct sts_store_en
     }
     store_op_end(&op);
     free(body);
+    sts_metrics_store(STS_METRICS_STORE_PUT, status);
     return status;
 }
 
@@ -798,6 +801,8 @@ static enum sts_status store_update(struct sts_store *store, const char *what, e
     store_op_end(&op);
     if (status == STS_OK && changes == 0)
         status = sts_status_set(STS_ENOTFOUND, err, errlen, "store %s %s: no policy", what, domain);
+    sts_metrics_store(id == ST_REFRESH ? STS_METRICS_STORE_REFRESH : STS_METRICS_STORE_TOUCH,
+                      status);
     return status;
 }
 
@@ -847,6 +852,7 @@ enum sts_status sts_store_delete(struct sts_store *store, const char *domain, ch
     if (status == STS_OK && changes[0] + changes[1] + changes[2] == 0)
         status =
             sts_status_set(STS_ENOTFOUND, err, errlen, "store delete %s: nothing stored", domain);
+    sts_metrics_store(STS_METRICS_STORE_DELETE, status);
     return status;
 }
 
@@ -868,6 +874,7 @@ enum sts_status sts_store_delete_all(struct sts_store *store, size_t *count, cha
     store_op_end(&op);
     if (status == STS_OK && count != NULL)
         *count = (size_t)changes[0];
+    sts_metrics_store(STS_METRICS_STORE_DELETE, status);
     return status;
 }
 
@@ -947,6 +954,7 @@ enum sts_status sts_store_foreach(struct sts_store *store,
     }
     free(after);
     free(batch);
+    sts_metrics_store(STS_METRICS_STORE_LIST, status);
     return status;
 }
 
@@ -971,6 +979,7 @@ enum sts_status sts_store_negative_get(struct sts_store *store, const char *doma
     }
     store_stmt_done(op.c->st[ST_NEG_GET]);
     store_op_end(&op);
+    sts_metrics_store(STS_METRICS_STORE_NEGATIVE_GET, status);
     return status;
 }
 
@@ -1000,6 +1009,7 @@ enum sts_status sts_store_negative_put(struct sts_store *store,
     store_reason(reason, neg->reason, sizeof(neg->reason));
     status = store_run(&op, ST_NEG_PUT, NULL, "tit", neg->domain, neg->until, reason);
     store_op_end(&op);
+    sts_metrics_store(STS_METRICS_STORE_NEGATIVE_PUT, status);
     return status;
 }
 
@@ -1019,6 +1029,7 @@ enum sts_status sts_store_backoff_get(struct sts_store *store, const char *domai
         *until = sqlite3_column_int64(op.c->st[ST_BACKOFF_GET], 0);
     store_stmt_done(op.c->st[ST_BACKOFF_GET]);
     store_op_end(&op);
+    sts_metrics_store(STS_METRICS_STORE_BACKOFF_GET, status);
     return status;
 }
 
@@ -1035,6 +1046,7 @@ enum sts_status sts_store_backoff_put(struct sts_store *store, const char *domai
     store_reason(why, reason, STORE_REASON_MAX);
     status = store_run(&op, ST_BACKOFF_PUT, NULL, "ttit", domain, id, until, why);
     store_op_end(&op);
+    sts_metrics_store(STS_METRICS_STORE_BACKOFF_PUT, status);
     return status;
 }
 
