@@ -12,6 +12,8 @@ LIBS="libmilter-dev libssl-dev libunbound-dev libevent-dev libcurl4-openssl-dev 
       libidn2-dev libjson-c-dev check zlib1g-dev"
 # python3-jsonschema, python3-dkim: the TLS-RPT report checks (tests/cli/tlsrpt_*.sh)
 TOOLS="groff-base man-db valgrind python3-jsonschema python3-dkim"
+# tests/world/packages.txt (WORLD) includes python3-prometheus-client: the
+# Prometheus text-format parser of tests/milter/metrics.sh
 WORLD=$(grep -v '^#' "$here/tests/world/packages.txt" | tr '\n' ' ')
 E2E=$(grep -v '^#' "$here/tests/e2e/packages.txt" | tr '\n' ' ')
 BENCH=$(grep -v '^#' "$here/tests/bench/packages.txt" | tr '\n' ' ')

@@ -34,5 +34,8 @@ int cli_check(int argc, char **argv);
 int cli_cache(int argc, char **argv);
 /** "mtasts query KEY": what the socketmap server would answer (cli_query.c). */
 int cli_query(int argc, char **argv);
+/** "mtasts stats [SOCKET]": the daemon's metrics, scraped from its Metrics listener (cli_stats.c).
+ */
+int cli_stats(int argc, char **argv);
 
 #endif

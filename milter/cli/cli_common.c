@@ -31,6 +31,7 @@ static const char usage_text[] =
     "       mtasts cache purge [-c FILE] [--store SPEC] [--probes] DOMAIN|HOST|--all\n"
     "       mtasts cache prewarm [-c FILE] [--store SPEC] [NETWORK-OPTIONS] [--json] FILE|-\n"
     "       mtasts query [-c FILE] [--store SPEC] [NETWORK-OPTIONS] KEY\n"
+    "       mtasts stats [-c FILE] [--json] [--all] [SOCKET]\n"
     "       mtasts --version | --help\n"
     "-c FILE: the daemon's mtasts-milter.conf (default " MTASTS_DEFAULT_CONFIG " if present,\n"
     "         or $MTASTS_CONFIG; none: the defaults); the options override its keys\n"
