@@ -104,8 +104,6 @@ enum sts_http_verdict sts_http_request_parse(const char *buf, size_t len,
     if (len > STS_HTTP_REQUEST_MAX)
         len = STS_HTTP_REQUEST_MAX;
     const char *end = buf + len;
-    if (memchr(buf, '\0', len) != NULL)
-        return STS_HTTP_BAD_REQUEST;
 
     /* Find the empty line first: nothing is judged on a partial head,
        so a slow client's verdict does not depend on how it was cut. */
@@ -124,6 +122,8 @@ enum sts_http_verdict sts_http_request_parse(const char *buf, size_t len,
         p = lf + 1;
     }
     out->used = (size_t)(p - buf);
+    if (memchr(buf, '\0', out->used) != NULL)
+        return STS_HTTP_BAD_REQUEST; /* in the head: what follows it is not ours to judge */
 
     const char *e = first_end;
     for (const char *q = buf; q < e; q++)
