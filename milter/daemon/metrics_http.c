@@ -239,6 +239,10 @@ static void *http_main(void *arg)
     }
     while (!atomic_load(&mh->stop)) {
         int64_t now = sts_clock_mono_ms(), next = -1;
+        /* expire first: a slot freed now is a connection accepted below */
+        for (unsigned i = 0; i < max; i++)
+            if (mh->conns[i].state != C_FREE && now >= mh->conns[i].deadline_ms)
+                conn_expire(mh, &mh->conns[i]);
         nfds_t n = 0;
         pfd[n++] = (struct pollfd){.fd = mh->wake[0], .events = POLLIN};
         pfd[n++] = (struct pollfd){.fd = mh->nconns < max ? mh->l.fd : -1, .events = POLLIN};
@@ -246,10 +250,6 @@ static void *http_main(void *arg)
             struct conn *c = &mh->conns[i];
             if (c->state == C_FREE)
                 continue;
-            if (now >= c->deadline_ms) {
-                conn_expire(mh, c);
-                continue;
-            }
             if (next < 0 || c->deadline_ms - now < next)
                 next = c->deadline_ms - now;
             pc[n] = c;
