@@ -62,8 +62,11 @@ enum sts_metrics_store_op {
     STS_METRICS_STORE_PROBE_TOUCH,  /* "probe-touch" */
     STS_METRICS_STORE_PROBE_DELETE, /* "probe-delete" (one host or all) */
     STS_METRICS_STORE_PROBE_LIST,   /* "probe-list" */
+    STS_METRICS_STORE_TLSRPT_ADD,   /* "tlsrpt-add" */
+    STS_METRICS_STORE_TLSRPT_LOAD,  /* "tlsrpt-load" */
+    STS_METRICS_STORE_TLSRPT_PURGE, /* "tlsrpt-purge" */
 };
-#define STS_METRICS_STORE_OP_COUNT (STS_METRICS_STORE_PROBE_LIST + 1)
+#define STS_METRICS_STORE_OP_COUNT (STS_METRICS_STORE_TLSRPT_PURGE + 1)
 
 /** How the metrics responder answered one connection (metrics_http.c). */
 enum sts_metrics_http_result {

@@ -205,9 +205,11 @@ void sts_metrics_http(enum sts_metrics_http_result result)
 /* ------------------------------------------------------ label words */
 
 static const char *const store_op_words[STS_METRICS_STORE_OP_COUNT] = {
-    "get",       "put",          "refresh",      "touch",        "delete",
-    "list",      "negative-get", "negative-put", "backoff-get",  "backoff-put",
-    "probe-get", "probe-put",    "probe-touch",  "probe-delete", "probe-list"};
+    "get",          "put",          "refresh",     "touch",       "delete",      "list",
+    "negative-get", "negative-put", "backoff-get", "backoff-put", "probe-get",   "probe-put",
+    "probe-touch",  "probe-delete", "probe-list",  "tlsrpt-add",  "tlsrpt-load", "tlsrpt-purge"};
+_Static_assert(sizeof(store_op_words) / sizeof(store_op_words[0]) == STS_METRICS_STORE_OP_COUNT,
+               "a word per store operation");
 static const char *const front_words[STS_METRICS_FRONT_COUNT] = {"none", "policy", "mx", "tlsa",
                                                                  "probe"};
 static const char *const http_words[STS_METRICS_HTTP_RESULT_COUNT] = {
