@@ -214,6 +214,10 @@ static const char *const front_words[STS_METRICS_FRONT_COUNT] = {"none", "policy
                                                                  "probe"};
 static const char *const http_words[STS_METRICS_HTTP_RESULT_COUNT] = {
     "ok", "bad-request", "not-found", "bad-method", "too-large", "timeout", "error"};
+_Static_assert(sizeof(front_words) / sizeof(front_words[0]) == STS_METRICS_FRONT_COUNT,
+               "a word per front");
+_Static_assert(sizeof(http_words) / sizeof(http_words[0]) == STS_METRICS_HTTP_RESULT_COUNT,
+               "a word per HTTP result");
 
 const char *sts_metrics_store_op_name(enum sts_metrics_store_op op)
 {
