@@ -13,6 +13,10 @@
  *     concurrent fetches);
  *   - a lookup waits for discovery at most its deadline, then returns
  *     STS_LOOKUP_PENDING while discovery finishes in the background;
+ *   - a store that cannot be read never costs a known policy: memory
+ *     answers if it has an unexpired policy, else the lookup returns
+ *     STS_LOOKUP_ERROR with reason STORE_ERROR (OnStoreError), not the
+ *     outcome of a discovery that found no policy or failed;
  *   - a background refresher re-checks policies of recently used domains
  *     before they expire, at jittered times.
  *
@@ -22,6 +26,10 @@
  * (domain, id) for backoff_s (>= 300); a vanished TXT record does not
  * remove an unexpired policy (logged); "mode: none" replaces at once;
  * domains without an indicator are cached negatively for negative_ttl_s.
+ *
+ * Built on the util layer: the front is an lru_map (lru_map.h, whose lock
+ * order applies), discoveries and the refresher run on a job_pool
+ * (job_pool.h), times come from clock.h, lines go to a log sink (log.h).
  *
  * Ownership: results hold a reference on an immutable policy; release
  * with sts_cache_result_clear().  The cache borrows dns, store and the
@@ -34,6 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mtasts/clock.h"
 #include "mtasts/dns.h"
 #include "mtasts/fetch.h"
 #include "mtasts/log.h"
@@ -41,12 +50,6 @@
 #include "mtasts/status.h"
 #include "mtasts/store.h"
 #include "mtasts/vocab.h"
-
-/**
- * Log sink function: one line, key=value form, no newline.  An alias of
- * sts_log_fn (log.h), kept until cache.c takes a struct sts_log_sink.
- */
-typedef sts_log_fn sts_cache_log_fn;
 
 struct sts_cache_config {
     struct sts_dns *dns;
@@ -63,9 +66,9 @@ struct sts_cache_config {
     size_t max_entries;          /* domains kept in memory (least recently
                                     used evicted; the store keeps them),
                                     default 65536 */
-    int64_t (*now)(void *arg);   /* clock (Unix seconds); NULL = time() */
+    sts_clock_fn *now;           /* clock (Unix seconds, clock.h); NULL = the wall clock */
     void *now_arg;
-    sts_cache_log_fn *log; /* NULL = silent */
+    sts_log_fn *log; /* the log sink's function (log.h); NULL = silent */
     void *log_arg;
 };
 

@@ -2,7 +2,7 @@
  * config.h - the milter's configuration: one table, one file format,
  * refcounted immutable snapshots.
  *
- * The key table in config.c is the single source of truth: every key's
+ * The key table in config_keys.c is the single source of truth: every key's
  * name, type, default, bounds, reloadability and one-line description.
  * The parser, sts_config_dump(), the tests and (through
  * tests/cli/config_docs.sh) the man page mtasts-milter.conf(5) and the
@@ -56,6 +56,15 @@
 
 #include "mtasts/status.h"
 #include "mtasts/vocab.h"
+
+/*
+ * Paths from configure (--sysconfdir, --localstatedir, --runstatedir):
+ * Makefile.am passes them as -D flags, and the defaults below, the only
+ * installation paths in the code, are built on them.
+ */
+#define STS_CONFIG_DEFAULT_FILE STS_SYSCONFDIR "/mtasts-milter/mtasts-milter.conf"
+#define STS_CONFIG_DEFAULT_SOCKET "unix:" STS_RUNSTATEDIR "/mtasts-milter/milter.sock"
+#define STS_CONFIG_DEFAULT_STORE "sqlite:" STS_LOCALSTATEDIR "/lib/mtasts-milter/cache.db"
 
 /* Refuse configuration files and lines larger than these. */
 #define STS_CONFIG_FILE_MAX (1024 * 1024)
@@ -130,6 +139,12 @@ struct sts_config {
     bool header_in_enforce;         /* HeaderInEnforce */
     /* the metrics listener */
     char *metrics; /* Metrics: unix:PATH | inet:PORT[@HOST] | inet6:...; NULL = off */
+    /* TLS reporting (RFC 8460) */
+    bool tlsrpt;               /* TLSRPT */
+    char *tlsrpt_socket;       /* TLSRPTSocket; NULL = off */
+    char *tlsrpt_sender;       /* TLSRPTSender; NULL = none */
+    char *tlsrpt_organization; /* TLSRPTOrganization */
+    char *tlsrpt_contact;      /* TLSRPTContact */
 
     /* logging */
     bool syslog;         /* Syslog */

@@ -84,7 +84,9 @@ void sts_destination_decide(const struct sts_destination_input *in, struct sts_d
 
 /**
  * The strongest requirement among the candidates (NONE when nothing is
- * required); what the socketmap's answer is made of.
+ * required); when no host is a candidate (a policy's patterns permit
+ * none), the strongest among the hosts, whose rule keeps the mail
+ * waiting.  What the socketmap tells the MTA to enforce.
  */
 enum sts_tls_requirement sts_destination_strongest(const struct sts_destination *d);
 

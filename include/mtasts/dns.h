@@ -16,13 +16,12 @@
  * Ownership: answers are allocated by sts_dns_query() and released with
  * sts_dns_answer_free(); they do not depend on the context's lifetime.
  *
- * Caps: an answer keeps at most 64 records (for MX the 64 most preferred)
- * and at most 64 KiB of TXT data; when records were left out, why says
- * "truncated: kept N of M records".  RDATA that does not parse (a TXT
- * character-string running past its record, an MX name with a compression
- * pointer, a label over 63 octets, a name over 255 octets, bytes that
- * cannot appear in a host name) makes the whole answer STS_DNS_SERVFAIL
- * with why "malformed <TYPE> record".
+ * Answers: struct sts_dns_answer, its records and the result codes are
+ * declared in dns_rdata.h, the pure module that parses the RDATA
+ * libunbound returns; its caps apply (at most 64 records, for MX the 64
+ * most preferred, and 64 KiB of TXT data; why says "truncated: kept N of
+ * M records").  RDATA that does not parse (see dns_rdata.h) makes the
+ * whole answer STS_DNS_SERVFAIL with why "malformed <TYPE> record".
  *
  * Names under "test." (RFC 6761) go to the configured resolver like any
  * other: libunbound's built-in empty "test." zone is dropped, so that the
@@ -36,55 +35,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mtasts/dns_rdata.h"
 #include "mtasts/status.h"
 #include "mtasts/vocab.h"
-
-enum sts_dns_type {
-    STS_DNS_TXT = 16,
-    STS_DNS_MX = 15,
-    STS_DNS_A = 1,
-    STS_DNS_AAAA = 28,
-    STS_DNS_TLSA = 52,
-};
-
-/** Outcome of a query; each is distinct, as RFC 8461 §5 treats them apart. */
-enum sts_dns_result {
-    STS_DNS_ANSWER = 0, /* NOERROR with records of the asked type */
-    STS_DNS_NXDOMAIN,   /* the name does not exist */
-    STS_DNS_NODATA,     /* the name exists, no records of that type */
-    STS_DNS_SERVFAIL,   /* SERVFAIL, REFUSED, other rcodes, or bogus DNSSEC */
-    STS_DNS_TIMEOUT,    /* no answer before the deadline */
-    STS_DNS_ERROR,      /* local failure (memory, resolver setup) */
-};
-
-struct sts_dns_mx {
-    uint16_t preference;
-    char host[256]; /* lower-case, no trailing dot; "" for a null MX (RFC 7505) */
-};
-
-struct sts_dns_tlsa {
-    uint8_t usage, selector, mtype;
-    size_t len;
-    unsigned char *data;
-};
-
-struct sts_dns_answer {
-    enum sts_dns_result result;
-    enum sts_dnssec dnssec;
-    uint32_t ttl;  /* seconds; for NXDOMAIN/NODATA the negative TTL if known;
-                      0 when bogus or malformed */
-    char why[128]; /* libunbound's reason for bogus, the rcode for servfail,
-                      "truncated: ..." for a capped answer; may be "" */
-    size_t count;  /* records of the asked type, at most 64 */
-    /* for an ANSWER exactly one of these arrays is set, per the type asked;
-       all are NULL when count is 0 */
-    char **txt;            /* TXT: character-strings joined, NUL-terminated */
-    size_t *txt_len;       /* their lengths (a TXT may contain NUL bytes) */
-    struct sts_dns_mx *mx; /* sorted by preference; order among equal
-                              preferences unspecified (libunbound rotates) */
-    char (*addr)[46];      /* A/AAAA: presentation form (inet_ntop) */
-    struct sts_dns_tlsa *tlsa;
-};
 
 struct sts_dns_config {
     const char *forwarders;        /* NULL = system resolver (/etc/resolv.conf);
@@ -132,10 +85,6 @@ enum sts_status sts_dns_query(struct sts_dns *dns, const char *name, enum sts_dn
 enum sts_status sts_dns_query_within(struct sts_dns *dns, const char *name, enum sts_dns_type type,
                                      unsigned timeout_ms, struct sts_dns_answer **out);
 
-/** Free an answer; NULL is a no-op. */
-void sts_dns_answer_free(struct sts_dns_answer *ans);
-
-/** "answer", "nxdomain", "nodata", "servfail", "timeout", "error". */
-const char *sts_dns_result_name(enum sts_dns_result r);
+/* sts_dns_answer_free() and sts_dns_result_name() are in dns_rdata.h. */
 
 #endif

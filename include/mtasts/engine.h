@@ -38,6 +38,7 @@
 #include "mtasts/probe_cache.h"
 #include "mtasts/status.h"
 #include "mtasts/store.h"
+#include "mtasts/tlsrpt_collect.h"
 
 /* How sts_engine_new() builds the engine (bits). */
 #define STS_ENGINE_ONE_SHOT 1u /* a tool's run: no background refreshers */
@@ -91,6 +92,12 @@ struct sts_store *sts_engine_store(const struct sts_engine *e);
 struct sts_cache *sts_engine_cache(const struct sts_engine *e);
 struct sts_mx_cache *sts_engine_mx(const struct sts_engine *e);
 struct sts_dane *sts_engine_dane(const struct sts_engine *e);
+/** True when the daemon runs without its store (unwritable at start: memory only). */
+bool sts_engine_store_degraded(const struct sts_engine *e);
+
+/** The TLS-RPT collector (TLSRPT yes, a store, not one-shot), else NULL. */
+struct sts_tlsrpt_collect *sts_engine_tlsrpt(const struct sts_engine *e);
+
 struct sts_probe_cache *sts_engine_probes(const struct sts_engine *e);
 const struct sts_probe_ctx *sts_engine_probe_ctx(const struct sts_engine *e);
 

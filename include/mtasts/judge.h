@@ -56,14 +56,17 @@ struct sts_map_answer {
     enum sts_policy_map_key kind;    /* LOOKUP, NOTFOUND or PERM (the request) */
     enum sts_dane_summary dane;      /* LOOKUP: DANE's word for the MX set */
     enum sts_lookup_outcome outcome; /* LOOKUP without DANE: the policy lookup */
-    char word[64];                   /* "dane-only", "dane", the outcome, or the
+    char word[64];                   /* "dane-only", "dane", "dnssec-invalid",
+                                        "override-<kind>", the outcome, or the
                                         reason of a NOTFOUND/PERM request */
 };
 
 /**
- * Answer one policy-map request ("NAME KEY", the netstring payload): DANE
- * first (RFC 8461 §2; dane.h), then the MTA-STS policy (cache.h),
- * written by policy_map.h.  Blocks at most deadline_ms in all.
+ * Answer one policy-map request ("NAME KEY", the netstring payload) from
+ * the destination decision the RCPT judge makes (destination.h): the
+ * override (OverridesFile), the MX RRset's DNSSEC and each host's DANE
+ * state (dane.h, RFC 8461 §2: DANE first), then the MTA-STS policy
+ * (cache.h), written by policy_map.h.  Blocks at most deadline_ms in all.
  * @param opts  the SocketMapTLSRPT / SocketMapStrictTesting options
  * @param out   receives the reply payload (NUL-terminated)
  * @param info  receives what was found; may be NULL

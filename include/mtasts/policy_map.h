@@ -24,6 +24,23 @@
  *   §2): every MX host with usable secure TLSA: "OK dane-only"; some of
  *   them: "OK dane" (Postfix: DANE where published, opportunistic TLS for
  *   the others).
+ * With the destination decision (destination.h, in->dest), which is what
+ * the milter judges at RCPT, so that delivery enforces what acceptance
+ * promised, its facts come first, in this order:
+ *   override skip                 "NOTFOUND " (the MTA's own default
+ *                                 level applies, as if we were absent)
+ *   bogus MX RRset (RFC 7672
+ *   §2.1.1)                       "TEMP dnssec-invalid" (Postfix defers)
+ *   DANE governs every host       "OK dane-only"; some hosts: "OK dane"
+ *   override dane                 "OK dane-only"
+ *   override secure PATTERN...    "OK secure match=P1:P2 servername=hostname"
+ *                                 (patterns written as for a policy)
+ *   override verify               "OK verify match=hostname" (a trusted
+ *                                 chain naming the MX host: explicit, so a
+ *                                 site's smtp_tls_verify_cert_match cannot
+ *                                 widen it to the next-hop domain)
+ *   override encrypt              "OK encrypt protocols=>=TLSv1.2"
+ *   else the MTA-STS rules above.
  * Replies are the netstring payload, without the framing.
  */
 #ifndef MTASTS_POLICY_MAP_H
@@ -32,6 +49,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "mtasts/destination.h"
 #include "mtasts/domain.h"
 #include "mtasts/policy.h"
 #include "mtasts/vocab.h"
@@ -54,7 +72,11 @@ struct sts_policy_map_input {
     const struct sts_policy *policy; /* for STS_LOOKUP_POLICY */
     enum sts_lookup_reason reason;   /* for TEMP replies */
     enum sts_fetch_result fetch;
-    enum sts_dane_summary dane; /* NONE or UNKNOWN: MTA-STS decides */
+    enum sts_dane_summary dane; /* NONE or UNKNOWN: MTA-STS decides (without dest) */
+    /* The destination decision; NULL: the MTA-STS and dane rules only. */
+    const struct sts_destination *dest;
+    const char *const *patterns; /* dest->override secure: its patterns */
+    size_t npatterns;
 };
 
 /**

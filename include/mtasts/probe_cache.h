@@ -121,6 +121,12 @@ struct sts_probe_cache_config {
     void *log_arg;
     int64_t (*clock)(void *arg); /* test clock (Unix seconds), NULL = time() */
     void *clock_arg;
+    /* After each probe job with a verdict, on the worker, no lock held:
+       requester is the domain whose get queued it (sts_probe_cache_get_for),
+       NULL for the refresher's.  The TLS-RPT session source. NULL = none. */
+    void (*on_probe)(void *arg, const char *host, bool mx_secure, const struct sts_tls_verdict *v,
+                     const char *requester);
+    void *on_probe_arg;
 };
 
 /** Where a get's answer came from. */
@@ -172,6 +178,16 @@ void sts_probe_cache_free(struct sts_probe_cache *pc);
 void sts_probe_cache_get(struct sts_probe_cache *pc, const char *mx_host, enum sts_dnssec mx_dnssec,
                          bool require_dane, unsigned wait_ms, bool mark_used,
                          struct sts_tls_verdict *out, enum sts_mx_tls_source *source);
+
+/**
+ * sts_probe_cache_get() for a recipient domain: a probe this get queues
+ * is reported to on_probe with requester (copied) as the domain it was
+ * made for.
+ */
+void sts_probe_cache_get_for(struct sts_probe_cache *pc, const char *requester, const char *mx_host,
+                             enum sts_dnssec mx_dnssec, bool require_dane, unsigned wait_ms,
+                             bool mark_used, struct sts_tls_verdict *out,
+                             enum sts_mx_tls_source *source);
 
 /**
  * Wait until no probe job is queued or running, at most timeout_ms.

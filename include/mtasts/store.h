@@ -1,9 +1,10 @@
 /*
  * store.h - the persistent policy cache, on SQLite.
  *
- * Only store.c, store_probe.c (the probe rows, below) and store_tlsrpt.c
- * (the TLS-RPT rows), sharing the connection pool through
- * milter/engine/store_int.h, include <sqlite3.h>.
+ * Only the files of the store module include <sqlite3.h>: store.c (the
+ * connection pool, the schema, open/close), store_policy.c (the policy
+ * rows), store_probe.c (the probe rows, below) and store_tlsrpt.c (the
+ * TLS-RPT rows), sharing the pool through milter/engine/store_int.h.
  * The store is opened from a spec string:
  * "sqlite:/var/lib/mtasts/cache.db" (or a bare path, same thing); other
  * backends can be added behind the same functions later.  A spec
@@ -77,6 +78,38 @@ struct sts_store;
  *         (SQLite error: the reason is in err) or STS_ENOMEM
  */
 enum sts_status sts_store_open(const char *spec, struct sts_store **out, char *err, size_t errlen);
+
+/** What a failed or repaired open found (sts_store_open2()). */
+struct sts_store_open_info {
+    bool damaged;        /* not a database, corrupt, or truncated */
+    bool quarantined;    /* ... and moved to moved_to; a fresh store was created */
+    bool unwritable;     /* read-only file or filesystem, full, or cannot be created */
+    char moved_to[4200]; /* where the damaged file went */
+    char why[512];       /* the open's error, also when repaired */
+};
+
+/**
+ * sts_store_open() for the daemon: with repair, a damaged store file (not
+ * a database, corrupt at open, or shorter than its header says) is moved
+ * aside to PATH.corrupt-UNIXTIME (with its -wal and -shm) and a fresh
+ * store is created in its place.  A store of a newer schema is never
+ * touched.  info (may be NULL) says what happened: on failure whether the
+ * store is unwritable (the caller may run without one) or damaged.
+ * @return as sts_store_open()
+ */
+enum sts_status sts_store_open2(const char *spec, bool repair, struct sts_store **out,
+                                struct sts_store_open_info *info, char *err, size_t errlen);
+
+/**
+ * The files the store named by spec keeps, for a daemon that opens it as
+ * root and then hands its files to the user it becomes: for sqlite the
+ * database and its "-wal" and "-shm" files (which need not exist yet).
+ * The paths are as the spec gives them (relative if it is); no I/O.
+ * @param fn  called once per file, in that order; path is valid during the call
+ * @return STS_OK; STS_EINVAL (a spec sts_store_open() refuses: reason in err)
+ */
+enum sts_status sts_store_files(const char *spec, void (*fn)(const char *path, void *arg),
+                                void *arg, char *err, size_t errlen);
 
 /** Close every pooled connection; NULL is a no-op. */
 void sts_store_close(struct sts_store *store);

@@ -54,6 +54,7 @@ struct sts_tlsrpt_session {
                                    as served; tlsa: "u s m hex" lines) */
     const char *mx_hosts;       /* sts only: the mx patterns joined by '\n' */
     bool success;
+    unsigned flags; /* STS_TLSRPT_SESSION_*: how a failure counts */
     /* failure detail, read only when !success */
     enum sts_tlsrpt_result result;
     const char *sending_mta_ip;
@@ -63,6 +64,15 @@ struct sts_tlsrpt_session {
     const char *additional_information;
     const char *failure_reason_code;
 };
+
+/*
+ * A failed session counts once in its policy row and once in its detail
+ * row.  A session with several failure details (a Postfix datagram) passes
+ * the first as usual and each further one with DETAIL_ONLY (its detail
+ * row only); one without any detail passes NO_DETAIL (its policy row only).
+ */
+#define STS_TLSRPT_SESSION_DETAIL_ONLY 0x1u
+#define STS_TLSRPT_SESSION_NO_DETAIL 0x2u
 
 /** One aggregated row; every string is owned, "" when unknown. */
 struct sts_tlsrpt_row {

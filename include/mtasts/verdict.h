@@ -266,6 +266,9 @@ struct sts_verdict {
     bool tls_known;                 /* tls_result below is the deciding host's */
     enum sts_tls_result tls_result; /* of the MX host in mx (step 8) */
     bool dane;                      /* DANE decided (step 8) */
+    /* The strongest per-host requirement among the candidates
+     * (destination.h): what the socketmap tells the MTA to enforce. */
+    enum sts_tls_requirement require;
     bool enforced;                  /* a failure tempfails in Mode enforce whatever the policy's
                                        mode: DANE and DNSSEC are mandatory (RFC 7672 §2.2) */
     struct sts_verdict_reply reply; /* filled when would_fail, else all "" */

@@ -228,8 +228,9 @@ enum sts_lookup_reason {
     STS_LOOKUP_REASON_NO_POLICY,         /* "no-policy": discovery left nothing */
     STS_LOOKUP_REASON_DISCOVERY_TIMEOUT, /* "discovery-timeout": still running */
     STS_LOOKUP_REASON_OUT_OF_MEMORY,     /* "out-of-memory" */
+    STS_LOOKUP_REASON_STORE_ERROR,       /* "store-error": the store could not be read */
 };
-#define STS_LOOKUP_REASON_COUNT (STS_LOOKUP_REASON_OUT_OF_MEMORY + 1)
+#define STS_LOOKUP_REASON_COUNT (STS_LOOKUP_REASON_STORE_ERROR + 1)
 
 /** The reason's word, without a fetch qualifier ("fetch-failed" for FETCH_FAILED). */
 const char *sts_lookup_reason_name(enum sts_lookup_reason r);

@@ -29,20 +29,9 @@
 
 #define PREWARM_THREADS 8u
 
-/* The store the daemon's configuration names (or --store), for the verbs that need no more. */
 static int open_store(const struct cli_opts *o, struct sts_store **store)
 {
-    char err[256];
-    struct sts_config *cfg;
-    int rc = cli_config_load(o, &cfg);
-    if (rc != CLI_OK)
-        return rc;
-    if (sts_store_open(cfg->store, store, err, sizeof(err)) != STS_OK) {
-        cli_error("cannot open the store \"%s\": %s", cfg->store, err);
-        rc = CLI_ERROR;
-    }
-    sts_config_unref(cfg);
-    return rc;
+    return cli_store_open(o, NULL, store);
 }
 
 static void iso_time(int64_t t, char *buf, size_t len)

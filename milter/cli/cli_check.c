@@ -17,7 +17,11 @@
 #include "cli_check_tls.h"
 #include "cli_common.h"
 #include "cli_fetch.h"
+#include "mtasts/dane.h"
 #include "mtasts/dns.h"
+#include "mtasts/judge.h"
+#include "mtasts/overrides.h"
+#include "mtasts/tlsrpt_record.h"
 #include "mtasts/mx_match.h"
 #include "mtasts/policy.h"
 #include "mtasts/probe.h"
@@ -70,11 +74,7 @@ static void check_txt(struct report *r, const struct cli_discovery *d)
                    d->txt.name, d->txt.txt.id, sts_dnssec_name(d->txt.ans->dnssec));
         break;
     case STS_DISCOVERY_TXT_NONE:
-        report_add(r, LVL_FAIL, "txt",
-                   "%s; senders will not look for a policy (publish one TXT record "
-                   "\"v=STSv1; id=...\" there)",
-                   d->txt_why);
-        break;
+        break; /* said by check_no_sts(), once DANE is known */
     case STS_DISCOVERY_TXT_INVALID:
         report_add(r, LVL_FAIL, "txt", "%s; senders ignore the domain's policy until it is fixed",
                    d->txt_why);
@@ -146,6 +146,10 @@ struct check {
     struct cli_mx_tls *hosts; /* calloc'ed, nhosts of them */
     size_t nhosts;
     bool tls_checked;
+    bool no_policy;      /* no MTA-STS policy: DANE and the override decide */
+    char override[600];  /* the override's level and patterns, "" if none */
+    char tlsrpt[700];    /* the TLS-RPT destinations, "" if none */
+    char delivery[4096]; /* the socketmap's answer, "" if not asked */
 };
 
 /* The MX hosts (or the implicit one) into c->hosts.  @return 0, or -1 if out of memory */
@@ -166,7 +170,8 @@ static int collect_hosts(struct check *c, const struct sts_dns_answer *a, bool i
         snprintf(h->host, sizeof(h->host), "%s", host);
         h->preference = implicit ? 0 : a->mx[i].preference;
         h->implicit = implicit;
-        for (size_t k = 0; k < p->mx_count && !h->permitted; k++)
+        h->no_policy = p == NULL;
+        for (size_t k = 0; p != NULL && k < p->mx_count && !h->permitted; k++)
             if (sts_mx_match(p->mx[k], host)) {
                 h->permitted = true;
                 snprintf(h->pattern, sizeof(h->pattern), "%s", p->mx[k]);
@@ -181,8 +186,8 @@ static int check_mx(struct check *c)
     struct report *r = &c->r;
     const struct cli_discovery *d = &c->d;
     const struct sts_policy *p = d->fetch.policy;
-    enum level miss = p->mode == STS_MODE_ENFORCE ? LVL_FAIL : LVL_WARN;
-    const char *miss_why = p->mode == STS_MODE_ENFORCE
+    enum level miss = p != NULL && p->mode == STS_MODE_ENFORCE ? LVL_FAIL : LVL_WARN;
+    const char *miss_why = p != NULL && p->mode == STS_MODE_ENFORCE
                                ? "senders that enforce the policy will not deliver there"
                                : "senders would not deliver there once the mode is enforce";
     struct sts_dns_answer *a = NULL;
@@ -201,11 +206,14 @@ static int check_mx(struct check *c)
     char why[320];
     int rc = 0;
     if (a->result == STS_DNS_NXDOMAIN || a->result == STS_DNS_NODATA) {
-        bool ok = sts_policy_permits_mx(p, d->domain);
+        bool ok = p == NULL || sts_policy_permits_mx(p, d->domain);
         report_add(r, ok ? LVL_WARN : miss, "mx",
                    "%s has no MX records: mail goes to %s itself (implicit MX, RFC 5321 section "
-                   "5.1), which the policy %s",
-                   d->domain, d->domain, ok ? "covers" : "does NOT cover");
+                   "5.1)%s%s",
+                   d->domain, d->domain, p == NULL ? "" : ", which the policy ",
+                   p == NULL ? ""
+                   : ok      ? "covers"
+                             : "does NOT cover");
         rc = collect_hosts(c, a, true);
     } else if (a->result != STS_DNS_ANSWER) {
         c->mx_bogus = a->dnssec == STS_DNSSEC_BOGUS;
@@ -219,7 +227,10 @@ static int check_mx(struct check *c)
         rc = collect_hosts(c, a, false);
         for (size_t i = 0; rc == 0 && i < c->nhosts; i++) {
             const struct cli_mx_tls *h = &c->hosts[i];
-            if (h->permitted)
+            if (p == NULL)
+                report_add(r, LVL_OK, "mx", "%s (preference %u), MX records DNSSEC %s", h->host,
+                           h->preference, sts_dnssec_name(a->dnssec));
+            else if (h->permitted)
                 report_add(r, LVL_OK, "mx", "%s (preference %u) matches the policy", h->host,
                            h->preference);
             else
@@ -277,19 +288,143 @@ static void report_tls(struct check *c)
 
 static int check_tls(struct check *c)
 {
+    /* The engine's DANE module, or one of our own for another --port. */
+    struct sts_dane *own = NULL, *dane = sts_engine_dane(c->net.engine);
+    unsigned eport = c->net.cfg->probe_port ? c->net.cfg->probe_port : 25;
+    if (dane == NULL || eport != c->port) {
+        char err[256];
+        struct sts_dane_config dc = {.dns = c->net.dns, .port = c->port};
+        if (sts_dane_new(&dc, &own, err, sizeof(err)) != STS_OK) {
+            cli_error("%s", err);
+            return -1;
+        }
+        dane = own;
+    }
     struct cli_tls_config cfg = {
         .ctx = sts_engine_probe_ctx(c->net.engine),
-        .dns = c->net.dns,
+        .dane = dane,
         .port = c->port,
         .timeout_ms = c->o.timeout_s * 1000u,
         .mx_secure = c->mx_dnssec == STS_DNSSEC_SECURE,
     };
     int rc = cli_check_tls_run(c->hosts, c->nhosts, &cfg);
+    sts_dane_free(own);
     if (rc != 0)
         return -1;
     c->tls_checked = true;
     report_tls(c);
     return 0;
+}
+
+/* The domain has no MTA-STS: say so, as a failure unless DANE protects it. */
+static void check_no_sts(struct check *c)
+{
+    size_t dane = 0;
+    for (size_t i = 0; i < c->nhosts; i++)
+        dane += c->hosts[i].dane == STS_DANE_USABLE;
+    if (dane > 0 && dane == c->nhosts)
+        report_add(&c->r, LVL_WARN, "txt",
+                   "%s; DANE protects every MX host, but senders without DNSSEC will not "
+                   "require TLS (publish one TXT record \"v=STSv1; id=...\" there too)",
+                   c->d.txt_why);
+    else
+        report_add(&c->r, LVL_FAIL, "txt",
+                   "%s; senders will not look for a policy (publish one TXT record "
+                   "\"v=STSv1; id=...\" there)%s",
+                   c->d.txt_why, dane > 0 ? "; DANE protects only some MX hosts" : "");
+}
+
+/* The site's override for the domain (OverridesFile), the level it forces. */
+static void check_override(struct check *c)
+{
+    struct sts_snapshot snap;
+    sts_engine_acquire(c->net.engine, &snap);
+    const struct sts_override *o = snap.ov ? sts_overrides_lookup(snap.ov, c->d.domain) : NULL;
+    if (o != NULL) {
+        char pats[512] = "";
+        size_t used = 0;
+        for (size_t i = 0; i < o->npatterns && used < sizeof(pats); i++)
+            used += (size_t)snprintf(pats + used, sizeof(pats) - used, " %s", o->patterns[i]);
+        const char *kind =
+            o->kind == STS_OVERRIDE_ENFORCE ? "secure" : sts_override_kind_name(o->kind);
+        snprintf(c->override, sizeof(c->override), "%s%s", kind, pats);
+        report_add(&c->r, LVL_OK, "override", "%s line %u: %s %s%s (applies before %s)",
+                   c->net.cfg->overrides_file, o->line, o->domain, kind, pats,
+                   o->kind == STS_OVERRIDE_SKIP ? "everything: no checks at RCPT"
+                                                : "the published MTA-STS policy");
+    }
+    sts_snapshot_release(&snap);
+}
+
+/* The _smtp._tls record (RFC 8460 section 3): where reports would go. */
+static int check_tlsrpt(struct check *c)
+{
+    char name[STS_DOMAIN_MAX + 16];
+    snprintf(name, sizeof(name), "_smtp._tls.%s", c->d.domain);
+    struct sts_dns_answer *a = NULL;
+    enum sts_status st = sts_dns_query(c->net.dns, name, STS_DNS_TXT, &a);
+    if (st == STS_ENOMEM) {
+        cli_error("out of memory");
+        return -1;
+    }
+    if (st != STS_OK || a->result != STS_DNS_ANSWER) {
+        char why[320] = "";
+        if (st == STS_OK)
+            cli_explain_dns(a, name, "TXT", why, sizeof(why));
+        /* optional (RFC 8460): said, not counted as a warning */
+        report_add(&c->r, LVL_OK, "tlsrpt",
+                   "none: %s; senders will not report TLS failures (RFC 8460: publish "
+                   "\"v=TLSRPTv1; rua=mailto:...\" at %s)",
+                   st == STS_OK ? why : sts_status_word(st), name);
+        sts_dns_answer_free(a);
+        return 0;
+    }
+    struct sts_tlsrpt_record *rec = NULL;
+    char err[256];
+    st = sts_tlsrpt_record_parse_rrset((const char *const *)a->txt, a->txt_len, a->count, &rec, err,
+                                       sizeof(err));
+    if (st == STS_OK) {
+        char rua[700] = "";
+        size_t used = 0;
+        for (size_t i = 0; i < rec->rua_count && used < sizeof(rua); i++)
+            used += (size_t)snprintf(rua + used, sizeof(rua) - used, "%s%s", i ? ", " : "",
+                                     rec->rua[i].uri);
+        snprintf(c->tlsrpt, sizeof(c->tlsrpt), "%s", rua);
+        report_add(&c->r, LVL_OK, "tlsrpt", "%s: reports go to %s", name, rua);
+        for (size_t i = 0; i < rec->skipped_count; i++)
+            report_add(&c->r, LVL_WARN, "tlsrpt", "%s: %s is not used (%s)", name,
+                       rec->skipped[i].what, sts_tlsrpt_skip_name(rec->skipped[i].why));
+    } else if (st == STS_ENOMEM) {
+        sts_dns_answer_free(a);
+        cli_error("out of memory");
+        return -1;
+    } else {
+        report_add(&c->r, LVL_WARN, "tlsrpt", "%s is invalid: %s; senders will not report", name,
+                   err);
+    }
+    sts_tlsrpt_record_free(rec);
+    sts_dns_answer_free(a);
+    return 0;
+}
+
+/*
+ * What the daemon would tell the MTA for the domain (sts_judge_map_key():
+ * the destination decision of the RCPT judge), so the report ends with
+ * the level delivery enforces.
+ */
+static void check_delivery(struct check *c)
+{
+    char req[STS_DOMAIN_MAX + 16], reply[4096];
+    int len = snprintf(req, sizeof(req), "postfix %s", c->d.domain);
+    struct sts_policy_map_options opts = {.tlsrpt = c->net.cfg->socketmap_tlsrpt,
+                                          .strict_testing = c->net.cfg->socketmap_strict_testing};
+    sts_judge_map_key(c->net.engine, &opts, c->o.timeout_s * 4000u + 2000u, req, (size_t)len, reply,
+                      sizeof(reply), NULL);
+    snprintf(c->delivery, sizeof(c->delivery), "%s", reply);
+    report_add(&c->r, strncmp(reply, "TEMP", 4) == 0 ? LVL_FAIL : LVL_OK, "delivery",
+               "a sender using this host's socketmap (Postfix smtp_tls_policy_maps) is told "
+               "\"%s\"",
+               reply);
 }
 
 static int run_checks(struct check *c)
@@ -298,23 +433,37 @@ static int run_checks(struct check *c)
     if (cli_discover_txt(&c->net, d) != 0)
         return -1;
     check_txt(&c->r, d);
+    check_override(c);
     /*
      * Fetch even when the TXT record is broken: the owner wants to know
      * about the policy file too.  Without any indicator, speak of the
-     * policy only if one is actually served (announced by nobody).
+     * policy only if one is actually served (announced by nobody); the
+     * MX hosts, their DANE and TLS are shown all the same (a DANE-only
+     * destination, RFC 7672).
      */
     if (cli_discover_policy(&c->net, d) != 0)
         return -1;
-    if (d->facts.txt == STS_DISCOVERY_TXT_NONE && d->fetch.resp.result != STS_FETCH_OK)
-        return 0;
-    check_fetch(&c->r, d, c->o.timeout_s);
-    if (d->fetch.resp.result != STS_FETCH_OK)
-        return 0;
-    check_policy(&c->r, d);
+    bool sts = d->facts.txt != STS_DISCOVERY_TXT_NONE || d->fetch.resp.result == STS_FETCH_OK;
+    if (sts) {
+        check_fetch(&c->r, d, c->o.timeout_s);
+        if (d->fetch.resp.result == STS_FETCH_OK)
+            check_policy(&c->r, d);
+    }
     c->domain_fails = c->r.fails;
-    if (d->fetch.policy == NULL || check_mx(c) != 0)
-        return d->fetch.policy == NULL ? 0 : -1;
-    return c->no_tls || c->nhosts == 0 ? 0 : check_tls(c);
+    if (sts && d->fetch.policy == NULL)
+        return check_tlsrpt(c);
+    c->no_policy = d->fetch.policy == NULL;
+    if (check_mx(c) != 0)
+        return -1;
+    if (!c->no_tls && c->nhosts > 0 && check_tls(c) != 0)
+        return -1;
+    if (!sts)
+        check_no_sts(c);
+    if (check_tlsrpt(c) != 0)
+        return -1;
+    if (!c->no_tls)
+        check_delivery(c);
+    return 0;
 }
 
 /* The one-line verdict (RFC 8460 result type and host where TLS decides). */
@@ -327,6 +476,22 @@ static void summary(const struct check *c, char *buf, size_t len)
             cand++;
             pass += c->hosts[i].result == STS_TLS_PASS;
         }
+    if (c->r.fails == 0 && c->no_policy) {
+        size_t dane = 0;
+        for (size_t i = 0; i < c->nhosts; i++)
+            dane += c->hosts[i].dane == STS_DANE_USABLE;
+        used = (size_t)snprintf(buf, len, "PASS: no MTA-STS policy, DANE for %zu/%zu MX hosts",
+                                dane, c->nhosts);
+        if (c->tls_checked && used < len)
+            used +=
+                (size_t)snprintf(buf + used, len - used, ", %zu/%zu pass TLS checks", pass, cand);
+        if (c->override[0] != '\0' && used < len)
+            used += (size_t)snprintf(buf + used, len - used, ", override %s", c->override);
+        if (c->r.warns > 0 && used < len)
+            snprintf(buf + used, len - used, "; %u warning%s", c->r.warns,
+                     c->r.warns == 1 ? "" : "s");
+        return;
+    }
     if (c->r.fails == 0) {
         if (c->tls_checked)
             used =
@@ -406,6 +571,12 @@ static void print_json(struct check *c, const char *verdict, const char *line)
                                            : NULL);
     json_object_object_add(obj, "mx", hosts_json(c));
     json_object_object_add(obj, "tls_checked", json_object_new_boolean(c->tls_checked));
+    json_object_object_add(obj, "override",
+                           c->override[0] ? json_object_new_string(c->override) : NULL);
+    json_object_object_add(obj, "tlsrpt_rua",
+                           c->tlsrpt[0] ? json_object_new_string(c->tlsrpt) : NULL);
+    json_object_object_add(obj, "delivery",
+                           c->delivery[0] ? json_object_new_string(c->delivery) : NULL);
     json_object_object_add(obj, "verdict", json_object_new_string(verdict));
     json_object_object_add(obj, "result", json_object_new_string(c->r.fails ? "fail" : "pass"));
     json_object_object_add(obj, "summary", json_object_new_string(line));

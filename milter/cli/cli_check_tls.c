@@ -6,7 +6,6 @@
  */
 #include "cli_check_tls.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +13,9 @@
 
 #include "cli.h"
 #include "cli_common.h"
+#include "mtasts/clock.h"
 #include "mtasts/dane.h"
+#include "mtasts/job_pool.h"
 #include "mtasts/status.h"
 
 static const struct {
@@ -33,119 +34,76 @@ const char *cli_tls_version_label(int i)
 }
 
 /* The least secure of two statuses: bogus < insecure < secure. */
-static enum sts_dnssec dnssec_min(enum sts_dnssec a, enum sts_dnssec b)
+/*
+ * The host's addresses and TLSA records from the DANE module (dane.h:
+ * TLSA at _PORT._tcp.HOST, the one usability rule, the address RRsets'
+ * DNSSEC of RFC 7672 section 2.2.2): what the milter and the socketmap
+ * judge the host by.
+ */
+static void from_dane(struct cli_mx_tls *mx, const struct cli_tls_config *cfg)
 {
-    if (a == STS_DNSSEC_BOGUS || b == STS_DNSSEC_BOGUS)
-        return STS_DNSSEC_BOGUS;
-    if (a == STS_DNSSEC_INSECURE || b == STS_DNSSEC_INSECURE)
-        return STS_DNSSEC_INSECURE;
-    return STS_DNSSEC_SECURE;
-}
-
-/* ------------------------------------------------------------------ DNS */
-
-/* A then AAAA of the host. */
-static void resolve_host(struct cli_mx_tls *mx, struct sts_dns *dns)
-{
-    static const enum sts_dns_type types[] = {STS_DNS_A, STS_DNS_AAAA};
-    static const char *const tnames[] = {"A", "AAAA"};
-    bool first = true;
-    char why[2][300] = {"", ""};
-    for (size_t t = 0; t < 2; t++) {
-        struct sts_dns_answer *a = NULL;
-        if (sts_dns_query(dns, mx->host, types[t], &a) != STS_OK) {
-            snprintf(why[t], sizeof(why[t]), "the %s lookup of %s could not be made", tnames[t],
-                     mx->host);
-            continue;
-        }
-        mx->addr_dnssec = first ? a->dnssec : dnssec_min(mx->addr_dnssec, a->dnssec);
-        first = false;
-        if (a->result == STS_DNS_ANSWER)
-            for (size_t i = 0; i < a->count && mx->naddrs < CLI_TLS_ADDRS; i++)
-                snprintf(mx->addrs[mx->naddrs++], sizeof(mx->addrs[0]), "%s", a->addr[i]);
-        else
-            cli_explain_dns(a, mx->host, tnames[t], why[t], sizeof(why[t]));
-        sts_dns_answer_free(a);
-    }
-    if (mx->naddrs == 0)
-        snprintf(mx->addr_why, sizeof(mx->addr_why), "%s; %s", why[0], why[1]);
-}
-
-static void lookup_tlsa(struct cli_mx_tls *mx, struct sts_dns *dns, bool mx_secure)
-{
-    if (!mx_secure) {
-        mx->dane = STS_DANE_NOT_APPLICABLE;
-        snprintf(mx->tlsa_why, sizeof(mx->tlsa_why),
-                 "not applicable: the MX records are not DNSSEC-signed (RFC 7672 section 2.2.1)");
-        return;
-    }
-    char name[300];
-    snprintf(name, sizeof(name), "_25._tcp.%s", mx->host);
-    struct sts_dns_answer *a = NULL;
-    if (sts_dns_query(dns, name, STS_DNS_TLSA, &a) != STS_OK) {
+    struct sts_dane_host h;
+    sts_dane_host_get(cfg->dane, mx->host, cfg->mx_secure, 0, &h);
+    if (h.local_error) {
         mx->dane = STS_DANE_FAILED;
-        snprintf(mx->tlsa_why, sizeof(mx->tlsa_why), "the TLSA lookup of %s could not be made",
-                 name);
+        snprintf(mx->addr_why, sizeof(mx->addr_why), "%s", h.why);
+        snprintf(mx->tlsa_why, sizeof(mx->tlsa_why), "lookup failed: %s", h.why);
+        sts_dane_host_clear(&h);
         return;
     }
-    mx->tlsa_dnssec = a->dnssec;
-    switch (a->result) {
-    case STS_DNS_ANSWER:
-        for (size_t i = 0; i < a->count && mx->ntlsa < CLI_TLS_TLSA; i++) {
-            struct cli_tlsa_rec *r = &mx->tlsa[mx->ntlsa++];
-            const struct sts_dns_tlsa *t = &a->tlsa[i];
-            r->usage = t->usage, r->selector = t->selector, r->mtype = t->mtype;
-            r->cut = t->len > sizeof(r->data);
-            r->len = r->cut ? sizeof(r->data) : t->len;
-            memcpy(r->data, t->data, r->len);
-            r->usable = sts_dane_tlsa_usable(t) && !r->cut;
-            mx->tlsa_usable += r->usable;
-        }
-        if (a->dnssec != STS_DNSSEC_SECURE) {
-            mx->dane = STS_DANE_NONE;
-            snprintf(mx->tlsa_why, sizeof(mx->tlsa_why),
-                     "none: %s has TLSA records but they are not DNSSEC-signed (ignored)", name);
-        } else if (mx->tlsa_usable == 0) {
-            mx->dane = STS_DANE_UNUSABLE;
-            snprintf(mx->tlsa_why, sizeof(mx->tlsa_why),
-                     "no usable TLSA record at %s (only PKIX-TA/PKIX-EE or unknown parameters, "
-                     "RFC 7672 section 3.1.3)",
-                     name);
-        } else {
-            mx->dane = STS_DANE_USABLE;
-            snprintf(mx->tlsa_why, sizeof(mx->tlsa_why), "%zu usable TLSA record%s at %s (secure)",
-                     mx->tlsa_usable, mx->tlsa_usable == 1 ? "" : "s", name);
-        }
-        break;
-    case STS_DNS_NXDOMAIN:
-    case STS_DNS_NODATA:
-        mx->dane = a->dnssec == STS_DNSSEC_BOGUS ? STS_DANE_BOGUS : STS_DANE_NONE;
-        snprintf(mx->tlsa_why, sizeof(mx->tlsa_why), "none: no TLSA records at %s (%s)", name,
-                 sts_dnssec_name(a->dnssec));
-        break;
-    default: {
-        char why[400];
-        mx->dane = a->dnssec == STS_DNSSEC_BOGUS ? STS_DANE_BOGUS : STS_DANE_FAILED;
-        cli_explain_dns(a, name, "TLSA", why, sizeof(why));
-        snprintf(mx->tlsa_why, sizeof(mx->tlsa_why), "%s: %s",
-                 mx->dane == STS_DANE_BOGUS ? "bogus" : "lookup failed", why);
-        break;
+    for (size_t i = 0; i < h.naddrs && mx->naddrs < CLI_TLS_ADDRS; i++)
+        snprintf(mx->addrs[mx->naddrs++], sizeof(mx->addrs[0]), "%s", h.addrs[i]);
+    mx->addr_dnssec = h.addr_dnssec;
+    if (mx->naddrs == 0)
+        snprintf(mx->addr_why, sizeof(mx->addr_why), "%s", h.addr_why[0] ? h.addr_why : h.why);
+    mx->dane = h.state;
+    mx->tlsa_dnssec = h.tlsa_dnssec;
+    snprintf(mx->tlsa_why, sizeof(mx->tlsa_why), "%s", h.why);
+    for (size_t i = 0; h.tlsa != NULL && i < h.ntlsa && mx->ntlsa < CLI_TLS_TLSA; i++) {
+        struct cli_tlsa_rec *r = &mx->tlsa[mx->ntlsa++];
+        const struct sts_dns_tlsa *t = &h.tlsa[i];
+        r->usage = t->usage, r->selector = t->selector, r->mtype = t->mtype;
+        r->cut = t->len > sizeof(r->data);
+        r->len = r->cut ? sizeof(r->data) : t->len;
+        memcpy(r->data, t->data, r->len);
+        r->usable = sts_dane_tlsa_usable(t) && !r->cut;
+        mx->tlsa_usable += r->usable;
     }
-    }
-    sts_dns_answer_free(a);
+    sts_dane_host_clear(&h);
 }
 
 /* ------------------------------------------------------------------ probes */
 
+/*
+ * Run jobs on at most `workers` threads of a job pool (job_pool.h) and
+ * wait for all of them (the pool drains its queue when freed); one after
+ * the other in this thread when no thread can be had.
+ */
+static void run_all(struct sts_job *const *jobs, size_t n, unsigned workers,
+                    void (*run)(void *arg, struct sts_job *job, void *scratch))
+{
+    struct sts_job_pool_config pc = {.workers = workers, .stop = STS_JOB_POOL_DRAIN, .run = run};
+    struct sts_job_pool *pool = NULL;
+    char err[128];
+    size_t i = 0;
+    if (n > 1 && workers > 1 && sts_job_pool_new(&pc, &pool, err, sizeof(err)) == STS_OK) {
+        while (i < n && sts_job_pool_submit(pool, jobs[i]) == STS_JOB_QUEUED)
+            i++;
+        sts_job_pool_free(pool);
+    }
+    for (; i < n; i++)
+        run(NULL, jobs[i], NULL);
+}
+
 struct probe_job {
+    struct sts_job job; /* for run_all() */
     const struct sts_probe_ctx *ctx;
     struct sts_probe_request req;
     struct sts_probe_result res;
 };
 
-static void *probe_job_run(void *arg)
+static void probe_job_run(struct probe_job *j)
 {
-    struct probe_job *j = arg;
     enum sts_status st = sts_probe_run(j->ctx, &j->req, &j->res);
     if (st != STS_OK) {
         memset(&j->res, 0, sizeof(j->res));
@@ -154,7 +112,13 @@ static void *probe_job_run(void *arg)
         snprintf(j->res.detail, sizeof(j->res.detail), "the probe could not be made: %s",
                  sts_status_word(st));
     }
-    return NULL;
+}
+
+static void probe_job_work(void *arg, struct sts_job *job, void *scratch)
+{
+    (void)arg;
+    (void)scratch;
+    probe_job_run(STS_JOB_OWNER(job, struct probe_job, job));
 }
 
 static void job_init(struct probe_job *j, const struct cli_mx_tls *mx, const char *addr,
@@ -172,18 +136,14 @@ static void job_init(struct probe_job *j, const struct cli_mx_tls *mx, const cha
 static void scan_versions(struct cli_mx_tls *mx, const struct cli_tls_config *cfg)
 {
     struct probe_job jobs[CLI_TLS_VERSIONS];
-    pthread_t tids[CLI_TLS_VERSIONS];
-    bool started[CLI_TLS_VERSIONS];
+    struct sts_job *list[CLI_TLS_VERSIONS];
     for (int i = 0; i < CLI_TLS_VERSIONS; i++) {
         job_init(&jobs[i], mx, mx->probed_addr, cfg);
         jobs[i].req.tls_version = versions[i].version;
-        started[i] = pthread_create(&tids[i], NULL, probe_job_run, &jobs[i]) == 0;
-        if (!started[i])
-            probe_job_run(&jobs[i]);
+        list[i] = &jobs[i].job;
     }
+    run_all(list, CLI_TLS_VERSIONS, CLI_TLS_VERSIONS, probe_job_work);
     for (int i = 0; i < CLI_TLS_VERSIONS; i++) {
-        if (started[i])
-            pthread_join(tids[i], NULL);
         const struct sts_probe_result *r = &jobs[i].res;
         mx->scan[i] = r->handshake_done                  ? CLI_SCAN_ACCEPTED
                       : r->result == STS_TLS_UNREACHABLE ? CLI_SCAN_UNTESTED
@@ -231,8 +191,7 @@ static void check_host(struct cli_mx_tls *mx, const struct cli_tls_config *cfg)
     mx->cert_from = -1;
     mx->port = cfg->port != 0 ? cfg->port : 25;
     mx->dane_probe.dane_usage = -1;
-    resolve_host(mx, cfg->dns);
-    lookup_tlsa(mx, cfg->dns, cfg->mx_secure);
+    from_dane(mx, cfg);
     for (size_t i = 0; i < mx->naddrs; i++) {
         struct probe_job j;
         job_init(&j, mx, mx->addrs[i], cfg);
@@ -265,43 +224,37 @@ static void check_host(struct cli_mx_tls *mx, const struct cli_tls_config *cfg)
     mx->ms = cli_now_ms() - t0;
 }
 
-struct pool {
+struct host_job {
+    struct sts_job job; /* for run_all() */
     struct cli_mx_tls *mx;
-    size_t n, next;
     const struct cli_tls_config *cfg;
-    pthread_mutex_t mu;
 };
 
-static void *pool_worker(void *arg)
+static void host_job_work(void *arg, struct sts_job *job, void *scratch)
 {
-    struct pool *p = arg;
-    for (;;) {
-        pthread_mutex_lock(&p->mu);
-        size_t i = p->next++;
-        pthread_mutex_unlock(&p->mu);
-        if (i >= p->n)
-            return NULL;
-        check_host(&p->mx[i], p->cfg);
-    }
+    (void)arg;
+    (void)scratch;
+    struct host_job *h = STS_JOB_OWNER(job, struct host_job, job);
+    check_host(h->mx, h->cfg);
 }
 
 int cli_check_tls_run(struct cli_mx_tls *mx, size_t n, const struct cli_tls_config *cfg)
 {
-    struct pool p = {.mx = mx, .n = n, .cfg = cfg};
-    pthread_t tids[CLI_TLS_THREADS];
-    size_t started = 0;
-    if (pthread_mutex_init(&p.mu, NULL) != 0) {
-        cli_error("cannot create a mutex");
+    struct host_job *hosts = calloc(n > 0 ? n : 1, sizeof(*hosts));
+    struct sts_job **list = calloc(n > 0 ? n : 1, sizeof(*list));
+    if (hosts == NULL || list == NULL) {
+        free(hosts);
+        free(list);
+        cli_error("out of memory");
         return -1;
     }
-    while (started < CLI_TLS_THREADS && started < n &&
-           pthread_create(&tids[started], NULL, pool_worker, &p) == 0)
-        started++;
-    if (started == 0)
-        pool_worker(&p);
-    for (size_t i = 0; i < started; i++)
-        pthread_join(tids[i], NULL);
-    pthread_mutex_destroy(&p.mu);
+    for (size_t i = 0; i < n; i++) {
+        hosts[i] = (struct host_job){.mx = &mx[i], .cfg = cfg};
+        list[i] = &hosts[i].job;
+    }
+    run_all(list, n, n < CLI_TLS_THREADS ? (unsigned)n : CLI_TLS_THREADS, host_job_work);
+    free(list);
+    free(hosts);
     return 0;
 }
 
@@ -320,7 +273,7 @@ int64_t cli_check_tls_days_left(const struct cli_mx_tls *mx)
     const struct sts_probe_result *c = cli_check_tls_cert(mx);
     if (c == NULL)
         return 0;
-    int64_t d = c->cert_not_after - (int64_t)time(NULL);
+    int64_t d = c->cert_not_after - sts_clock_wall_s();
     /* floor division: 1 second past expiry is day -1 */
     return d >= 0 ? d / 86400 : -((-d + 86399) / 86400);
 }
@@ -387,6 +340,8 @@ static void print_dane(const struct cli_mx_tls *mx)
                  d->dane_usage == 2 ? "DANE-TA" : "DANE-EE", d->dane_usage);
         else
             LINE("DANE probe", "%s", sts_tls_result_name(d->result));
+        /* RFC 7672 section 8.1: SNI is the TLSA base domain, the MX host */
+        LINE("SNI", "%s (the TLSA base name)", mx->host);
     }
 }
 
@@ -404,7 +359,9 @@ void cli_check_tls_print(const struct cli_mx_tls *mx)
             printf("%s%s", i ? ", " : "", mx->addrs[i]);
         printf(" (DNSSEC: %s)\n", sts_dnssec_name(mx->addr_dnssec));
     }
-    if (mx->pattern[0] != '\0')
+    if (mx->no_policy)
+        LINE("policy", "none (no MTA-STS policy: DANE, or the site's override, decides)");
+    else if (mx->pattern[0] != '\0')
         LINE("policy", "permitted (mx: %s)", mx->pattern);
     else
         LINE("policy", "NOT permitted by the policy's mx patterns");
@@ -496,6 +453,7 @@ static json_object *dane_json(const struct cli_mx_tls *mx)
                            mx->dane_done && mx->dane_probe.dane_matched
                                ? json_object_new_int(mx->dane_probe.dane_usage)
                                : NULL);
+    json_object_object_add(o, "sni", mx->dane_done ? json_object_new_string(mx->host) : NULL);
     return o;
 }
 

@@ -7,7 +7,8 @@
  *
  * Probes are made directly with probe.h (never through the probe cache):
  * a check shows what the host does now.  Hosts are probed in parallel by at
- * most CLI_TLS_THREADS threads; each thread writes only its own
+ * most CLI_TLS_THREADS workers of a job pool (job_pool.h), the TLS
+ * versions of one host in parallel too; each job writes only its own
  * struct cli_mx_tls, the shared resolver and probe context are thread-safe.
  *
  * Ownership: the caller owns the array of struct cli_mx_tls (no pointers
@@ -21,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mtasts/dane.h"
 #include "mtasts/dns.h"
 #include "mtasts/probe.h"
 
@@ -51,6 +53,7 @@ struct cli_mx_tls {
     unsigned preference;
     bool implicit;     /* no MX records: the domain itself (RFC 5321 §5.1) */
     bool permitted;    /* the policy's mx patterns permit the host */
+    bool no_policy;    /* there is no MTA-STS policy to permit it */
     char pattern[256]; /* the pattern that permits it, "" if none */
 
     /* Filled by cli_check_tls_run(): */
@@ -83,10 +86,10 @@ struct cli_mx_tls {
 
 struct cli_tls_config {
     const struct sts_probe_ctx *ctx;
-    struct sts_dns *dns;
-    unsigned port;       /* 25 unless testing */
-    unsigned timeout_ms; /* per probe */
-    bool mx_secure;      /* the MX RRset validated: DANE may apply */
+    struct sts_dane *dane; /* addresses and TLSA (its port is port's) */
+    unsigned port;         /* 25 unless testing */
+    unsigned timeout_ms;   /* per probe */
+    bool mx_secure;        /* the MX RRset validated: DANE may apply */
 };
 
 /** The TLS versions of the scan, in order: "TLS 1.0" ... "TLS 1.3". */

@@ -32,6 +32,8 @@ static const char usage_text[] =
     "       mtasts cache prewarm [-c FILE] [--store SPEC] [NETWORK-OPTIONS] [--json] FILE|-\n"
     "       mtasts query [-c FILE] [--store SPEC] [NETWORK-OPTIONS] KEY\n"
     "       mtasts stats [-c FILE] [--json] [--all] [SOCKET]\n"
+    "       mtasts report show [-c FILE] [--store SPEC] [--day DAY] [--domain DOMAIN] [--json]\n"
+    "       mtasts report build [-c FILE] [--store SPEC] --day DAY [--domain DOMAIN] [--out DIR]\n"
     "       mtasts --version | --help\n"
     "-c FILE: the daemon's mtasts-milter.conf (default " MTASTS_DEFAULT_CONFIG " if present,\n"
     "         or $MTASTS_CONFIG; none: the defaults); the options override its keys\n"
@@ -77,6 +79,8 @@ static const struct opt_def opt_defs[] = {
     {"--ca-file", CLI_OPT_NET, true},          {"--allow-private", CLI_OPT_NET, false},
     {"--timeout", CLI_OPT_NET, true},          {"--json", CLI_OPT_JSON, false},
     {"--store", CLI_OPT_STORE, true},          {"--all", CLI_OPT_ALL, false},
+    {"--day", CLI_OPT_REPORT, true},           {"--domain", CLI_OPT_REPORT, true},
+    {"--out", CLI_OPT_REPORT, true},
 };
 
 static int parse_timeout(const char *cmd, const char *val, unsigned *out)
@@ -113,6 +117,12 @@ static int set_option(const struct opt_def *d, const char *cmd, const char *val,
         o->store = val;
     else if (strcmp(d->name, "--all") == 0)
         o->all = true;
+    else if (strcmp(d->name, "--day") == 0)
+        o->day = val;
+    else if (strcmp(d->name, "--domain") == 0)
+        o->domain = val;
+    else if (strcmp(d->name, "--out") == 0)
+        o->out = val;
     return CLI_OK;
 }
 
@@ -602,4 +612,22 @@ void cli_duration(int64_t s, char *buf, size_t len)
             return;
         }
     }
+}
+
+int cli_store_open(const struct cli_opts *o, struct sts_config **cfg_out, struct sts_store **store)
+{
+    char err[256];
+    struct sts_config *cfg;
+    int rc = cli_config_load(o, &cfg);
+    if (rc != CLI_OK)
+        return rc;
+    if (sts_store_open(cfg->store, store, err, sizeof(err)) != STS_OK) {
+        cli_error("cannot open the store \"%s\": %s", cfg->store, err);
+        rc = CLI_ERROR;
+    }
+    if (rc == CLI_OK && cfg_out != NULL)
+        *cfg_out = cfg;
+    else
+        sts_config_unref(cfg);
+    return rc;
 }

@@ -22,9 +22,10 @@
 #include "mtasts/engine.h"
 #include "mtasts/fetch.h"
 #include "mtasts/policy.h"
+#include "mtasts/store.h"
 
 #ifndef MTASTS_DEFAULT_CONFIG /* from configure, once it substitutes paths */
-#define MTASTS_DEFAULT_CONFIG "/etc/mtasts-milter/mtasts-milter.conf"
+#define MTASTS_DEFAULT_CONFIG STS_CONFIG_DEFAULT_FILE
 #endif
 #define CLI_CONFIG_ENV "MTASTS_CONFIG" /* like -c; "none": the key table's defaults */
 #define CLI_STORE_ENV "MTASTS_STORE"
@@ -34,10 +35,11 @@
 
 /** Which options a subcommand accepts (a bit mask for cli_opts_parse()). */
 enum cli_opt_set {
-    CLI_OPT_NET = 1u << 0,   /* -c --resolver --trust-anchor --ca-file --allow-private --timeout */
-    CLI_OPT_JSON = 1u << 1,  /* --json */
-    CLI_OPT_STORE = 1u << 2, /* -c --store */
-    CLI_OPT_ALL = 1u << 3,   /* --all */
+    CLI_OPT_NET = 1u << 0,    /* -c --resolver --trust-anchor --ca-file --allow-private --timeout */
+    CLI_OPT_JSON = 1u << 1,   /* --json */
+    CLI_OPT_STORE = 1u << 2,  /* -c --store */
+    CLI_OPT_ALL = 1u << 3,    /* --all */
+    CLI_OPT_REPORT = 1u << 4, /* --day --domain --out */
 };
 
 /*
@@ -58,6 +60,9 @@ struct cli_opts {
     bool allow_private;
     bool json;
     bool all;
+    const char *day;    /* --day YYYY-MM-DD */
+    const char *domain; /* --domain DOMAIN */
+    const char *out;    /* --out DIR */
     unsigned timeout_s;
     int npos;                      /* positional arguments seen (may exceed the array) */
     char *pos[CLI_POSITIONAL_MAX]; /* the first CLI_POSITIONAL_MAX of them */
@@ -86,6 +91,13 @@ int cli_domain_arg(const char *arg, char out[STS_DOMAIN_MAX + 1]);
  *         or the option whose value the key refuses)
  */
 int cli_config_load(const struct cli_opts *o, struct sts_config **out);
+
+/**
+ * Open the store the configuration names (or --store) for the verbs that
+ * need no more; *cfg_out (unless NULL) receives the configuration (unref it).
+ * @return CLI_OK, or CLI_ERROR after printing why
+ */
+int cli_store_open(const struct cli_opts *o, struct sts_config **cfg_out, struct sts_store **store);
 
 /** The engine of one run (engine.h) and what the tool reads from it. */
 struct cli_net {

@@ -111,8 +111,11 @@ void sts_destination_decide(const struct sts_destination_input *in, struct sts_d
 enum sts_tls_requirement sts_destination_strongest(const struct sts_destination *d)
 {
     enum sts_tls_requirement best = STS_REQUIRE_NONE;
+    /* Without a candidate, the rule that excluded every host still stands
+     * (mail waits): its requirement, not NONE. */
+    bool any = d != NULL && d->ncandidates > 0;
     for (size_t i = 0; d != NULL && i < d->count; i++)
-        if (d->candidate[i] && d->req[i] > best)
+        if ((d->candidate[i] || !any) && d->req[i] > best)
             best = d->req[i];
     return best;
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "mtasts/domain.h"
+#include "mtasts/hash.h"
 #include "mtasts/mx_match.h"
 
 #define PATTERN_MAX (STS_DOMAIN_MAX + 3)
@@ -48,12 +49,7 @@ struct line_rule {
 
 static uint64_t hash(const char *s, size_t len)
 {
-    uint64_t h = 14695981039346656037ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
+    return sts_fnv1a64(STS_FNV1A64_INIT, s, len);
 }
 
 static const struct rule *find(const struct sts_overrides *ov, const char *key, size_t len)

@@ -103,39 +103,84 @@ enum sts_policy_map_key sts_policy_map_parse(const char *req, size_t len, char *
 }
 
 /* Was this pattern already written (policies may repeat an mx line)? */
-static bool seen_before(const struct sts_policy *p, size_t i)
+static bool seen_before(const char *const *pats, size_t i)
 {
     for (size_t j = 0; j < i; j++)
-        if (strcmp(p->mx[j], p->mx[i]) == 0)
+        if (pats[j] != NULL && strcmp(pats[j], pats[i]) == 0)
             return true;
     return false;
+}
+
+/* "match=P1:P2" without repeats; RFC 8461 §4.1 "*.example.com" is Postfix's ".example.com". */
+static void put_match(struct out *o, const char *const *pats, size_t n)
+{
+    puts_(o, "match=");
+    bool first = true;
+    for (size_t i = 0; i < n; i++) {
+        if (pats[i] == NULL || seen_before(pats, i))
+            continue;
+        if (!first)
+            puts_(o, ":");
+        first = false;
+        puts_(o, pats[i][0] == '*' ? pats[i] + 1 : pats[i]);
+    }
 }
 
 static void put_secure(struct out *o, const struct sts_policy_map_options *opts, const char *domain,
                        const struct sts_policy *p)
 {
-    puts_(o, "OK secure match=");
-    bool first = true;
-    for (size_t i = 0; i < p->mx_count; i++) {
-        if (seen_before(p, i))
-            continue;
-        if (!first)
-            puts_(o, ":");
-        first = false;
-        /* RFC 8461 §4.1 "*.example.com" is Postfix's ".example.com". */
-        const char *pat = p->mx[i];
-        puts_(o, pat[0] == '*' ? pat + 1 : pat);
-    }
+    const char *const *mx = (const char *const *)p->mx;
+    puts_(o, "OK secure ");
+    put_match(o, mx, p->mx_count);
     puts_(o, " servername=hostname");
     if (opts->tlsrpt) {
         puts_(o, " policy_type=sts policy_domain=");
         puts_(o, domain);
         for (size_t i = 0; i < p->mx_count; i++) {
-            if (seen_before(p, i))
+            if (seen_before(mx, i))
                 continue;
             puts_(o, " mx_host_pattern=");
-            puts_(o, p->mx[i]);
+            puts_(o, mx[i]);
         }
+    }
+}
+
+/*
+ * The destination decision's answer, when one of its facts decides
+ * (policy_map.h's order); false: the MTA-STS rules decide.
+ */
+static bool put_destination(struct out *o, const struct sts_policy_map_input *in)
+{
+    const struct sts_destination *d = in->dest;
+    if (d->skip) {
+        puts_(o, "NOTFOUND ");
+        return true;
+    }
+    if (d->dnssec_invalid) {
+        puts_(o, "TEMP dnssec-invalid");
+        return true;
+    }
+    if (d->dane == STS_DANE_SUMMARY_ONLY || d->dane == STS_DANE_SUMMARY_SOME) {
+        puts_(o, d->dane == STS_DANE_SUMMARY_ONLY ? "OK dane-only" : "OK dane");
+        return true;
+    }
+    switch (d->override) {
+    case STS_OVERRIDE_DANE:
+        puts_(o, "OK dane-only");
+        return true;
+    case STS_OVERRIDE_ENFORCE:
+        puts_(o, "OK secure ");
+        put_match(o, in->patterns, in->patterns != NULL ? in->npatterns : 0);
+        puts_(o, " servername=hostname");
+        return true;
+    case STS_OVERRIDE_VERIFY:
+        puts_(o, "OK verify match=hostname");
+        return true;
+    case STS_OVERRIDE_ENCRYPT:
+        puts_(o, "OK encrypt protocols=>=TLSv1.2");
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -146,8 +191,11 @@ size_t sts_policy_map_reply(const struct sts_policy_map_options *opts,
 
     if (outlen > 0)
         out[0] = '\0';
+    if (in->dest != NULL && put_destination(&o, in))
+        return finish(&o);
     /* RFC 8461 §2: DANE wins over MTA-STS. */
-    if (in->dane == STS_DANE_SUMMARY_ONLY || in->dane == STS_DANE_SUMMARY_SOME) {
+    if (in->dest == NULL &&
+        (in->dane == STS_DANE_SUMMARY_ONLY || in->dane == STS_DANE_SUMMARY_SOME)) {
         puts_(&o, in->dane == STS_DANE_SUMMARY_ONLY ? "OK dane-only" : "OK dane");
         return finish(&o);
     }

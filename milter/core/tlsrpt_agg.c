@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mtasts/hash.h"
 #include "mtasts/tlsrpt_agg.h"
 
 #define AGG_BUCKETS_MIN 64
@@ -39,15 +40,9 @@ struct sts_tlsrpt_agg {
     atomic_uint_fast64_t dropped;
 };
 
-/* FNV-1a, 64 bit: keys are short and spread enough. */
 static uint64_t agg_hash(const char *p, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211ull;
-    }
-    return h;
+    return sts_fnv1a64(STS_FNV1A64_INIT, p, n);
 }
 
 /* A growable byte buffer for building keys. */
@@ -351,13 +346,16 @@ enum sts_status sts_tlsrpt_agg_add(struct sts_tlsrpt_agg *a, const struct sts_tl
     } else if (s->success) {
         pol->row.ok++;
     } else {
-        pol->row.fail++;
-        key_detail(&k, s);
-        struct agg_entry *det = k.oom ? NULL : shard_row(a, sh, &k, day, s, true);
-        if (det != NULL)
-            det->row.count++;
-        else
-            st = STS_ETOOBIG; /* counted in the summary only */
+        if (!(s->flags & STS_TLSRPT_SESSION_DETAIL_ONLY))
+            pol->row.fail++;
+        if (!(s->flags & STS_TLSRPT_SESSION_NO_DETAIL)) {
+            key_detail(&k, s);
+            struct agg_entry *det = k.oom ? NULL : shard_row(a, sh, &k, day, s, true);
+            if (det != NULL)
+                det->row.count++;
+            else
+                st = STS_ETOOBIG; /* counted in the summary only */
+        }
     }
     pthread_mutex_unlock(&sh->mu);
     free(k.p);

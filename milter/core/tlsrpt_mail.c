@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "mtasts/domain.h"
+#include "mtasts/hash.h"
 #include "mtasts/tlsrpt_report.h"
 
 /* ---- a growing buffer: the first failed allocation sticks ------------ */
@@ -213,11 +214,7 @@ static bool format_date(int64_t t, char *out, size_t outlen)
 
 static uint64_t fnv1a(uint64_t h, const char *s)
 {
-    for (; *s != '\0'; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3u;
-    }
-    return h;
+    return sts_fnv1a64(h, s, strlen(s));
 }
 
 /* Every line ends in CRLF, none is longer than 998, no bare CR or LF. */
@@ -257,7 +254,7 @@ enum sts_status sts_tlsrpt_mail_build(const struct sts_tlsrpt_mail *m, char **ou
     if (m->boundary != NULL) {
         snprintf(boundary, sizeof(boundary), "%s", m->boundary);
     } else {
-        uint64_t h = fnv1a(fnv1a(0xcbf29ce484222325u, m->report_id), idx);
+        uint64_t h = fnv1a(fnv1a(STS_FNV1A64_INIT, m->report_id), idx);
         snprintf(boundary, sizeof(boundary), "=_tlsrpt_%016" PRIx64, h);
     }
     if (m->message_id != NULL) {

@@ -555,6 +555,7 @@ static void judge_direct(const struct sts_verdict_input *in, struct sts_verdict 
     }
     struct sts_destination d;
     destination_of(in, policy, ov, &d);
+    v->require = sts_destination_strongest(&d);
     if (in->mx_tls != NULL)
         judge_tls(in, v, &d, first);
     else

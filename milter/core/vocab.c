@@ -167,6 +167,7 @@ static const char *const reason_names[STS_LOOKUP_REASON_COUNT] = {
     [STS_LOOKUP_REASON_NO_POLICY] = "no-policy",
     [STS_LOOKUP_REASON_DISCOVERY_TIMEOUT] = "discovery-timeout",
     [STS_LOOKUP_REASON_OUT_OF_MEMORY] = "out-of-memory",
+    [STS_LOOKUP_REASON_STORE_ERROR] = "store-error",
 };
 
 const char *sts_lookup_reason_name(enum sts_lookup_reason r)

@@ -12,17 +12,25 @@
 #include "mlfi.h"
 
 #include <libmilter/mfapi.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
+#include <time.h>
 
 #include "mtasts/audit_header.h"
 #include "mtasts/judge.h"
 #include "mtasts/log.h"
 
-#define MLFI_ENTRIES_MAX 256 /* distinct (domain, verdict) pairs tagged per message */
+#define MLFI_ENTRIES_MAX 256     /* distinct (domain, verdict) pairs tagged per message */
+#define MLFI_TLSRPT_MAX 64       /* domains whose failed discovery one message counts */
+#define MLFI_WAKE_SIGNAL SIGUSR2 /* ends the accept loop's poll() at stop */
+#define MLFI_WAKE_EVERY_MS 10    /* how often stop repeats it */
+#define MLFI_STOP_MS 10000       /* stop gives up waiting for the loop after this */
 
 static struct sts_engine *engine; /* set once before smfi_main, read-only after */
 
@@ -30,6 +38,9 @@ struct message {
     struct sts_audit_entry *entries;
     size_t n, cap;
     unsigned foreign_headers; /* audit headers already in the message */
+    bool tlsrpt_exempt;       /* the envelope sender is our report sender */
+    char **tlsrpt_counted;    /* domains counted once for this transaction */
+    size_t ntlsrpt;
 };
 
 struct connection {
@@ -40,7 +51,34 @@ struct connection {
 static void message_reset(struct message *m)
 {
     free(m->entries);
+    for (size_t i = 0; i < m->ntlsrpt; i++)
+        free(m->tlsrpt_counted[i]);
+    free(m->tlsrpt_counted);
     memset(m, 0, sizeof(*m));
+}
+
+/*
+ * RFC 8460 §4.3.3: a transaction whose policy discovery failed is one
+ * failed session of that domain, however many of its recipients it has.
+ */
+static void count_discovery(struct message *m, const struct sts_judgement *j)
+{
+    struct sts_tlsrpt_collect *c = sts_engine_tlsrpt(engine);
+    if (c == NULL || m->tlsrpt_exempt || j->domain[0] == '\0' || m->ntlsrpt >= MLFI_TLSRPT_MAX)
+        return;
+    for (size_t i = 0; i < m->ntlsrpt; i++)
+        if (strcmp(m->tlsrpt_counted[i], j->domain) == 0)
+            return;
+    if (m->tlsrpt_counted == NULL &&
+        (m->tlsrpt_counted = calloc(MLFI_TLSRPT_MAX, sizeof(*m->tlsrpt_counted))) == NULL)
+        return;
+    char *copy = strdup(j->domain);
+    if (copy == NULL)
+        return;
+    if (sts_tlsrpt_collect_discovery(c, j->domain, j->lookup_reason, j->lookup_fetch))
+        m->tlsrpt_counted[m->ntlsrpt++] = copy;
+    else
+        free(copy);
 }
 
 static const char *queue_id(SMFICTX *ctx)
@@ -86,11 +124,12 @@ static sfsistat mlfi_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 
 static sfsistat mlfi_envfrom(SMFICTX *ctx, char **argv)
 {
-    (void)argv;
     struct connection *c = smfi_getpriv(ctx);
     if (c == NULL)
         return SMFIS_ACCEPT;
     message_reset(&c->msg);
+    c->msg.tlsrpt_exempt = argv != NULL && argv[0] != NULL &&
+                           sts_tlsrpt_collect_exempt(sts_engine_tlsrpt(engine), argv[0]);
     return SMFIS_CONTINUE;
 }
 
@@ -104,6 +143,7 @@ static sfsistat mlfi_envrcpt(SMFICTX *ctx, char **argv)
     sts_judge_rcpt(engine, &c->snap, argv[0], smfi_getsymval(ctx, "{rcpt_mailer}"),
                    smfi_getsymval(ctx, "{rcpt_host}"), &j);
     sts_judge_log(&c->snap, queue_id(ctx), argv[0], &j);
+    count_discovery(&c->msg, &j);
 
     const struct sts_verdict *v = &j.verdict;
     if (v->action == STS_ACTION_TEMPFAIL) {
@@ -221,12 +261,59 @@ enum sts_status sts_mlfi_register(struct sts_engine *rt, const char *socket, boo
     return STS_OK;
 }
 
+/*
+ * Stopping.  libmilter's accept loop (mi_listener) polls its socket for 5 s
+ * (MI_CHK_TIME) between looks at the stop flag, holding its listener mutex,
+ * and smfi_stop() waits for that mutex: a plain smfi_stop() took up to 5 s.
+ * So stop calls smfi_stop() on a helper thread and meanwhile sends the loop's
+ * thread MLFI_WAKE_SIGNAL (a no-op handler without SA_RESTART): poll() ends
+ * with EINTR, the loop sees the flag and returns.  The signal is repeated
+ * until the loop has returned, since one sent while it is between polls
+ * would be lost.
+ */
+static pthread_t runner;
+static atomic_bool running, run_over;
+
+static void wake_handler(int sig)
+{
+    (void)sig;
+}
+
 int sts_mlfi_run(void)
 {
-    return smfi_main();
+    struct sigaction sa = {.sa_handler = wake_handler}; /* no SA_RESTART */
+    sigemptyset(&sa.sa_mask);
+    (void)sigaction(MLFI_WAKE_SIGNAL, &sa, NULL);
+    sigset_t wake;
+    sigemptyset(&wake);
+    sigaddset(&wake, MLFI_WAKE_SIGNAL);
+    pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+    runner = pthread_self();
+    atomic_store(&running, true);
+    int rc = smfi_main();
+    atomic_store(&run_over, true);
+    return rc;
+}
+
+static void *stop_main(void *arg)
+{
+    (void)arg;
+    smfi_stop();
+    return NULL;
 }
 
 void sts_mlfi_stop(void)
 {
-    smfi_stop();
+    pthread_t helper;
+    if (!atomic_load(&running) || pthread_create(&helper, NULL, stop_main, NULL) != 0) {
+        smfi_stop(); /* the slow way */
+        return;
+    }
+    struct timespec tick = {0, MLFI_WAKE_EVERY_MS * 1000000L};
+    for (int waited = 0; !atomic_load(&run_over) && waited < MLFI_STOP_MS;
+         waited += MLFI_WAKE_EVERY_MS) {
+        (void)pthread_kill(runner, MLFI_WAKE_SIGNAL);
+        nanosleep(&tick, NULL);
+    }
+    pthread_join(helper, NULL);
 }

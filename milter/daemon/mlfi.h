@@ -24,10 +24,19 @@
 enum sts_status sts_mlfi_register(struct sts_engine *rt, const char *socket, bool remove_stale,
                                   char *err, size_t errlen);
 
-/** Run libmilter's accept loop until sts_mlfi_stop(); returns smfi_main's result. */
+/**
+ * Run libmilter's accept loop until sts_mlfi_stop(); returns smfi_main's
+ * result.  Call once, on a thread of its own: it installs a no-op handler
+ * for SIGUSR2 and unblocks that signal in the calling thread (see stop).
+ */
 int sts_mlfi_run(void);
 
-/** Ask the accept loop to stop (any thread). */
+/**
+ * Stop the accept loop and return once it has (within milliseconds: the
+ * loop's thread is woken with SIGUSR2; at most 10 s).  Call from another
+ * thread than sts_mlfi_run()'s, once.  Sessions in progress are not waited
+ * for (libmilter does not track them).
+ */
 void sts_mlfi_stop(void);
 
 #endif

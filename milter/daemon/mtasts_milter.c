@@ -39,13 +39,16 @@
 
 #include "mtasts/config.h"
 #include "mtasts/log.h"
+#include "mtasts/socket_spec.h"
+#include "mtasts/store.h"
 #include "mlfi.h"
 #include "mtasts/engine.h"
 #include "metrics_http.h"
 #include "mtasts/metrics.h"
 #include "socketmap.h"
+#include "tlsrpt_socket.h"
 
-#define DEFAULT_CONFIG "/etc/mtasts-milter/mtasts-milter.conf"
+#define DEFAULT_CONFIG STS_CONFIG_DEFAULT_FILE
 #define EXIT_CONFIG 78 /* sysexits EX_CONFIG */
 
 struct options {
@@ -175,14 +178,11 @@ static void report_started(int status)
 /* Is something already accepting on this unix socket?  Then do not steal it. */
 static bool unix_socket_in_use(const char *spec)
 {
-    const char *path = NULL;
-    if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0)
-        path = strchr(spec, ':') + 1;
-    else if (spec[0] == '/')
-        path = spec;
-    if (path == NULL || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+    const char *path = sts_socket_spec_unix_path(spec);
+    if (path == NULL)
         return false;
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    _Static_assert(STS_SOCKET_SPEC_PATH_MAX < sizeof(sa.sun_path), "sun_path");
     memcpy(sa.sun_path, path, strlen(path) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -205,56 +205,103 @@ static int write_pid_file(const char *path)
     return fclose(f) == 0 ? 0 : -1;
 }
 
-/* Give the store's files and a unix socket to the user we become. */
-static void hand_over(const char *path, uid_t uid, gid_t gid)
+/* Give the store's files and the unix sockets to the user we become. */
+struct owner {
+    char user[256]; /* UserID's user part */
+    uid_t uid;
+    gid_t gid;
+};
+
+static void hand_over(const char *path, void *arg)
 {
-    if (path != NULL && chown(path, uid, gid) != 0 && errno != ENOENT)
+    const struct owner *o = arg;
+    if (path != NULL && chown(path, o->uid, o->gid) != 0 && errno != ENOENT)
         sts_log(LOG_WARNING, "event=start chown=%s reason=\"%s\"", path, strerror(errno));
+}
+
+/* UserID as user and group ids; false (reason in err) when either is unknown. */
+static bool lookup_user(const char *user_id, struct owner *o, char *err, size_t errlen)
+{
+    char *user = o->user, *group;
+    snprintf(o->user, sizeof(o->user), "%s", user_id);
+    group = strchr(user, ':');
+    if (group != NULL)
+        *group++ = '\0';
+    struct passwd *pw = getpwnam(user);
+    if (pw == NULL) {
+        snprintf(err, errlen, "unknown user %.200s", user);
+        return false;
+    }
+    o->uid = pw->pw_uid;
+    o->gid = pw->pw_gid;
+    if (group != NULL) {
+        struct group *gr = getgrnam(group);
+        if (gr == NULL) {
+            snprintf(err, errlen, "unknown group %.200s", group);
+            return false;
+        }
+        o->gid = gr->gr_gid;
+    }
+    return true;
+}
+
+static void note_relative(const char *path, void *arg)
+{
+    if (path[0] != '/')
+        *(bool *)arg = true;
+}
+
+/*
+ * What the daemon needs beyond what the configuration parser checks (the
+ * parser is shared with mtasts(1), for which a relative store is fine):
+ * the store's files at absolute paths (the daemon works from "/") and a
+ * UserID that exists.  -n and start-up both ask, so -n refuses whatever
+ * start-up would (issue 18, "config check gaps").
+ */
+static bool check_for_daemon(const struct sts_config *cfg, const char *file, char *err,
+                             size_t errlen)
+{
+    char why[256], q[128];
+    bool relative = false;
+    if (sts_store_files(cfg->store, note_relative, &relative, why, sizeof(why)) != STS_OK ||
+        relative) {
+        snprintf(err, errlen, "%s: Store: \"%s\": %s", file,
+                 sts_status_quote(cfg->store, strlen(cfg->store), q, sizeof(q)),
+                 relative ? "must be an absolute path (the daemon works from /)" : why);
+        return false;
+    }
+    struct owner o;
+    if (cfg->user_id != NULL && cfg->user_id[0] != '\0' &&
+        !lookup_user(cfg->user_id, &o, why, sizeof(why))) {
+        snprintf(err, errlen, "%s: UserID: %s", file, why);
+        return false;
+    }
+    return true;
 }
 
 static int drop_privileges(const struct sts_config *cfg, const char *socket)
 {
     if (cfg->user_id == NULL || cfg->user_id[0] == '\0')
         return 0;
-    char user[256], *group;
-    snprintf(user, sizeof(user), "%s", cfg->user_id);
-    group = strchr(user, ':');
-    if (group != NULL)
-        *group++ = '\0';
-    struct passwd *pw = getpwnam(user);
-    if (pw == NULL) {
-        sts_log(LOG_ERR, "event=start reason=\"unknown user %s\"", user);
+    struct owner o;
+    char why[256];
+    if (!lookup_user(cfg->user_id, &o, why, sizeof(why))) {
+        sts_log(LOG_ERR, "event=start reason=\"%s\"", why);
         return -1;
     }
-    gid_t gid = pw->pw_gid;
-    if (group != NULL) {
-        struct group *gr = getgrnam(group);
-        if (gr == NULL) {
-            sts_log(LOG_ERR, "event=start reason=\"unknown group %s\"", group);
-            return -1;
-        }
-        gid = gr->gr_gid;
-    }
-    const char *db = strncmp(cfg->store, "sqlite:", 7) == 0 ? cfg->store + 7 : cfg->store;
-    char side[4200];
-    hand_over(db, pw->pw_uid, gid);
-    snprintf(side, sizeof(side), "%s-wal", db);
-    hand_over(side, pw->pw_uid, gid);
-    snprintf(side, sizeof(side), "%s-shm", db);
-    hand_over(side, pw->pw_uid, gid);
-    if (strncmp(socket, "unix:", 5) == 0 || strncmp(socket, "local:", 6) == 0)
-        hand_over(strchr(socket, ':') + 1, pw->pw_uid, gid);
-    if (cfg->socketmap != NULL && strncmp(cfg->socketmap, "unix:", 5) == 0)
-        hand_over(cfg->socketmap + 5, pw->pw_uid, gid);
-    if (cfg->metrics != NULL && strncmp(cfg->metrics, "unix:", 5) == 0)
-        hand_over(cfg->metrics + 5, pw->pw_uid, gid);
+    (void)sts_store_files(cfg->store, hand_over, &o, NULL, 0);
+    hand_over(sts_socket_spec_unix_path(socket), &o);
+    hand_over(sts_socket_spec_unix_path(cfg->socketmap), &o);
+    if (cfg->tlsrpt && cfg->tlsrpt_socket != NULL && cfg->tlsrpt_socket[0] != '\0')
+        hand_over(cfg->tlsrpt_socket, &o);
+    hand_over(sts_socket_spec_unix_path(cfg->metrics), &o);
     /* The fixed order: group first, then supplementary groups, then user. */
-    if (setgid(gid) != 0 || setgroups(1, &gid) != 0 || setuid(pw->pw_uid) != 0) {
+    if (setgid(o.gid) != 0 || setgroups(1, &o.gid) != 0 || setuid(o.uid) != 0) {
         sts_log(LOG_ERR, "event=start reason=\"cannot become %s: %s\"", cfg->user_id,
                 strerror(errno));
         return -1;
     }
-    sts_log(LOG_INFO, "event=start user=%s uid=%ld gid=%ld", user, (long)pw->pw_uid, (long)gid);
+    sts_log(LOG_INFO, "event=start user=%s uid=%ld gid=%ld", o.user, (long)o.uid, (long)o.gid);
     return 0;
 }
 
@@ -325,9 +372,23 @@ int main(int argc, char **argv)
         return 2;
 
     char err[512];
+    /* -p is checked as the Socket key would be (issue 18: it exited 1 at
+       start where the same value in the file gets EX_CONFIG from -n). */
+    if (opt.socket != NULL &&
+        sts_socket_spec_parse(opt.socket, 0, NULL, err, sizeof(err)) != STS_OK) {
+        char q[128];
+        fprintf(stderr, "mtasts-milter: -p: \"%s\": %s\n",
+                sts_status_quote(opt.socket, strlen(opt.socket), q, sizeof(q)), err);
+        return EXIT_CONFIG;
+    }
     struct sts_config *cfg;
     if (sts_config_load(opt.config, &cfg, err, sizeof(err)) != STS_OK) {
         fprintf(stderr, "mtasts-milter: %s\n", err);
+        return EXIT_CONFIG;
+    }
+    if (!check_for_daemon(cfg, opt.config, err, sizeof(err))) {
+        fprintf(stderr, "mtasts-milter: %s\n", err);
+        sts_config_unref(cfg);
         return EXIT_CONFIG;
     }
     if (opt.check_only) {
@@ -383,6 +444,10 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+    sigset_t wake; /* only the accept loop's thread takes it (sts_mlfi_stop()) */
+    sigemptyset(&wake);
+    sigaddset(&wake, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &wake, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     struct sts_engine *rt;
@@ -402,6 +467,7 @@ int main(int argc, char **argv)
     struct sts_socketmap *smap = NULL;
     struct sts_metrics_http *metrics = NULL;
     sts_metrics_init();
+    struct sts_tlsrpt_socket *dgram = NULL;
     if (sts_mlfi_register(rt, socket, true, err, sizeof(err)) != STS_OK) {
         sts_log(LOG_ERR, "event=start status=failed reason=\"%s\"", err);
         fprintf(stderr, "mtasts-milter: %s\n", err);
@@ -430,9 +496,17 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    if (sts_engine_tlsrpt(rt) != NULL && keep->tlsrpt_socket != NULL &&
+        keep->tlsrpt_socket[0] != '\0' &&
+        sts_tlsrpt_socket_start(keep->tlsrpt_socket, sts_engine_tlsrpt(rt), &dgram, err,
+                                sizeof(err)) != STS_OK) {
+        sts_log(LOG_ERR, "event=start status=failed reason=\"%s\"", err);
+        fprintf(stderr, "mtasts-milter: %s\n", err);
+        goto out;
+    }
     /* The MTA's user must be able to connect: group access, no others. */
-    if (strncmp(socket, "unix:", 5) == 0 || strncmp(socket, "local:", 6) == 0)
-        (void)chmod(strchr(socket, ':') + 1, 0660);
+    if (sts_socket_spec_unix_path(socket) != NULL)
+        (void)chmod(sts_socket_spec_unix_path(socket), 0660);
     if (write_pid_file(pid_file) != 0 || drop_privileges(keep, socket) != 0)
         goto out;
     if (pthread_create(&reloader, NULL, reloader_main, rt) != 0)
@@ -469,7 +543,8 @@ out:
         reloader_poke(true);
         pthread_join(reloader, NULL);
     }
-    sts_socketmap_stop(smap); /* before the cache it borrows goes */
+    sts_socketmap_stop(smap);      /* before the cache it borrows goes */
+    sts_tlsrpt_socket_stop(dgram); /* before the collector it feeds goes */
     sts_metrics_http_stop(metrics);
     sts_engine_free(rt);
     if (pid_file != NULL && pid_file[0] != '\0')

@@ -27,10 +27,14 @@
 #include "mtasts/job_pool.h"
 #include "mtasts/judge.h"
 #include "mtasts/netstring.h"
+#include "mtasts/socket_spec.h"
 
 #define IN_CAP (STS_NETSTRING_MAX + STS_NETSTRING_OVERHEAD)
 #define IN_FIRST 1024
 #define BACKLOG 128
+#define OUT_HIGH 65536          /* queued reply bytes above which a connection is not read */
+#define REQUEST_MIN_MS 1000     /* the request deadline is at least this */
+#define EVICT_LOG_EVERY_MS 1000 /* at most one eviction line per second */
 
 struct conn {
     int fd;
@@ -38,10 +42,11 @@ struct conn {
     size_t in_len, in_cap;
     char *out;
     size_t out_len, out_off, out_cap;
-    bool busy;    /* a request is with the workers */
-    bool closing; /* close once out is written (after a PERM for bad framing) */
-    bool dead;    /* peer gone or error: free when not busy */
-    int64_t last_ms;
+    bool busy;       /* a request is with the workers */
+    bool closing;    /* close once out is written (after a PERM for bad framing) */
+    bool dead;       /* peer gone or error: free when not busy */
+    int64_t last_ms; /* last byte read or written, or reply queued */
+    int64_t req_ms;  /* when the request at the head of in began (in_len > 0) */
     struct conn *next;
 };
 
@@ -71,6 +76,9 @@ struct sts_socketmap {
     atomic_bool stop;   /* the I/O thread leaves */
     struct conn *conns; /* I/O thread only */
     unsigned nconns;
+    unsigned request_ms;         /* a request must arrive whole within this */
+    unsigned evicted, timed_out; /* I/O thread only: since the last log line */
+    int64_t evict_log_ms;        /* I/O thread only: when that line was */
 };
 
 static int set_flags(int fd)
@@ -96,8 +104,7 @@ static enum sts_status open_unix(struct sts_socketmap *sm, const char *path, cha
                                  size_t errlen)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (path[0] != '/' || strlen(path) >= sizeof(sa.sun_path))
-        return sts_status_set(STS_EINVAL, err, errlen, "socketmap: bad unix socket path");
+    _Static_assert(STS_SOCKET_SPEC_PATH_MAX < sizeof(sa.sun_path), "sun_path");
     memcpy(sa.sun_path, path, strlen(path) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     if (fd < 0)
@@ -123,26 +130,14 @@ static enum sts_status open_unix(struct sts_socketmap *sm, const char *path, cha
     return sm->unix_path != NULL ? STS_OK : STS_ENOMEM;
 }
 
-static enum sts_status open_inet(struct sts_socketmap *sm, int af, const char *rest, char *err,
-                                 size_t errlen)
+/* An inet/inet6 spec's host absent: loopback, never every address. */
+static enum sts_status open_inet(struct sts_socketmap *sm, const struct sts_socket_spec *spec,
+                                 char *err, size_t errlen)
 {
-    char port[8], host[256];
-    const char *at = strchr(rest, '@');
-    size_t plen = at != NULL ? (size_t)(at - rest) : strlen(rest);
-    if (plen == 0 || plen >= sizeof(port) || strspn(rest, "0123456789") != plen)
-        return sts_status_set(STS_EINVAL, err, errlen, "socketmap: bad port");
-    memcpy(port, rest, plen);
-    port[plen] = '\0';
-    const char *h = at != NULL ? at + 1 : (af == AF_INET ? "127.0.0.1" : "::1");
-    size_t hlen = strlen(h);
-    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
-        h++;
-        hlen -= 2;
-    }
-    if (hlen == 0 || hlen >= sizeof(host))
-        return sts_status_set(STS_EINVAL, err, errlen, "socketmap: bad host");
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
+    int af = spec->kind == STS_SOCKET_INET ? AF_INET : AF_INET6;
+    char port[8];
+    snprintf(port, sizeof(port), "%u", spec->port);
+    const char *host = spec->host[0] != '\0' ? spec->host : af == AF_INET ? "127.0.0.1" : "::1";
 
     struct addrinfo hints = {
         .ai_family = af, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
@@ -175,16 +170,13 @@ static enum sts_status open_inet(struct sts_socketmap *sm, int af, const char *r
 static enum sts_status open_listener(struct sts_socketmap *sm, const char *spec, char *err,
                                      size_t errlen)
 {
-    if (strncmp(spec, "unix:", 5) == 0)
-        return open_unix(sm, spec + 5, err, errlen);
-    if (strncmp(spec, "local:", 6) == 0)
-        return open_unix(sm, spec + 6, err, errlen);
-    if (strncmp(spec, "inet:", 5) == 0)
-        return open_inet(sm, AF_INET, spec + 5, err, errlen);
-    if (strncmp(spec, "inet6:", 6) == 0)
-        return open_inet(sm, AF_INET6, spec + 6, err, errlen);
-    return sts_status_set(STS_EINVAL, err, errlen,
-                          "socketmap: want unix:PATH, inet:PORT[@HOST] or inet6:PORT[@HOST]");
+    struct sts_socket_spec ss;
+    char why[160];
+    if (sts_socket_spec_parse(spec, STS_SOCKET_SPEC_PORT_ANY, &ss, why, sizeof(why)) != STS_OK)
+        return sts_status_set(STS_EINVAL, err, errlen, "socketmap: %s", why);
+    if (ss.kind == STS_SOCKET_UNIX)
+        return open_unix(sm, ss.path, err, errlen);
+    return open_inet(sm, &ss, err, errlen);
 }
 
 /* ---- the workers: one request in, one netstring reply out */
@@ -243,8 +235,18 @@ static void conn_free(struct conn *c)
     free(c);
 }
 
+static size_t backlog(const struct conn *c)
+{
+    return c->out_len - c->out_off;
+}
+
 static bool queue_out(struct conn *c, const char *data, size_t len)
 {
+    if (c->out_off > 0) { /* keep the unwritten bytes at the front */
+        memmove(c->out, c->out + c->out_off, backlog(c));
+        c->out_len -= c->out_off;
+        c->out_off = 0;
+    }
     if (c->out_len + len > c->out_cap) {
         size_t cap = c->out_len + len + 256;
         char *p = realloc(c->out, cap);
@@ -261,8 +263,8 @@ static bool queue_out(struct conn *c, const char *data, size_t len)
 /* Hand the next complete request to the workers, or answer bad framing. */
 static void process_input(struct sts_socketmap *sm, struct conn *c)
 {
-    if (c->busy || c->closing || c->dead || c->in_len == 0)
-        return;
+    if (c->busy || c->closing || c->dead || c->in_len == 0 || backlog(c) >= OUT_HIGH)
+        return; /* a client that does not read its replies is not read either */
     const char *data;
     size_t dlen, used;
     enum sts_netstring_result r =
@@ -297,6 +299,7 @@ static void process_input(struct sts_socketmap *sm, struct conn *c)
     j->req_len = dlen;
     memmove(c->in, c->in + used, c->in_len - used);
     c->in_len -= used;
+    c->req_ms = sts_clock_mono_ms(); /* the next request's clock starts now */
     c->busy = true;
     if (sts_job_pool_submit(sm->pool, &j->pj) != STS_JOB_QUEUED) { /* stopping */
         job_free(j);
@@ -327,14 +330,57 @@ static void collect_done(struct sts_socketmap *sm)
     }
 }
 
+/*
+ * At the cap, close one connection that has no lookup in progress: the one
+ * whose request began longest ago (a slow sender), or else the one quiet
+ * longest (idle, or not reading its replies).  Busy connections are never
+ * closed: their lookups end within the deadline.
+ * @return a slot was freed
+ */
+static bool make_room(struct sts_socketmap *sm)
+{
+    struct conn **victim = NULL;
+    int64_t oldest = 0;
+    for (struct conn **pp = &sm->conns; *pp != NULL; pp = &(*pp)->next) {
+        struct conn *c = *pp;
+        if (c->busy)
+            continue;
+        int64_t since = c->in_len > 0 && backlog(c) < OUT_HIGH ? c->req_ms : c->last_ms;
+        if (victim == NULL || since < oldest) {
+            victim = pp;
+            oldest = since;
+        }
+    }
+    if (victim == NULL)
+        return false;
+    struct conn *c = *victim;
+    *victim = c->next;
+    conn_free(c);
+    sm->nconns--;
+    sm->evicted++;
+    return true;
+}
+
+static void log_evictions(struct sts_socketmap *sm, int64_t now)
+{
+    if ((sm->evicted == 0 && sm->timed_out == 0) || now - sm->evict_log_ms < EVICT_LOG_EVERY_MS)
+        return;
+    sts_log_to(&sm->log, LOG_WARNING,
+               "socketmap event=shed closed_at_cap=%u closed_request_timeout=%u clients=%u",
+               sm->evicted, sm->timed_out, sm->nconns);
+    sm->evicted = sm->timed_out = 0;
+    sm->evict_log_ms = now;
+}
+
 static void accept_clients(struct sts_socketmap *sm)
 {
-    while (sm->nconns < sm->cfg.max_clients) {
+    for (;;) {
         int fd = accept(sm->lfd, NULL, NULL);
         if (fd < 0)
             return; /* EAGAIN, or an error to retry on the next poll */
         struct conn *c = calloc(1, sizeof(*c));
-        if (c == NULL || set_flags(fd) != 0) {
+        if (c == NULL || set_flags(fd) != 0 ||
+            (sm->nconns >= sm->cfg.max_clients && !make_room(sm))) {
             free(c);
             close(fd);
             return;
@@ -371,14 +417,17 @@ static void read_conn(struct sts_socketmap *sm, struct conn *c)
         return;
     }
     if (r > 0) {
-        c->in_len += (size_t)r;
         c->last_ms = sts_clock_mono_ms();
+        if (c->in_len == 0)
+            c->req_ms = c->last_ms; /* the first byte of a request */
+        c->in_len += (size_t)r;
         process_input(sm, c);
     }
 }
 
-static void write_conn(struct conn *c)
+static void write_conn(struct sts_socketmap *sm, struct conn *c)
 {
+    bool was_full = backlog(c) >= OUT_HIGH;
     ssize_t w = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
     if (w < 0) {
         if (errno != EAGAIN && errno != EINTR)
@@ -392,30 +441,53 @@ static void write_conn(struct conn *c)
         if (c->closing)
             c->dead = true;
     }
+    if (was_full && backlog(c) < OUT_HIGH) { /* the client reads again: so do we */
+        c->req_ms = c->last_ms;
+        process_input(sm, c);
+    }
 }
 
-/* Free dead connections not waiting for a worker; close idle ones. */
+/*
+ * Free dead connections not waiting for a worker; close a connection whose
+ * request has not arrived whole within request_ms of its first byte
+ * (however slowly its bytes trickle in), and one quiet (nothing read,
+ * written or answered) for idle_timeout_ms: idle, or not reading its
+ * replies.  Connections with a lookup in progress are left alone.
+ * @return the poll timeout until the next of those deadlines (-1: none)
+ */
 static int sweep(struct sts_socketmap *sm)
 {
     int64_t now = sts_clock_mono_ms(), next = -1;
     struct conn **pp = &sm->conns;
     while (*pp != NULL) {
         struct conn *c = *pp;
-        bool idle = !c->busy && c->out_len == 0;
-        if (idle && now - c->last_ms >= (int64_t)sm->cfg.idle_timeout_ms)
-            c->dead = true;
+        int64_t due = -1;
+        if (!c->busy && !c->dead) {
+            due = c->last_ms + sm->cfg.idle_timeout_ms;
+            bool partial = c->in_len > 0 && backlog(c) < OUT_HIGH && !c->closing;
+            if (partial && c->req_ms + sm->request_ms < due)
+                due = c->req_ms + sm->request_ms;
+            if (now >= due) {
+                if (partial && now >= c->req_ms + sm->request_ms)
+                    sm->timed_out++;
+                c->dead = true;
+            }
+        }
         if (c->dead && !c->busy) {
             *pp = c->next;
             conn_free(c);
             sm->nconns--;
             continue;
         }
-        if (idle) {
-            int64_t left = c->last_ms + sm->cfg.idle_timeout_ms - now;
-            if (next < 0 || left < next)
-                next = left;
-        }
+        if (due >= 0 && (next < 0 || due - now < next))
+            next = due - now;
         pp = &c->next;
+    }
+    log_evictions(sm, now);
+    if (sm->evicted > 0 || sm->timed_out > 0) { /* a line is owed: come back for it */
+        int64_t left = sm->evict_log_ms + EVICT_LOG_EVERY_MS - now;
+        if (next < 0 || left < next)
+            next = left;
     }
     return next < 0 ? -1 : (int)(next > 60000 ? 60000 : next + 1);
 }
@@ -435,11 +507,12 @@ static void *io_main(void *arg)
         int timeout = sweep(sm);
         nfds_t n = 0;
         pfd[n++] = (struct pollfd){.fd = sm->wake[0], .events = POLLIN};
-        pfd[n++] = (struct pollfd){.fd = sm->nconns < sm->cfg.max_clients ? sm->lfd : -1,
-                                   .events = POLLIN};
+        nfds_t lis = n++;
+        bool room = sm->nconns < sm->cfg.max_clients;
         for (struct conn *c = sm->conns; c != NULL; c = c->next) {
             short ev = 0;
-            if (!c->busy && !c->closing && c->in_len < IN_CAP)
+            room = room || !c->busy; /* at the cap, one that make_room() may close */
+            if (!c->busy && !c->closing && c->in_len < IN_CAP && backlog(c) < OUT_HIGH)
                 ev |= POLLIN;
             if (c->out_len > c->out_off)
                 ev |= POLLOUT;
@@ -448,6 +521,9 @@ static void *io_main(void *arg)
                hang-up does not make poll() spin until the reply is back */
             pfd[n++] = (struct pollfd){.fd = ev != 0 ? c->fd : -1, .events = ev};
         }
+        /* at the cap with every connection busy, new clients wait in the backlog
+           until a lookup ends (within the deadline) */
+        pfd[lis] = (struct pollfd){.fd = room ? sm->lfd : -1, .events = POLLIN};
         if (poll(pfd, n, timeout) < 0) {
             if (errno == EINTR)
                 continue;
@@ -458,7 +534,7 @@ static void *io_main(void *arg)
         for (nfds_t i = 2; i < n; i++) {
             struct conn *c = pc[i];
             if (pfd[i].revents & POLLOUT)
-                write_conn(c);
+                write_conn(sm, c);
             if (!c->dead && (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
                 (pfd[i].events & POLLIN))
                 read_conn(sm, c);
@@ -533,6 +609,10 @@ enum sts_status sts_socketmap_start(const struct sts_socketmap_config *cfg,
         sm->cfg.max_clients = STS_SOCKETMAP_CLIENTS;
     if (sm->cfg.workers == 0)
         sm->cfg.workers = STS_SOCKETMAP_WORKERS;
+    sm->request_ms =
+        sm->cfg.request_timeout_ms != 0 ? sm->cfg.request_timeout_ms : sm->cfg.deadline_ms;
+    if (sm->request_ms < REQUEST_MIN_MS)
+        sm->request_ms = REQUEST_MIN_MS;
     sm->log = (struct sts_log_sink){cfg->log, cfg->log_arg, 0};
     pthread_mutex_init(&sm->mu, NULL);
     sm->socket_spec = strdup(cfg->socket);

@@ -16,9 +16,18 @@
  *
  * Caps: a connection's input is at most one netstring of
  * STS_NETSTRING_MAX bytes plus framing (a larger LEN is answered "PERM"
- * and the connection closed, as is any malformed netstring); at most
- * max_clients connections (the rest wait in the kernel's backlog); a
- * connection idle (no request in progress) for idle_timeout_ms is closed.
+ * and the connection closed, as is any malformed netstring).  A request
+ * must arrive whole within request_timeout_ms of its first byte, however
+ * slowly its bytes come, or the connection is closed.  Replies queued for
+ * a client that does not read them are capped (64 KiB): above that the
+ * connection is not read until the client has read some.  A connection
+ * quiet for idle_timeout_ms (no lookup in progress, nothing read or
+ * written) is closed: idle, or not reading its replies.  At most
+ * max_clients connections: a new client at the cap is accepted and the
+ * connection without a lookup in progress whose request began longest ago
+ * (a slow sender), or else the one quiet longest, is closed; only when all
+ * have a lookup in progress do new clients wait in the kernel's backlog,
+ * for at most the deadline.
  *
  * Ownership: the server borrows the engine (and the log sink); they must
  * outlive sts_socketmap_stop().  Strings of the config are copied.
@@ -40,13 +49,15 @@
 #define STS_SOCKETMAP_WORKERS 8        /* default workers */
 
 struct sts_socketmap_config {
-    const char *socket;        /* inet:PORT[@HOST] (HOST default 127.0.0.1; PORT 0 = any, tests),
-                                  inet6:PORT[@HOST] (default ::1), unix:PATH or local:PATH */
-    struct sts_engine *engine; /* answers each request (sts_judge_map_key()) */
-    unsigned deadline_ms;      /* lookup deadline; 0 = STS_SOCKETMAP_DEADLINE_MS */
-    unsigned idle_timeout_ms;  /* 0 = STS_SOCKETMAP_IDLE_MS */
-    unsigned max_clients;      /* 0 = STS_SOCKETMAP_CLIENTS */
-    unsigned workers;          /* 0 = STS_SOCKETMAP_WORKERS */
+    const char *socket;          /* inet:PORT[@HOST] (HOST default 127.0.0.1; PORT 0 = any, tests),
+                                    inet6:PORT[@HOST] (default ::1), unix:PATH or local:PATH */
+    struct sts_engine *engine;   /* answers each request (sts_judge_map_key()) */
+    unsigned deadline_ms;        /* lookup deadline; 0 = STS_SOCKETMAP_DEADLINE_MS */
+    unsigned idle_timeout_ms;    /* 0 = STS_SOCKETMAP_IDLE_MS */
+    unsigned request_timeout_ms; /* a request's bytes, first to last; 0 = deadline_ms;
+                                    at least 1000 */
+    unsigned max_clients;        /* 0 = STS_SOCKETMAP_CLIENTS */
+    unsigned workers;            /* 0 = STS_SOCKETMAP_WORKERS */
     struct sts_policy_map_options map;
     sts_log_fn *log; /* log.h; NULL = silent; one key=value line per request at LOG_DEBUG */
     void *log_arg;

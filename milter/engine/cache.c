@@ -1,46 +1,54 @@
 /*
- * cache.c - policy discovery and caching (RFC 8461 §3, §5).
+ * cache.c - the policy cache (RFC 8461 §5): the memory front, the store
+ * behind it, single-flight discoveries on a worker pool, waiting for
+ * them, and the refresher.  What one discovery does (TXT, back-off,
+ * fetch, the decision, its store writes and log lines) is
+ * discovery_io.c's; this file keeps storage, scheduling and waiting.
+ *
+ * The front is an lru_map (lru_map.h) keyed on the domain (tag 0); the
+ * discoveries and the refresher run on a job_pool (job_pool.h) that
+ * drains its queue at stop.
  *
  * Locking protocol (see also cache.h):
- *   - the front cache is split into SHARDS shards, each with one mutex
- *     guarding its hash chains and every field of its entries, and one
- *     condition variable broadcast whenever a discovery of one of its
- *     domains ends;
- *   - the job queue has its own mutex; a shard mutex may be taken while
- *     holding nothing, and the queue mutex while holding a shard mutex,
- *     never the other way round;
+ *   - a shard mutex guards every field of its entries (the job's
+ *     inflight flag and run count included, lru_job.h); its condition
+ *     variable is broadcast whenever a discovery of one of its domains
+ *     ends;
+ *   - the pool's queue mutex may be taken while holding a shard mutex
+ *     (scheduling), never the reverse;
  *   - no mutex is held across DNS, HTTPS or store I/O.
+ * An entry is pinned while a discovery is queued or running on it and
+ * while a lookup holds it across an unlock, so a pointer held by a job or
+ * a waiter stays valid; a pinned entry is never freed (evicted, or
+ * dropped by the refresher); "forgetting" a domain only clears its state.
  *
- * The front is bounded (max_entries, default FRONT_DEFAULT): each shard
- * keeps its entries on an LRU list and, to make room, frees the least
- * recently used idle ones; a freed domain is loaded again from the store
- * at its next lookup.  Each shard's hash table doubles when it holds more
- * entries than buckets, so chains stay short at any size.  An entry is
- * idle, and may be freed, when no discovery holds it (!inflight) and no
- * lookup does (pins == 0: a lookup pins the entry it found under the
- * shard lock and unpins it before it returns), so a pointer held by a job
- * or a waiter stays valid; "forgetting" a domain only clears its state.
+ * The store could not be read (issue 18): a lookup whose store read
+ * fails answers from memory if memory has an unexpired policy, else
+ * discovers; a discovery that ends in anything but a policy is answered
+ * STS_LOOKUP_ERROR (reason store-error, so OnStoreError applies), never
+ * "no policy" or a DNS failure, since the store may hold a policy the
+ * cache cannot see.  The entry stays unloaded, so the next lookup reads
+ * the store again.
  */
 #include "mtasts/cache.h"
 
-#include <errno.h>
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <time.h>
 
+#include "mtasts/clock.h"
 #include "mtasts/discovery.h"
 #include "mtasts/discovery_io.h"
+#include "mtasts/job_pool.h"
+#include "mtasts/lru_job.h"
+#include "mtasts/lru_map.h"
 #include "mtasts/metrics.h"
 
 #define SHARDS 64
-#define BUCKETS_MIN 64      /* per shard at start; doubles as it fills */
 #define FRONT_DEFAULT 65536 /* entries in memory, all shards together */
-#define EVICT_SCAN 8        /* LRU entries tried before letting it grow */
+#define RECHECK_DEFAULT 3600
 
 /* An immutable policy shared by the front cache and lookup results. */
 struct policy_ref {
@@ -48,82 +56,52 @@ struct policy_ref {
     struct sts_policy *policy;
 };
 
+/* What is known of one domain: the value of an lru_map entry. */
 struct entry {
-    struct entry *next;          /* hash chain */
-    struct entry *newer, *older; /* the shard's LRU list */
-    unsigned pins;               /* lookups holding the entry */
-    struct policy_ref *pol;      /* NULL when nothing valid is cached */
+    struct sts_lru_job job; /* the discovery: job.job.inflight, job.runs */
+    struct policy_ref *pol; /* NULL when nothing valid is cached */
     char id[STS_TXT_ID_MAX + 1];
     int64_t expires_at, checked_at, fetched_at, last_used;
     int64_t negative_until, tempfail_until;
     enum sts_lookup_reason reason; /* why negative/tempfail */
     enum sts_fetch_result fetch;   /* ... for FETCH_FAILED */
-    unsigned generation;           /* bumped at the end of every discovery */
-    bool loaded;                   /* the store has been consulted */
-    bool inflight;                 /* a discovery is queued or running */
-    char domain[];
-};
-
-struct shard {
-    pthread_mutex_t mu;
-    pthread_cond_t done;
-    struct entry **buckets;
-    size_t nbuckets, count;
-    struct entry *newest, *oldest;
-};
-
-struct job {
-    struct job *next;
-    struct entry *entry;
+    bool loaded;                   /* the store has been read */
 };
 
 struct sts_cache {
     struct sts_cache_config cfg;
-    size_t shard_cap; /* entries per shard before evicting */
-    struct shard shards[SHARDS];
-
-    pthread_mutex_t qmu;
-    pthread_cond_t qcond;
-    struct job *qhead, *qtail;
-    bool stopping;
-    unsigned running;    /* jobs being worked on */
-    pthread_cond_t idle; /* with qmu: queue empty and running == 0 */
-    pthread_t *workers;
-    unsigned nworkers;
-
-    pthread_t refresher;
-    bool have_refresher;
-    pthread_cond_t refresh_cond; /* with qmu: wakes the refresher to stop */
+    struct sts_clock clock;    /* cfg.now: Unix seconds */
+    struct sts_log_sink log;   /* cfg.log */
+    struct sts_lru_map *map;   /* the front */
+    struct sts_job_pool *pool; /* discoveries and the refresher */
 };
 
 /* ---- small helpers ---- */
 
 static int64_t now_s(const struct sts_cache *c)
 {
-    return c->cfg.now ? c->cfg.now(c->cfg.now_arg) : (int64_t)time(NULL);
+    return sts_clock_now_s(&c->clock);
 }
 
-static void logf_(const struct sts_cache *c, int prio, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void logf_(const struct sts_cache *c, int prio, const char *fmt, ...)
+static unsigned recheck_s(const struct sts_cache *c)
 {
-    if (c->cfg.log == NULL)
-        return;
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    c->cfg.log(c->cfg.log_arg, prio, line);
+    return c->cfg.recheck_s ? c->cfg.recheck_s : RECHECK_DEFAULT;
 }
 
-/* FNV-1a: domains are short and already lower-case. */
-static uint32_t hash_domain(const char *d)
+static const char *domain_of(const struct entry *e)
 {
-    uint32_t h = 2166136261u;
-    for (; *d; d++)
-        h = (h ^ (unsigned char)*d) * 16777619u;
-    return h;
+    return sts_lru_key(e);
+}
+
+static struct sts_lru_shard *shard_of(struct sts_cache *c, const char *domain, uint32_t *hash)
+{
+    *hash = sts_lru_hash(domain, 0);
+    return sts_lru_map_shard(c->map, *hash);
+}
+
+static struct sts_lru_shard *shard_of_entry(struct sts_cache *c, const struct entry *e)
+{
+    return sts_lru_map_shard(c->map, sts_lru_value_hash(e));
 }
 
 static struct policy_ref *ref_new(struct sts_policy *p)
@@ -151,125 +129,11 @@ static void ref_put(struct policy_ref *r)
     }
 }
 
-/* The domain's shard; *hash receives its hash (for chain_of()). */
-static struct shard *shard_of(struct sts_cache *c, const char *domain, uint32_t *hash)
+/* lru_map's on_free: an entry goes (shard locked, or the map is freed). */
+static void entry_free(void *arg, void *value)
 {
-    *hash = hash_domain(domain);
-    return &c->shards[*hash % SHARDS];
-}
-
-/* ---- the shard's table and LRU list (shard locked) ---- */
-
-static struct entry **chain_of(struct shard *s, uint32_t h)
-{
-    return &s->buckets[(h / SHARDS) & (s->nbuckets - 1)];
-}
-
-static void lru_unlink(struct shard *s, struct entry *e)
-{
-    if (e->newer)
-        e->newer->older = e->older;
-    else
-        s->newest = e->older;
-    if (e->older)
-        e->older->newer = e->newer;
-    else
-        s->oldest = e->newer;
-    e->newer = e->older = NULL;
-}
-
-static void lru_push(struct shard *s, struct entry *e)
-{
-    e->older = s->newest;
-    e->newer = NULL;
-    if (s->newest)
-        s->newest->newer = e;
-    s->newest = e;
-    if (s->oldest == NULL)
-        s->oldest = e;
-}
-
-static void table_grow(struct shard *s)
-{
-    size_t n = s->nbuckets * 2;
-    struct entry **b = calloc(n, sizeof(*b));
-    if (b == NULL)
-        return; /* longer chains, still correct */
-    for (size_t i = 0; i < s->nbuckets; i++) {
-        struct entry *e = s->buckets[i];
-        while (e != NULL) {
-            struct entry *next = e->next;
-            size_t j = (hash_domain(e->domain) / SHARDS) & (n - 1);
-            e->next = b[j];
-            b[j] = e;
-            e = next;
-        }
-    }
-    free(s->buckets);
-    s->buckets = b;
-    s->nbuckets = n;
-}
-
-/* Unlink and free an idle entry. */
-static void entry_remove(struct shard *s, struct entry *e)
-{
-    for (struct entry **l = chain_of(s, hash_domain(e->domain)); *l != NULL; l = &(*l)->next)
-        if (*l == e) {
-            *l = e->next;
-            break;
-        }
-    lru_unlink(s, e);
-    s->count--;
-    sts_metrics_front_add(STS_METRICS_FRONT_POLICY, -1);
-    ref_put(e->pol);
-    free(e);
-}
-
-static bool entry_idle(const struct entry *e)
-{
-    return !e->inflight && e->pins == 0;
-}
-
-/* Find or create under the shard lock, pinned and marked most recently
-   used.  NULL only when out of memory. */
-static struct entry *entry_get(struct sts_cache *c, struct shard *s, uint32_t h, const char *domain)
-{
-    struct entry *e;
-    for (e = *chain_of(s, h); e != NULL; e = e->next)
-        if (strcmp(e->domain, domain) == 0)
-            break;
-    if (e != NULL) {
-        if (s->newest != e) {
-            lru_unlink(s, e);
-            lru_push(s, e);
-        }
-        e->pins++;
-        return e;
-    }
-    struct entry *old = s->oldest;
-    for (int i = 0; s->count >= c->shard_cap && old != NULL && i < EVICT_SCAN; i++) {
-        struct entry *newer = old->newer;
-        if (entry_idle(old)) {
-            entry_remove(s, old);
-            sts_metrics_front_evicted(STS_METRICS_FRONT_POLICY);
-        }
-        old = newer;
-    }
-    if (s->count + 1 > s->nbuckets)
-        table_grow(s);
-    size_t len = strlen(domain);
-    e = calloc(1, sizeof(*e) + len + 1);
-    if (e == NULL)
-        return NULL;
-    memcpy(e->domain, domain, len + 1);
-    struct entry **l = chain_of(s, h);
-    e->next = *l;
-    *l = e;
-    lru_push(s, e);
-    s->count++;
-    sts_metrics_front_add(STS_METRICS_FRONT_POLICY, 1);
-    e->pins = 1;
-    return e;
+    (void)arg;
+    ref_put(((struct entry *)value)->pol);
 }
 
 /* Replace the entry's policy (under the shard lock). */
@@ -285,195 +149,98 @@ static void entry_set_policy(struct entry *e, struct policy_ref *r, const char *
     e->negative_until = e->tempfail_until = 0;
 }
 
-/* ---- the job queue ---- */
+static bool has_policy(const struct entry *e, int64_t now)
+{
+    return e->pol != NULL && e->expires_at > now;
+}
 
-/* Queue a discovery unless one is in flight; call with the shard locked. */
+/* ---- scheduling ---- */
+
+/* Queue a discovery unless one is in flight (shard locked); the job pins the entry. */
 static void schedule(struct sts_cache *c, struct entry *e)
 {
-    if (e->inflight)
-        return;
-    struct job *j = malloc(sizeof(*j));
-    if (j == NULL)
-        return; /* the lookup will time out and report PENDING */
-    j->entry = e;
-    j->next = NULL;
-    e->inflight = true;
-    pthread_mutex_lock(&c->qmu);
-    if (c->qtail)
-        c->qtail->next = j;
-    else
-        c->qhead = j;
-    c->qtail = j;
-    pthread_cond_signal(&c->qcond);
-    pthread_mutex_unlock(&c->qmu);
+    sts_lru_job_submit(c->pool, e, &e->job);
+    /* dropped (stopping): the lookup times out and reports PENDING */
 }
 
-/* ---- discovery (runs on a worker, no lock held across I/O) ---- */
+/* ---- the store ---- */
 
-/* The policy the cache held when a discovery started. */
-struct held {
-    struct policy_ref *pol; /* referenced; NULL if nothing valid cached */
-    char id[STS_TXT_ID_MAX + 1];
-    int64_t expires_at;
-};
-
-static void finish(struct sts_cache *c, struct entry *e)
-{
-    uint32_t b;
-    struct shard *s = shard_of(c, e->domain, &b);
-    pthread_mutex_lock(&s->mu);
-    e->inflight = false;
-    e->generation++;
-    pthread_cond_broadcast(&s->done);
-    pthread_mutex_unlock(&s->mu);
-}
-
-/* Load the store's view of a domain into the entry, once. */
-static void load_from_store(struct sts_cache *c, struct entry *e, int64_t now)
+/*
+ * Load the store's view of a domain into the entry, once (the caller
+ * holds the entry pinned, no lock).  Returns false when the store could
+ * not be read: the entry stays unloaded (read again next time) and keeps
+ * whatever memory has.
+ */
+static bool load_from_store(struct sts_cache *c, struct entry *e, int64_t now)
 {
     struct sts_store_entry se = {0};
     struct sts_store_negative neg = {0};
     char err[256];
-    bool have = false, have_neg = false;
+    bool have = false, have_neg = false, read = true;
     struct policy_ref *r = NULL;
+    const char *domain = domain_of(e);
 
     if (c->cfg.store != NULL) {
-        enum sts_status st = sts_store_get(c->cfg.store, e->domain, &se, err, sizeof(err));
+        enum sts_status st = sts_store_get(c->cfg.store, domain, &se, err, sizeof(err));
         if (st == STS_OK && se.expires_at > now && (r = ref_new(se.policy)) != NULL) {
             se.policy = NULL; /* now owned by r */
             have = true;
-        } else if (st == STS_EIO) {
-            logf_(c, LOG_ERR, "domain=%s event=store-error reason=\"%s\"", e->domain, err);
+        } else if (st != STS_OK && st != STS_ENOTFOUND) {
+            sts_log_to(&c->log, LOG_ERR, "domain=%s event=store-error reason=\"%s\"", domain, err);
+            read = false;
         }
-        have_neg =
-            sts_store_negative_get(c->cfg.store, e->domain, now, &neg, err, sizeof(err)) == STS_OK;
+        st = sts_store_negative_get(c->cfg.store, domain, now, &neg, err, sizeof(err));
+        have_neg = st == STS_OK;
+        if (read && st != STS_OK && st != STS_ENOTFOUND) {
+            sts_log_to(&c->log, LOG_ERR, "domain=%s event=store-error reason=\"%s\"", domain, err);
+            read = false;
+        }
     }
 
-    uint32_t b;
-    struct shard *s = shard_of(c, e->domain, &b);
-    pthread_mutex_lock(&s->mu);
+    struct sts_lru_shard *s = shard_of_entry(c, e);
+    sts_lru_shard_lock(s);
     if (!e->loaded) {
         if (have && e->pol == NULL) {
             entry_set_policy(e, r, se.id, se.fetched_at, se.checked_at, se.expires_at);
             r = NULL;
         }
-        if (have_neg && e->pol == NULL) {
+        if (read && have_neg && e->pol == NULL) {
             e->negative_until = neg.until;
             if (!sts_lookup_reason_parse(neg.reason, &e->reason, &e->fetch))
                 e->reason = STS_LOOKUP_REASON_NO_POLICY; /* a word of another build */
         }
-        e->loaded = true;
+        e->loaded = read;
     }
-    pthread_mutex_unlock(&s->mu);
+    sts_lru_shard_unlock(s);
     ref_put(r);
     sts_store_entry_clear(&se);
+    return read;
 }
 
-static void take_snapshot(struct sts_cache *c, struct entry *e, int64_t now, struct held *sn)
-{
-    uint32_t b;
-    struct shard *s = shard_of(c, e->domain, &b);
-    memset(sn, 0, sizeof(*sn));
-    pthread_mutex_lock(&s->mu);
-    if (e->pol != NULL && e->expires_at > now) {
-        sn->pol = ref_get(e->pol);
-        snprintf(sn->id, sizeof(sn->id), "%s", e->id);
-        sn->expires_at = e->expires_at;
-    }
-    pthread_mutex_unlock(&s->mu);
-}
-
-static void store_error(const struct sts_cache *c, const char *domain, const char *err)
-{
-    logf_(c, LOG_ERR, "domain=%s event=store-error reason=\"%s\"", domain, err);
-}
-
-/* The store writes a decision asks for. */
-static void apply_writes(struct sts_cache *c, const char *domain,
-                         const struct sts_discovery_facts *f,
-                         const struct sts_discovery_decision *d, const struct sts_policy *p,
-                         const char *reason)
-{
-    char err[256];
-    if (c->cfg.store == NULL)
-        return;
-    if ((d->writes & STS_DISCOVERY_WRITE_BACKOFF) &&
-        sts_store_backoff_put(c->cfg.store, domain, f->txt_id, d->backoff_until, reason, err,
-                              sizeof(err)) != STS_OK)
-        store_error(c, domain, err);
-    if (d->writes & STS_DISCOVERY_WRITE_NEGATIVE) {
-        struct sts_store_negative neg = {.until = d->until};
-        snprintf(neg.domain, sizeof(neg.domain), "%s", domain);
-        snprintf(neg.reason, sizeof(neg.reason), "%s", reason);
-        if (sts_store_negative_put(c->cfg.store, &neg, err, sizeof(err)) != STS_OK)
-            store_error(c, domain, err);
-    }
-    if ((d->writes & STS_DISCOVERY_WRITE_REFRESH) &&
-        sts_store_refresh(c->cfg.store, domain, f->now, d->expires_at, err, sizeof(err)) == STS_EIO)
-        store_error(c, domain, err);
-    if ((d->writes & STS_DISCOVERY_WRITE_POLICY) && p != NULL) {
-        struct sts_store_entry se = {
-            .policy = (struct sts_policy *)p,
-            .fetched_at = f->now,
-            .checked_at = f->now,
-            .expires_at = d->expires_at,
-            .last_used = f->now,
-        };
-        snprintf(se.domain, sizeof(se.domain), "%s", domain);
-        snprintf(se.id, sizeof(se.id), "%s", f->txt_id);
-        if (sts_store_put(c->cfg.store, &se, err, sizeof(err)) != STS_OK)
-            store_error(c, domain, err);
-    }
-}
-
-/* The log lines a decision asks for, in discovery.h's order. */
-static void apply_logs(const struct sts_cache *c, const char *domain,
-                       const struct sts_discovery_facts *f, const struct sts_discovery_decision *d,
-                       const struct held *sn, const struct sts_policy *p, const char *reason,
-                       const char *detail)
-{
-    bool kept = d->action == STS_DISCOVERY_KEEP;
-    if (d->logs & STS_DISCOVERY_LOG_FETCH_FAILED)
-        logf_(c, LOG_WARNING,
-              "domain=%s event=fetch-failed id=%s reason=%s detail=\"%s\" action=%s backoff=%u",
-              domain, f->txt_id, reason, detail, kept ? "keep-cached" : "no-policy", d->backoff_s);
-    if (d->logs & STS_DISCOVERY_LOG_TXT_MISSING)
-        logf_(c, LOG_WARNING,
-              "domain=%s event=txt-missing reason=%s action=keep-cached id=%s expires_in=%lld",
-              domain, reason, sn->id, (long long)(sn->expires_at - f->now));
-    if (d->logs & STS_DISCOVERY_LOG_TXT_LOOKUP_FAILED)
-        logf_(c, LOG_WARNING, "domain=%s event=txt-lookup-failed reason=%s%s", domain, reason,
-              kept ? " action=keep-cached" : "");
-    if (d->logs & STS_DISCOVERY_LOG_NO_POLICY)
-        logf_(c, LOG_INFO, "domain=%s event=no-policy reason=%s", domain, reason);
-    if ((d->logs & STS_DISCOVERY_LOG_POLICY_UPDATED) && p != NULL)
-        logf_(c, LOG_INFO, "domain=%s event=policy-updated id=%s mode=%s max_age=%u old_id=%s",
-              domain, f->txt_id, sts_mode_name(p->mode), p->max_age,
-              sn->pol != NULL ? sn->id : "-");
-}
+/* ---- discovery jobs (on a worker, no lock held across I/O) ---- */
 
 /* The domain's new state in memory (takes over p). */
-static void apply_entry(struct sts_cache *c, struct entry *e, const struct sts_discovery_facts *f,
-                        const struct sts_discovery_decision *d, const struct held *sn,
+static void apply_entry(struct sts_cache *c, struct entry *e, int64_t now,
+                        const struct sts_discovery_io_result *res, const struct policy_ref *held,
                         struct sts_policy *p)
 {
+    const struct sts_discovery_decision *d = &res->d;
     struct policy_ref *r = NULL;
     if (d->action == STS_DISCOVERY_UPDATE && (r = ref_new(p)) == NULL) {
         sts_policy_free(p);
         return;
     }
-    uint32_t b;
-    struct shard *s = shard_of(c, e->domain, &b);
-    pthread_mutex_lock(&s->mu);
+    struct sts_lru_shard *s = shard_of_entry(c, e);
+    sts_lru_shard_lock(s);
     switch (d->action) {
     case STS_DISCOVERY_EXTEND:
-        if (e->pol == sn->pol) { /* not replaced meanwhile */
-            e->checked_at = f->now;
+        if (e->pol == held) { /* not replaced meanwhile */
+            e->checked_at = now;
             e->expires_at = d->expires_at;
         }
         break;
     case STS_DISCOVERY_UPDATE:
-        entry_set_policy(e, r, f->txt_id, f->now, f->now, d->expires_at);
+        entry_set_policy(e, r, res->txt_id, now, now, d->expires_at);
         break;
     case STS_DISCOVERY_NEGATIVE:
         e->negative_until = d->until;
@@ -489,173 +256,99 @@ static void apply_entry(struct sts_cache *c, struct entry *e, const struct sts_d
     default:
         break;
     }
-    pthread_mutex_unlock(&s->mu);
+    sts_lru_shard_unlock(s);
 }
 
-/*
- * One discovery of a domain (on a worker, no lock held across I/O): the
- * facts are gathered step by step and discovery.h decides after each.
- */
-static void discover(struct sts_cache *c, struct entry *e)
+/* One discovery of a domain: the store first (once), then discovery_io.h. */
+static void run_job(void *arg, struct sts_job *job, void *scratch)
 {
-    struct sts_discovery_settings set = {
-        .negative_ttl_s = c->cfg.negative_ttl_s,
-        .tempfail_ttl_s = c->cfg.tempfail_ttl_s,
-        .backoff_s = c->cfg.backoff_s,
-    };
-    struct sts_discovery_facts f = {.now = now_s(c)};
-    uint32_t b;
-    struct shard *s = shard_of(c, e->domain, &b);
-    pthread_mutex_lock(&s->mu);
+    (void)scratch;
+    struct sts_cache *c = arg;
+    struct entry *e = STS_JOB_OWNER(job, struct entry, job.job);
+    struct sts_lru_shard *s = shard_of_entry(c, e);
+    int64_t now = now_s(c);
+
+    sts_lru_shard_lock(s);
     bool loaded = e->loaded;
-    pthread_mutex_unlock(&s->mu);
+    sts_lru_shard_unlock(s);
     if (!loaded)
-        load_from_store(c, e, f.now);
+        load_from_store(c, e, now);
 
-    struct held sn;
-    take_snapshot(c, e, f.now, &sn);
-    f.cached = sn.pol != NULL;
-    f.cached_id = sn.id;
-    f.cached_max_age = sn.pol != NULL ? sn.pol->policy->max_age : 0;
-
-    struct sts_discovery_io_txt txt;
-    struct sts_discovery_io_fetch fetch = {0};
-    char err[256], reason[64];
-    sts_discovery_io_txt(c->cfg.dns, e->domain, &f, &txt);
-    if (f.txt == STS_DISCOVERY_TXT_INVALID)
-        logf_(c, LOG_INFO, "domain=%s event=txt-invalid reason=\"%s\"", e->domain, txt.err);
-
-    struct sts_discovery_decision d;
-    sts_discovery_decide(&f, &set, &d);
-    if (d.action == STS_DISCOVERY_CHECK_BACKOFF) {
-        int64_t until = 0;
-        f.backoff_checked = true;
-        if (c->cfg.store != NULL && sts_store_backoff_get(c->cfg.store, e->domain, f.txt_id, f.now,
-                                                          &until, err, sizeof(err)) == STS_OK)
-            f.backoff_until = until;
-        sts_discovery_decide(&f, &set, &d);
+    /* What the cache holds now (a reference, so it stays while we work). */
+    struct policy_ref *held = NULL;
+    struct sts_discovery_io_cached cached = {0};
+    char held_id[STS_TXT_ID_MAX + 1] = "";
+    sts_lru_shard_lock(s);
+    if (has_policy(e, now)) {
+        held = ref_get(e->pol);
+        snprintf(held_id, sizeof(held_id), "%s", e->id);
+        cached = (struct sts_discovery_io_cached){held->policy, held_id, e->expires_at};
     }
-    if (d.action == STS_DISCOVERY_FETCH) {
-        sts_discovery_io_fetch(&c->cfg.fetch, c->cfg.dns, e->domain, &f, &fetch);
-        sts_discovery_decide(&f, &set, &d);
-    }
+    sts_lru_shard_unlock(s);
 
-    sts_lookup_reason_format(d.reason, d.fetch, reason, sizeof(reason));
-    struct sts_policy *p = fetch.policy;
-    apply_writes(c, e->domain, &f, &d, p, reason);
-    apply_logs(c, e->domain, &f, &d, &sn, p, reason, fetch.resp.detail);
-    if (d.action == STS_DISCOVERY_UPDATE) {
-        fetch.policy = NULL; /* taken over by the entry */
-        apply_entry(c, e, &f, &d, &sn, p);
-    } else {
-        apply_entry(c, e, &f, &d, &sn, NULL);
-    }
-    sts_discovery_io_fetch_clear(&fetch);
-    sts_discovery_io_txt_clear(&txt);
-    ref_put(sn.pol);
+    struct sts_discovery_io_env env = {
+        .dns = c->cfg.dns,
+        .store = c->cfg.store,
+        .fetch = &c->cfg.fetch,
+        .set = {.negative_ttl_s = c->cfg.negative_ttl_s,
+                .tempfail_ttl_s = c->cfg.tempfail_ttl_s,
+                .backoff_s = c->cfg.backoff_s},
+        .log = &c->log,
+    };
+    struct sts_discovery_io_result res;
+    sts_discovery_io_run(&env, domain_of(e), now, &cached, &res);
+    apply_entry(c, e, now, &res, held, res.policy);
+    ref_put(held);
 }
 
-static void *worker_main(void *arg)
+/* After the pool counted the discovery: the entry is free again, its waiters wake. */
+static void finish_job(void *arg, struct sts_job *job)
 {
     struct sts_cache *c = arg;
-    for (;;) {
-        pthread_mutex_lock(&c->qmu);
-        while (c->qhead == NULL && !c->stopping)
-            pthread_cond_wait(&c->qcond, &c->qmu);
-        struct job *j = c->qhead;
-        if (j == NULL) { /* stopping and drained */
-            pthread_mutex_unlock(&c->qmu);
-            return NULL;
-        }
-        c->qhead = j->next;
-        if (c->qhead == NULL)
-            c->qtail = NULL;
-        c->running++;
-        pthread_mutex_unlock(&c->qmu);
-
-        discover(c, j->entry);
-        finish(c, j->entry);
-        free(j);
-
-        pthread_mutex_lock(&c->qmu);
-        if (--c->running == 0 && c->qhead == NULL)
-            pthread_cond_broadcast(&c->idle);
-        pthread_mutex_unlock(&c->qmu);
-    }
+    struct entry *e = STS_JOB_OWNER(job, struct entry, job.job);
+    sts_lru_job_finish(shard_of_entry(c, e), e, &e->job);
 }
 
 /* ---- background refresher ---- */
 
 /* Deterministic per-domain jitter in [0, span): spreads renewals out. */
-static int64_t jitter(const char *domain, int64_t span)
+static int64_t jitter(const struct entry *e, int64_t span)
 {
-    return span > 0 ? (int64_t)(hash_domain(domain) % (uint64_t)span) : 0;
+    return span > 0 ? (int64_t)(sts_lru_value_hash(e) % (uint64_t)span) : 0;
 }
 
-static void refresh_pass(struct sts_cache *c)
+static void refresh_pass(void *arg)
 {
+    struct sts_cache *c = arg;
     int64_t now = now_s(c);
     int64_t window = c->cfg.refresh_window_s ? c->cfg.refresh_window_s : 86400;
     int64_t recent = c->cfg.recent_use_s ? c->cfg.recent_use_s : 7 * 86400;
-    unsigned recheck = c->cfg.recheck_s ? c->cfg.recheck_s : 3600;
-    for (int i = 0; i < SHARDS; i++) {
-        struct shard *s = &c->shards[i];
-        pthread_mutex_lock(&s->mu);
-        struct entry *e = s->oldest;
-        while (e != NULL) {
-            struct entry *newer = e->newer;
+    int64_t recheck = recheck_s(c);
+    for (unsigned i = 0; i < sts_lru_map_nshards(c->map); i++) {
+        struct sts_lru_shard *s = sts_lru_map_shard_at(c->map, i);
+        sts_lru_shard_lock(s);
+        for (struct entry *e = sts_lru_shard_oldest(s), *next; e != NULL; e = next) {
+            next = sts_lru_newer(e);
             /*
              * Unused for longer than "recent": drop it from memory (the
-             * store keeps any policy).  Nothing else holds the entry: no
-             * job (not inflight) and no lookup (not pinned).
+             * store keeps any policy; not when the store could not be
+             * read, as memory may be the only copy).  A pinned entry (a
+             * job, a lookup) is not freed.
              */
-            if (entry_idle(e) && now - e->last_used > recent) {
-                entry_remove(s, e);
-            } else if (e->pol != NULL && !e->inflight) {
-                int64_t renew_at = e->expires_at - window + jitter(e->domain, window / 4);
-                if (now >= renew_at || now - e->checked_at >= (int64_t)recheck)
+            if (now - e->last_used > recent && (e->loaded || e->pol == NULL) &&
+                sts_lru_shard_remove(s, e))
+                continue;
+            if (e->pol != NULL && !e->job.job.inflight) {
+                int64_t renew_at = e->expires_at - window + jitter(e, window / 4);
+                if (now >= renew_at || now - e->checked_at >= recheck)
                     schedule(c, e);
             }
-            e = newer;
         }
-        pthread_mutex_unlock(&s->mu);
+        sts_lru_shard_unlock(s);
     }
-}
-
-static void *refresher_main(void *arg)
-{
-    struct sts_cache *c = arg;
-    pthread_mutex_lock(&c->qmu);
-    while (!c->stopping) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += c->cfg.refresh_interval_s;
-        while (!c->stopping && pthread_cond_timedwait(&c->refresh_cond, &c->qmu, &ts) != ETIMEDOUT)
-            ;
-        if (c->stopping)
-            break;
-        pthread_mutex_unlock(&c->qmu);
-        refresh_pass(c); /* takes shard locks, then qmu inside schedule() */
-        pthread_mutex_lock(&c->qmu);
-    }
-    pthread_mutex_unlock(&c->qmu);
-    return NULL;
 }
 
 /* ---- public API ---- */
-
-static void deadline_after(struct timespec *ts, unsigned ms);
-
-static int init_cond_monotonic(pthread_cond_t *cv)
-{
-    pthread_condattr_t a;
-    if (pthread_condattr_init(&a) != 0)
-        return -1;
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(cv, &a);
-    pthread_condattr_destroy(&a);
-    return rc;
-}
 
 enum sts_status sts_cache_new(const struct sts_cache_config *cfg, struct sts_cache **out, char *err,
                               size_t errlen)
@@ -667,40 +360,33 @@ enum sts_status sts_cache_new(const struct sts_cache_config *cfg, struct sts_cac
     if (c == NULL)
         return sts_status_set(STS_ENOMEM, err, errlen, "out of memory");
     c->cfg = *cfg;
-    size_t cap = cfg->max_entries ? cfg->max_entries : FRONT_DEFAULT;
-    c->shard_cap = cap / SHARDS > 0 ? cap / SHARDS : 1;
-    for (int i = 0; i < SHARDS; i++) {
-        pthread_mutex_init(&c->shards[i].mu, NULL);
-        init_cond_monotonic(&c->shards[i].done);
-        c->shards[i].nbuckets = BUCKETS_MIN;
-        c->shards[i].buckets = calloc(BUCKETS_MIN, sizeof(struct entry *));
-        if (c->shards[i].buckets == NULL) {
-            sts_cache_free(c);
-            return sts_status_set(STS_ENOMEM, err, errlen, "out of memory");
-        }
+    c->clock = (struct sts_clock){cfg->now, cfg->now_arg};
+    c->log = (struct sts_log_sink){cfg->log, cfg->log_arg, 0};
+    struct sts_lru_map_config mcfg = {
+        .value_size = sizeof(struct entry),
+        .shards = SHARDS,
+        .max_entries = cfg->max_entries ? cfg->max_entries : FRONT_DEFAULT,
+        .on_free = entry_free,
+        .metrics_front = STS_METRICS_FRONT_POLICY,
+    };
+    enum sts_status st = sts_lru_map_new(&mcfg, &c->map, err, errlen);
+    if (st != STS_OK) {
+        free(c);
+        return st;
     }
-    pthread_mutex_init(&c->qmu, NULL);
-    pthread_cond_init(&c->qcond, NULL);
-    init_cond_monotonic(&c->refresh_cond);
-    init_cond_monotonic(&c->idle);
-
-    unsigned n = cfg->max_fetches ? cfg->max_fetches : 16;
-    c->workers = calloc(n, sizeof(*c->workers));
-    if (c->workers == NULL) {
+    struct sts_job_pool_config jcfg = {
+        .workers = cfg->max_fetches ? cfg->max_fetches : 16,
+        .queue_max = 0,             /* every domain asked for gets its discovery */
+        .stop = STS_JOB_POOL_DRAIN, /* running and queued discoveries end first */
+        .run = run_job,
+        .finish = finish_job,
+        .arg = c,
+        .refresh_interval_ms = cfg->refresh_interval_s * 1000u,
+        .refresh = cfg->refresh_interval_s > 0 ? refresh_pass : NULL,
+    };
+    if ((st = sts_job_pool_new(&jcfg, &c->pool, err, errlen)) != STS_OK) {
         sts_cache_free(c);
-        return sts_status_set(STS_ENOMEM, err, errlen, "out of memory");
-    }
-    for (; c->nworkers < n; c->nworkers++)
-        if (pthread_create(&c->workers[c->nworkers], NULL, worker_main, c) != 0) {
-            sts_cache_free(c);
-            return sts_status_set(STS_ENOMEM, err, errlen, "cannot start discovery threads");
-        }
-    if (cfg->refresh_interval_s > 0) {
-        if (pthread_create(&c->refresher, NULL, refresher_main, c) != 0) {
-            sts_cache_free(c);
-            return sts_status_set(STS_ENOMEM, err, errlen, "cannot start the refresher");
-        }
-        c->have_refresher = true;
+        return st;
     }
     *out = c;
     return STS_OK;
@@ -710,44 +396,21 @@ void sts_cache_free(struct sts_cache *c)
 {
     if (c == NULL)
         return;
-    pthread_mutex_lock(&c->qmu);
-    c->stopping = true;
-    pthread_cond_broadcast(&c->qcond);
-    pthread_cond_broadcast(&c->refresh_cond);
-    pthread_mutex_unlock(&c->qmu);
-    if (c->have_refresher)
-        pthread_join(c->refresher, NULL);
-    for (unsigned i = 0; i < c->nworkers; i++)
-        pthread_join(c->workers[i], NULL); /* each drains the queue first */
-    free(c->workers);
-    for (int i = 0; i < SHARDS; i++) {
-        struct entry *e = c->shards[i].newest;
-        while (e != NULL) {
-            struct entry *older = e->older;
-            ref_put(e->pol);
-            free(e);
-            sts_metrics_front_add(STS_METRICS_FRONT_POLICY, -1);
-            e = older;
-        }
-        free(c->shards[i].buckets);
-        pthread_mutex_destroy(&c->shards[i].mu);
-        pthread_cond_destroy(&c->shards[i].done);
-    }
-    pthread_mutex_destroy(&c->qmu);
-    pthread_cond_destroy(&c->qcond);
-    pthread_cond_destroy(&c->refresh_cond);
-    pthread_cond_destroy(&c->idle);
+    sts_job_pool_free(c->pool); /* the refresher, then every queued discovery */
+    sts_lru_map_free(c->map);
     free(c);
 }
 
 /*
- * What the entry says now, under the shard lock.  Returns false when it
- * says nothing yet (a discovery is needed).
+ * What the entry says now, under the shard lock: its policy, or (unless
+ * policy_only) a remembered "no policy" or DNS failure.  Returns false
+ * when it says nothing yet (a discovery is needed).
  */
 static bool answer_from(struct sts_cache *c, struct entry *e, int64_t now,
-                        enum sts_lookup_source source, struct sts_cache_result *out)
+                        enum sts_lookup_source source, bool policy_only,
+                        struct sts_cache_result *out)
 {
-    if (e->pol != NULL && e->expires_at > now) {
+    if (has_policy(e, now)) {
         out->outcome = STS_LOOKUP_POLICY;
         out->source = source;
         out->ref_ = ref_get(e->pol);
@@ -755,12 +418,11 @@ static bool answer_from(struct sts_cache *c, struct entry *e, int64_t now,
         snprintf(out->id, sizeof(out->id), "%s", e->id);
         out->expires_at = e->expires_at;
         out->reason = STS_LOOKUP_REASON_CACHED;
-        unsigned recheck = c->cfg.recheck_s ? c->cfg.recheck_s : 3600;
-        if (now - e->checked_at >= (int64_t)recheck)
+        if (now - e->checked_at >= (int64_t)recheck_s(c))
             schedule(c, e); /* re-check the TXT id in the background */
         return true;
     }
-    if (e->negative_until > now || e->tempfail_until > now) {
+    if (!policy_only && (e->negative_until > now || e->tempfail_until > now)) {
         out->outcome = e->negative_until > now ? STS_LOOKUP_NO_POLICY : STS_LOOKUP_TEMPFAIL;
         out->source = source;
         out->reason = e->reason;
@@ -770,64 +432,80 @@ static bool answer_from(struct sts_cache *c, struct entry *e, int64_t now,
     return false;
 }
 
+/* The answer when the store could not be read and memory has no policy. */
+static void answer_store_error(struct sts_cache_result *out)
+{
+    out->outcome = STS_LOOKUP_ERROR;
+    out->source = STS_SOURCE_STORE;
+    out->reason = STS_LOOKUP_REASON_STORE_ERROR;
+}
+
+/* Discover (sharing a discovery in flight) and wait up to the deadline (shard locked). */
+static void discover_and_wait(struct sts_cache *c, struct sts_lru_shard *s, struct entry *e,
+                              unsigned deadline_ms, bool store_read, struct sts_cache_result *out)
+{
+    struct sts_deadline d = sts_deadline_in(deadline_ms);
+    schedule(c, e);
+    if (sts_lru_job_wait(s, e, &e->job, d)) {
+        if (answer_from(c, e, now_s(c), STS_SOURCE_DISCOVERY, !store_read, out))
+            return;
+        if (!store_read) {
+            answer_store_error(out);
+            return;
+        }
+        out->outcome = STS_LOOKUP_NO_POLICY;
+        out->source = STS_SOURCE_DISCOVERY;
+        out->reason = STS_LOOKUP_REASON_NO_POLICY;
+    } else if (!store_read) {
+        answer_store_error(out);
+    } else {
+        out->outcome = STS_LOOKUP_PENDING;
+        out->reason = STS_LOOKUP_REASON_DISCOVERY_TIMEOUT;
+    }
+}
+
 enum sts_status sts_cache_lookup(struct sts_cache *c, const char *domain, unsigned deadline_ms,
                                  struct sts_cache_result *out)
 {
     memset(out, 0, sizeof(*out));
     int64_t now = now_s(c);
-    uint32_t b;
-    struct shard *s = shard_of(c, domain, &b);
+    uint32_t h;
+    struct sts_lru_shard *s = shard_of(c, domain, &h);
 
-    pthread_mutex_lock(&s->mu);
-    struct entry *e = entry_get(c, s, b, domain);
+    sts_lru_shard_lock(s);
+    struct entry *e = sts_lru_shard_get(s, h, domain, 0, NULL);
     if (e == NULL) {
-        pthread_mutex_unlock(&s->mu);
+        sts_lru_shard_unlock(s);
         out->outcome = STS_LOOKUP_ERROR;
         out->reason = STS_LOOKUP_REASON_OUT_OF_MEMORY;
         return STS_ENOMEM;
     }
     e->last_used = now;
-    bool loaded = e->loaded;
-    if (loaded && answer_from(c, e, now, STS_SOURCE_FRONT, out)) {
-        e->pins--;
-        pthread_mutex_unlock(&s->mu);
-        return STS_OK;
-    }
-    pthread_mutex_unlock(&s->mu);
-
-    if (!loaded) {
-        load_from_store(c, e, now);
-        pthread_mutex_lock(&s->mu);
-        if (answer_from(c, e, now, STS_SOURCE_STORE, out)) {
-            e->pins--;
-            pthread_mutex_unlock(&s->mu);
+    bool store_read = true;
+    if (!e->loaded) {
+        sts_lru_pin(e);
+        sts_lru_shard_unlock(s);
+        store_read = load_from_store(c, e, now);
+        sts_lru_shard_lock(s);
+        sts_lru_unpin(e);
+        /* unread: only a policy in memory answers; a remembered failure is the store's */
+        if (answer_from(c, e, now, store_read ? STS_SOURCE_STORE : STS_SOURCE_FRONT, !store_read,
+                        out)) {
+            sts_lru_shard_unlock(s);
             return STS_OK;
         }
-        pthread_mutex_unlock(&s->mu);
+        if (!store_read && (e->negative_until > now || e->tempfail_until > now)) {
+            answer_store_error(out); /* discovered lately: not again at every lookup */
+            sts_lru_shard_unlock(s);
+            return STS_OK;
+        }
+    } else if (answer_from(c, e, now, STS_SOURCE_FRONT, false, out)) {
+        sts_lru_shard_unlock(s);
+        return STS_OK;
     }
 
-    /* Discover, sharing any discovery already running, up to the deadline. */
-    struct timespec ts;
-    deadline_after(&ts, deadline_ms);
-    pthread_mutex_lock(&s->mu);
-    schedule(c, e);
-    unsigned gen = e->generation;
-    int rc = 0;
-    while (e->generation == gen && rc != ETIMEDOUT)
-        rc = pthread_cond_timedwait(&s->done, &s->mu, &ts);
-    if (e->generation != gen) {
-        now = now_s(c);
-        if (!answer_from(c, e, now, STS_SOURCE_DISCOVERY, out)) {
-            out->outcome = STS_LOOKUP_NO_POLICY;
-            out->source = STS_SOURCE_DISCOVERY;
-            out->reason = STS_LOOKUP_REASON_NO_POLICY;
-        }
-    } else {
-        out->outcome = STS_LOOKUP_PENDING;
-        out->reason = STS_LOOKUP_REASON_DISCOVERY_TIMEOUT;
-    }
-    e->pins--;
-    pthread_mutex_unlock(&s->mu);
+    discover_and_wait(c, s, e, deadline_ms, store_read, out);
+    sts_lru_shard_unlock(s);
     return STS_OK;
 }
 
@@ -836,46 +514,23 @@ bool sts_cache_peek(struct sts_cache *c, const char *domain, struct sts_cache_re
     memset(out, 0, sizeof(*out));
     int64_t now = now_s(c);
     uint32_t h;
-    struct shard *s = shard_of(c, domain, &h);
+    struct sts_lru_shard *s = shard_of(c, domain, &h);
     bool hit = false;
-    pthread_mutex_lock(&s->mu);
-    struct entry *e = *chain_of(s, h);
-    while (e != NULL && strcmp(e->domain, domain) != 0)
-        e = e->next;
-    if (e != NULL && e->loaded && answer_from(c, e, now, STS_SOURCE_FRONT, out)) {
+    sts_lru_shard_lock(s);
+    struct entry *e = sts_lru_shard_find(s, h, domain, 0);
+    /* unloaded (never read, forgotten, or the store failed): only a policy in memory */
+    if (e != NULL && answer_from(c, e, now, STS_SOURCE_FRONT, !e->loaded, out)) {
         e->last_used = now;
-        if (s->newest != e) {
-            lru_unlink(s, e);
-            lru_push(s, e);
-        }
+        sts_lru_shard_touch(s, e);
         hit = true;
     }
-    pthread_mutex_unlock(&s->mu);
+    sts_lru_shard_unlock(s);
     return hit;
-}
-
-static void deadline_after(struct timespec *ts, unsigned ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
 }
 
 enum sts_status sts_cache_wait_idle(struct sts_cache *c, unsigned timeout_ms)
 {
-    struct timespec ts;
-    deadline_after(&ts, timeout_ms);
-    int rc = 0;
-    pthread_mutex_lock(&c->qmu);
-    while ((c->qhead != NULL || c->running > 0) && rc != ETIMEDOUT)
-        rc = pthread_cond_timedwait(&c->idle, &c->qmu, &ts);
-    bool idle = c->qhead == NULL && c->running == 0;
-    pthread_mutex_unlock(&c->qmu);
-    return idle ? STS_OK : STS_EIO;
+    return sts_job_pool_wait_idle(c->pool, timeout_ms);
 }
 
 void sts_cache_result_clear(struct sts_cache_result *res)
@@ -888,16 +543,16 @@ void sts_cache_result_clear(struct sts_cache_result *res)
 
 void sts_cache_forget(struct sts_cache *c, const char *domain)
 {
-    uint32_t b;
-    struct shard *s = shard_of(c, domain, &b);
-    pthread_mutex_lock(&s->mu);
-    for (struct entry *e = *chain_of(s, b); e != NULL; e = e->next)
-        if (strcmp(e->domain, domain) == 0) {
-            ref_put(e->pol);
-            e->pol = NULL;
-            e->id[0] = '\0';
-            e->negative_until = e->tempfail_until = 0;
-            e->loaded = false;
-        }
-    pthread_mutex_unlock(&s->mu);
+    uint32_t h;
+    struct sts_lru_shard *s = shard_of(c, domain, &h);
+    sts_lru_shard_lock(s);
+    struct entry *e = sts_lru_shard_find(s, h, domain, 0);
+    if (e != NULL) {
+        ref_put(e->pol);
+        e->pol = NULL;
+        e->id[0] = '\0';
+        e->negative_until = e->tempfail_until = 0;
+        e->loaded = false;
+    }
+    sts_lru_shard_unlock(s);
 }

@@ -10,7 +10,7 @@
  *      and under the query's mutex either delivers the ub_result (state
  *      WAITING -> DONE) or, if the caller has gone, frees it;
  *   3. the caller waits on its own condition variable until DONE or the
- *      deadline (CLOCK_MONOTONIC); on timeout it marks the query
+ *      deadline (clock.h, CLOCK_MONOTONIC); on timeout it marks the query
  *      ABANDONED and calls ub_cancel();
  *   4. the caller builds the answer from the ub_result, outside any lock.
  *
@@ -20,6 +20,10 @@
  * "cancelled" flag under the same lock it takes to dequeue the answer),
  * or by sts_dns_free() for queries whose answer never came.  Whoever drops
  * the last reference frees the query.
+ *
+ * The RDATA of an answer is parsed by the pure dns_rdata.c (dns_rdata.h);
+ * this file turns libunbound's outcome (rcode, bogus, havedata) around it
+ * into an answer.
  *
  * Lock order: dns->mu before dns_query.mu; neither is held across a
  * network wait, and libunbound's calls are made with no lock of ours held.
@@ -38,17 +42,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <unbound.h>
 
+#include "mtasts/clock.h"
+
 #define DNS_DEFAULT_TIMEOUT_MS 5000
-#define DNS_MAX_RECORDS 64            /* records kept per answer */
-#define DNS_MAX_TXT_BYTES (64 * 1024) /* TXT bytes kept per answer, all records */
-#define DNS_NAME_WIRE_MAX 255         /* RFC 1035 §2.3.4 */
-#define DNS_NAME_TEXT_MAX 253         /* presentation form, no root dot */
-#define DNS_LABEL_MAX 63
 #define DNS_CLASS_IN 1
 #define DNS_RCODE_NXDOMAIN 3
 #define DNS_OUTGOING_RANGE "256" /* UDP sockets libunbound may use at once */
@@ -75,7 +75,6 @@ struct dns_query {
 struct sts_dns {
     struct ub_ctx *ctx;
     unsigned timeout_ms;
-    pthread_condattr_t condattr; /* CLOCK_MONOTONIC, for every query's cond */
     pthread_t dispatcher;
     int wake[2]; /* a byte on wake[1] stops the dispatcher */
     pthread_mutex_t mu;
@@ -88,63 +87,9 @@ struct sts_dns {
 
 /* ---------------------------------------------------------------- names */
 
-static const char *const dns_result_names[] = {"answer",   "nxdomain", "nodata",
-                                               "servfail", "timeout",  "error"};
 static const char *const rcode_names[] = {NULL, "FORMERR", "SERVFAIL", NULL, "NOTIMP", "REFUSED"};
 
-const char *sts_dns_result_name(enum sts_dns_result r)
-{
-    return (size_t)r < sizeof(dns_result_names) / sizeof(dns_result_names[0]) ? dns_result_names[r]
-                                                                              : "error";
-}
-
-/* "TXT", ...; NULL for a type we do not ask for. */
-static const char *type_name(enum sts_dns_type type)
-{
-    switch (type) {
-    case STS_DNS_TXT:
-        return "TXT";
-    case STS_DNS_MX:
-        return "MX";
-    case STS_DNS_A:
-        return "A";
-    case STS_DNS_AAAA:
-        return "AAAA";
-    case STS_DNS_TLSA:
-        return "TLSA";
-    }
-    return NULL;
-}
-
 /* -------------------------------------------------------------- answers */
-
-/* Free the record arrays of an answer and set count to 0. */
-static void answer_free_records(struct sts_dns_answer *a)
-{
-    for (size_t i = 0; a->txt != NULL && i < a->count; i++)
-        free(a->txt[i]);
-    for (size_t i = 0; a->tlsa != NULL && i < a->count; i++)
-        free(a->tlsa[i].data);
-    free(a->txt);
-    free(a->txt_len);
-    free(a->mx);
-    free(a->addr);
-    free(a->tlsa);
-    a->txt = NULL;
-    a->txt_len = NULL;
-    a->mx = NULL;
-    a->addr = NULL;
-    a->tlsa = NULL;
-    a->count = 0;
-}
-
-void sts_dns_answer_free(struct sts_dns_answer *ans)
-{
-    if (ans == NULL)
-        return;
-    answer_free_records(ans);
-    free(ans);
-}
 
 __attribute__((format(printf, 3, 4))) static void
 answer_set(struct sts_dns_answer *a, enum sts_dns_result result, const char *fmt, ...)
@@ -157,177 +102,9 @@ answer_set(struct sts_dns_answer *a, enum sts_dns_result result, const char *fmt
 }
 
 /*
- * rdata parsers: (data, len) is one record's RDATA as libunbound hands it
- * (uncompressed, without RDLENGTH).  Nothing in it is trusted: every
- * length is checked against what is left.  Each returns STS_OK, STS_EINVAL
- * (malformed) or STS_ENOMEM, and fills a->count records at most
- * DNS_MAX_RECORDS; *truncated says whether some were left out.
+ * The records of a NOERROR answer with data, parsed by dns_rdata.c from
+ * libunbound's (data, len) arrays; a negative length is malformed.
  */
-
-static enum sts_status parse_txt(struct sts_dns_answer *a, char **data, const int *lens, size_t n,
-                                 bool *truncated)
-{
-    size_t keep = n < DNS_MAX_RECORDS ? n : DNS_MAX_RECORDS;
-    size_t total = 0;
-    a->txt = calloc(keep, sizeof(*a->txt));
-    a->txt_len = calloc(keep, sizeof(*a->txt_len));
-    if (a->txt == NULL || a->txt_len == NULL)
-        return STS_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        const unsigned char *p = (const unsigned char *)data[i];
-        size_t len = (size_t)lens[i];
-        size_t joined = 0;
-        /* one or more <character-string>s: a length octet, then the bytes */
-        for (size_t off = 0; off < len; off += 1 + (size_t)p[off]) {
-            if ((size_t)p[off] > len - off - 1)
-                return STS_EINVAL;
-            joined += p[off];
-        }
-        if (a->count == keep || joined > DNS_MAX_TXT_BYTES - total) {
-            *truncated = true;
-            continue; /* still check the rest are well-formed */
-        }
-        char *s = malloc(joined + 1);
-        if (s == NULL)
-            return STS_ENOMEM;
-        size_t o = 0;
-        for (size_t off = 0; off < len; off += 1 + (size_t)p[off]) {
-            memcpy(s + o, p + off + 1, p[off]);
-            o += p[off];
-        }
-        s[o] = '\0';
-        a->txt[a->count] = s;
-        a->txt_len[a->count] = joined;
-        a->count++;
-        total += joined;
-    }
-    return STS_OK;
-}
-
-/*
- * An uncompressed wire-format name at p[off..len) filling all of it, into
- * lower-case presentation form without the root dot ("" for the root).
- * Bytes that would make the text form ambiguous or unprintable (NUL, '.',
- * '\\', controls, space, 8-bit) make the name malformed for our purposes.
- */
-static enum sts_status parse_name(const unsigned char *p, size_t len, size_t off, char *out)
-{
-    size_t o = 0, wire = 0;
-    for (;;) {
-        if (off >= len)
-            return STS_EINVAL;
-        size_t l = p[off++];
-        wire += 1 + l;
-        if (wire > DNS_NAME_WIRE_MAX)
-            return STS_EINVAL;
-        if (l == 0)
-            break;
-        if (l > DNS_LABEL_MAX || l > len - off) /* > 63: a pointer or extended label */
-            return STS_EINVAL;
-        if (o > 0)
-            out[o++] = '.';
-        for (size_t k = 0; k < l; k++) {
-            unsigned char c = p[off + k];
-            if (c <= 0x20 || c >= 0x7f || c == '.' || c == '\\')
-                return STS_EINVAL;
-            out[o++] = (char)((c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c);
-        }
-        off += l;
-    }
-    if (off != len)
-        return STS_EINVAL;
-    out[o] = '\0'; /* o <= wire - 2 <= 253 */
-    return STS_OK;
-}
-
-static enum sts_status parse_mx(struct sts_dns_answer *a, char **data, const int *lens, size_t n,
-                                bool *truncated)
-{
-    size_t keep = n < DNS_MAX_RECORDS ? n : DNS_MAX_RECORDS;
-    a->mx = calloc(keep, sizeof(*a->mx));
-    if (a->mx == NULL)
-        return STS_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        const unsigned char *p = (const unsigned char *)data[i];
-        size_t len = (size_t)lens[i];
-        struct sts_dns_mx mx;
-        if (len < 3)
-            return STS_EINVAL;
-        mx.preference = (uint16_t)(p[0] << 8 | p[1]);
-        if (parse_name(p, len, 2, mx.host) != STS_OK)
-            return STS_EINVAL;
-        /* keep the best DNS_MAX_RECORDS, sorted, stable among equals */
-        size_t at = a->count;
-        while (at > 0 && a->mx[at - 1].preference > mx.preference)
-            at--;
-        if (at == keep) {
-            *truncated = true;
-            continue;
-        }
-        if (a->count == keep) {
-            *truncated = true;
-            a->count--;
-        }
-        memmove(&a->mx[at + 1], &a->mx[at], (a->count - at) * sizeof(*a->mx));
-        a->mx[at] = mx;
-        a->count++;
-    }
-    return STS_OK;
-}
-
-static enum sts_status parse_addr(struct sts_dns_answer *a, int family, char **data,
-                                  const int *lens, size_t n, bool *truncated)
-{
-    size_t want = family == AF_INET ? 4 : 16;
-    size_t keep = n < DNS_MAX_RECORDS ? n : DNS_MAX_RECORDS;
-    a->addr = calloc(keep, sizeof(*a->addr));
-    if (a->addr == NULL)
-        return STS_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        if ((size_t)lens[i] != want)
-            return STS_EINVAL;
-        if (a->count == keep) {
-            *truncated = true;
-            continue;
-        }
-        if (inet_ntop(family, data[i], a->addr[a->count], sizeof(a->addr[0])) == NULL)
-            return STS_EINVAL;
-        a->count++;
-    }
-    return STS_OK;
-}
-
-static enum sts_status parse_tlsa(struct sts_dns_answer *a, char **data, const int *lens, size_t n,
-                                  bool *truncated)
-{
-    size_t keep = n < DNS_MAX_RECORDS ? n : DNS_MAX_RECORDS;
-    a->tlsa = calloc(keep, sizeof(*a->tlsa));
-    if (a->tlsa == NULL)
-        return STS_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        const unsigned char *p = (const unsigned char *)data[i];
-        size_t len = (size_t)lens[i];
-        if (len < 3)
-            return STS_EINVAL;
-        if (a->count == keep) {
-            *truncated = true;
-            continue;
-        }
-        struct sts_dns_tlsa *t = &a->tlsa[a->count];
-        t->data = malloc(len - 3 + 1); /* never malloc(0) */
-        if (t->data == NULL)
-            return STS_ENOMEM;
-        t->usage = p[0];
-        t->selector = p[1];
-        t->mtype = p[2];
-        t->len = len - 3;
-        memcpy(t->data, p + 3, len - 3);
-        a->count++;
-    }
-    return STS_OK;
-}
-
-/* The records of a NOERROR answer with data. */
 static enum sts_status answer_records(struct sts_dns_answer *a, enum sts_dns_type type,
                                       const struct ub_result *r)
 {
@@ -337,27 +114,13 @@ static enum sts_status answer_records(struct sts_dns_answer *a, enum sts_dns_typ
             return STS_EINVAL;
         n++;
     }
-    bool truncated = false;
-    enum sts_status st = STS_EINVAL;
-    switch (type) {
-    case STS_DNS_TXT:
-        st = parse_txt(a, r->data, r->len, n, &truncated);
-        break;
-    case STS_DNS_MX:
-        st = parse_mx(a, r->data, r->len, n, &truncated);
-        break;
-    case STS_DNS_A:
-        st = parse_addr(a, AF_INET, r->data, r->len, n, &truncated);
-        break;
-    case STS_DNS_AAAA:
-        st = parse_addr(a, AF_INET6, r->data, r->len, n, &truncated);
-        break;
-    case STS_DNS_TLSA:
-        st = parse_tlsa(a, r->data, r->len, n, &truncated);
-        break;
-    }
-    if (st == STS_OK && truncated)
-        snprintf(a->why, sizeof(a->why), "truncated: kept %zu of %zu records", a->count, n);
+    struct sts_dns_rdata *rr = calloc(n, sizeof(*rr)); /* n > 0: data[0] is set */
+    if (rr == NULL)
+        return STS_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        rr[i] = (struct sts_dns_rdata){(const unsigned char *)r->data[i], (size_t)r->len[i]};
+    enum sts_status st = sts_dns_rdata_parse(type, rr, n, a);
+    free(rr);
     return st;
 }
 
@@ -399,15 +162,14 @@ static enum sts_status answer_fill(struct sts_dns_answer *a, enum sts_dns_type t
         return STS_OK;
     }
     a->result = STS_DNS_ANSWER;
-    enum sts_status st = answer_records(a, type, r);
+    enum sts_status st = answer_records(a, type, r); /* frees what it kept on failure */
     if (st == STS_OK)
         return STS_OK;
-    answer_free_records(a);
     if (st == STS_ENOMEM)
         return STS_ENOMEM;
     a->ttl = 0;
     a->dnssec = STS_DNSSEC_INSECURE;
-    answer_set(a, STS_DNS_SERVFAIL, "malformed %s record", type_name(type));
+    answer_set(a, STS_DNS_SERVFAIL, "malformed %s record", sts_dns_type_name(type));
     return STS_OK;
 }
 
@@ -422,7 +184,7 @@ static struct dns_query *query_new(struct sts_dns *dns)
         free(q);
         return NULL;
     }
-    if (pthread_cond_init(&q->cond, &dns->condattr) != 0) {
+    if (sts_cond_init_monotonic(&q->cond) != 0) {
         pthread_mutex_destroy(&q->mu);
         free(q);
         return NULL;
@@ -552,26 +314,13 @@ static void *dispatcher_main(void *arg)
     return NULL;
 }
 
-static struct timespec deadline_after(unsigned ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
 /* A name we pass to libunbound: printable, no escapes, sane lengths. */
 static bool name_ok(const char *name)
 {
-    size_t len = strnlen(name, DNS_NAME_TEXT_MAX + 2);
+    size_t len = strnlen(name, STS_DNS_NAME_TEXT_MAX + 2);
     if (len > 0 && name[len - 1] == '.')
         len--; /* one root dot is allowed */
-    if (len == 0 || len > DNS_NAME_TEXT_MAX)
+    if (len == 0 || len > STS_DNS_NAME_TEXT_MAX)
         return false;
     size_t label = 0;
     for (size_t i = 0; i < len; i++) {
@@ -584,7 +333,7 @@ static bool name_ok(const char *name)
         }
         if (c <= 0x20 || c >= 0x7f || c == '\\' || c == '"' || c == '(' || c == ')' || c == ';')
             return false;
-        if (++label > DNS_LABEL_MAX)
+        if (++label > STS_DNS_LABEL_MAX)
             return false;
     }
     return label > 0;
@@ -592,12 +341,12 @@ static bool name_ok(const char *name)
 
 /* Called with the query handed to libunbound; returns with the result. */
 static enum sts_status query_wait(struct sts_dns *dns, struct dns_query *q, int async_id,
-                                  const struct timespec *deadline, unsigned timeout_ms,
+                                  struct sts_deadline deadline, unsigned timeout_ms,
                                   enum sts_dns_type type, struct sts_dns_answer *ans)
 {
     pthread_mutex_lock(&q->mu);
     while (q->state == DNS_Q_WAITING) {
-        int rc = pthread_cond_timedwait(&q->cond, &q->mu, deadline);
+        int rc = sts_cond_wait_until(&q->cond, &q->mu, deadline);
         if (rc == ETIMEDOUT && q->state == DNS_Q_WAITING)
             q->state = DNS_Q_ABANDONED;
     }
@@ -640,7 +389,7 @@ enum sts_status sts_dns_query_within(struct sts_dns *dns, const char *name, enum
     if (out == NULL)
         return STS_EINVAL;
     *out = NULL;
-    if (dns == NULL || name == NULL || type_name(type) == NULL || !name_ok(name))
+    if (dns == NULL || name == NULL || sts_dns_type_name(type) == NULL || !name_ok(name))
         return STS_EINVAL;
 
     struct sts_dns_answer *ans = calloc(1, sizeof(*ans));
@@ -653,7 +402,7 @@ enum sts_status sts_dns_query_within(struct sts_dns *dns, const char *name, enum
     }
     if (timeout_ms == 0 || timeout_ms > dns->timeout_ms)
         timeout_ms = dns->timeout_ms;
-    struct timespec deadline = deadline_after(timeout_ms);
+    struct sts_deadline deadline = sts_deadline_in(timeout_ms);
 
     pthread_mutex_lock(&dns->mu);
     if (dns->closing || dns->broken) {
@@ -681,7 +430,7 @@ enum sts_status sts_dns_query_within(struct sts_dns *dns, const char *name, enum
         else
             answer_set(ans, STS_DNS_ERROR, "libunbound: %s", ub_strerror(rc));
     } else {
-        st = query_wait(dns, q, async_id, &deadline, timeout_ms, type, ans);
+        st = query_wait(dns, q, async_id, deadline, timeout_ms, type, ans);
     }
     query_unref(q);
 
@@ -882,14 +631,7 @@ enum sts_status sts_dns_new(const struct sts_dns_config *cfg, struct sts_dns **o
     dns->wake[0] = dns->wake[1] = -1;
 
     enum sts_status st = STS_ENOMEM;
-    bool attr = false, mu = false, idle = false;
-    if (pthread_condattr_init(&dns->condattr) != 0)
-        goto fail;
-    attr = true;
-    if (pthread_condattr_setclock(&dns->condattr, CLOCK_MONOTONIC) != 0) {
-        st = sts_status_set(STS_EINVAL, err, errlen, "no CLOCK_MONOTONIC for condition variables");
-        goto fail;
-    }
+    bool mu = false, idle = false;
     if (pthread_mutex_init(&dns->mu, NULL) != 0)
         goto fail;
     mu = true;
@@ -939,8 +681,6 @@ fail:
         pthread_cond_destroy(&dns->idle);
     if (mu)
         pthread_mutex_destroy(&dns->mu);
-    if (attr)
-        pthread_condattr_destroy(&dns->condattr);
     free(dns);
     return st;
 }
@@ -988,6 +728,5 @@ void sts_dns_free(struct sts_dns *dns)
     close(dns->wake[1]);
     pthread_cond_destroy(&dns->idle);
     pthread_mutex_destroy(&dns->mu);
-    pthread_condattr_destroy(&dns->condattr);
     free(dns);
 }

@@ -31,12 +31,14 @@ struct sts_engine {
     struct sts_dns *dns;
     struct sts_store *store;
     struct sts_cache *cache;
-    struct sts_mx_cache *mx;         /* MX answers memo in front of dns */
-    struct sts_dane *dane;           /* the MX hosts' DANE facts (dane.h) */
-    struct sts_probe_ctx *probe_ctx; /* OpenSSL context of STARTTLS probes */
-    struct sts_probe_cache *probes;  /* MX TLS results */
-    const struct sts_config *boot;   /* the snapshot the parts were built from */
-    pthread_mutex_t mu;              /* guards cfg and ov */
+    struct sts_mx_cache *mx;           /* MX answers memo in front of dns */
+    struct sts_dane *dane;             /* the MX hosts' DANE facts (dane.h) */
+    struct sts_probe_ctx *probe_ctx;   /* OpenSSL context of STARTTLS probes */
+    struct sts_probe_cache *probes;    /* MX TLS results */
+    struct sts_tlsrpt_collect *tlsrpt; /* TLS-RPT results (TLSRPT yes), else NULL */
+    bool store_degraded;               /* the store could not be written: memory only */
+    const struct sts_config *boot;     /* the snapshot the parts were built from */
+    pthread_mutex_t mu;                /* guards cfg and ov */
     const struct sts_config *cfg;
     const struct sts_overrides *ov;
     char path[4096];
@@ -75,6 +77,30 @@ static void pick_helo(const struct sts_config *cfg, struct sts_engine *rt)
     rt->helo[sizeof(rt->helo) - 1] = '\0';
 }
 
+/*
+ * A probe made for a recipient domain is one TLS-RPT session of the
+ * policy it checked (tlsrpt_collect.h): the domain's MTA-STS policy from
+ * the front cache (its judge just looked it up), the host's TLSA records
+ * from the DANE memo.  On a probe worker; never waits.
+ */
+static void engine_on_probe(void *arg, const char *host, bool mx_secure,
+                            const struct sts_tls_verdict *v, const char *requester)
+{
+    struct sts_engine *rt = arg;
+    if (rt->tlsrpt == NULL || requester == NULL)
+        return;
+    struct sts_cache_result res = {0};
+    bool cached = rt->cache != NULL && sts_cache_peek(rt->cache, requester, &res);
+    struct sts_dane_host dh = {0};
+    if (v->dane)
+        sts_dane_host_peek(rt->dane, host, mx_secure, &dh);
+    sts_tlsrpt_collect_probe(rt->tlsrpt, requester, host, v,
+                             cached && res.outcome == STS_LOOKUP_POLICY ? res.policy : NULL,
+                             dh.tlsa, dh.ntlsa);
+    sts_dane_host_clear(&dh);
+    sts_cache_result_clear(&res);
+}
+
 static void probe_cache_config(const struct sts_config *cfg, unsigned flags, struct sts_engine *rt,
                                struct sts_probe_cache_config *pc)
 {
@@ -94,6 +120,36 @@ static void probe_cache_config(const struct sts_config *cfg, unsigned flags, str
     pc->refresh_interval_s = (flags & STS_ENGINE_ONE_SHOT) ? 3600 : cfg->refresh_interval_s;
     pc->recent_use_s = cfg->recent_use_s;
     pc->log = sts_log_line;
+    pc->on_probe = engine_on_probe;
+    pc->on_probe_arg = rt;
+}
+
+/*
+ * The daemon's store: a damaged file is quarantined and replaced (store.h,
+ * sts_store_open2), an unwritable one (read-only or full filesystem)
+ * leaves the daemon running on memory alone rather than not at all; both
+ * are logged loudly.  One-shot runs (mtasts) never repair or degrade.
+ */
+static enum sts_status open_store(const struct sts_config *cfg, unsigned flags,
+                                  struct sts_engine *rt, char *err, size_t errlen)
+{
+    bool daemon = !(flags & STS_ENGINE_ONE_SHOT);
+    struct sts_store_open_info info;
+    enum sts_status st = sts_store_open2(cfg->store, daemon, &rt->store, &info, err, errlen);
+    if (info.quarantined)
+        sts_log(LOG_ERR,
+                "event=store-quarantined store=%s moved_to=%s action=fresh-store reason=\"%s\"",
+                cfg->store, info.moved_to, info.why);
+    if (st == STS_EIO && daemon && info.unwritable) {
+        sts_log(LOG_ERR,
+                "event=store-degraded store=%s action=memory-only reason=\"%s\" "
+                "hint=\"policies are not kept across restarts until the store can be written; "
+                "fix the filesystem and restart\"",
+                cfg->store, err);
+        rt->store_degraded = true;
+        return STS_OK;
+    }
+    return st;
 }
 
 enum sts_status sts_engine_new(struct sts_config *cfg, const char *path, unsigned flags,
@@ -132,7 +188,16 @@ enum sts_status sts_engine_new(struct sts_config *cfg, const char *path, unsigne
         st = sts_dane_new(&dc, &rt->dane, err, errlen);
     }
     if (st == STS_OK && !(flags & STS_ENGINE_NO_STORE))
-        st = sts_store_open(cfg->store, &rt->store, err, errlen);
+        st = open_store(cfg, flags, rt, err, errlen);
+    if (st == STS_OK && cfg->tlsrpt && rt->store != NULL && !(flags & STS_ENGINE_ONE_SHOT)) {
+        struct sts_tlsrpt_collect_config tc = {
+            .store = rt->store,
+            .report_sender = cfg->tlsrpt_sender,
+            .postfix_sessions = cfg->tlsrpt_socket != NULL && cfg->tlsrpt_socket[0] != '\0',
+            .log = {.fn = sts_log_line},
+        };
+        st = sts_tlsrpt_collect_new(&tc, &rt->tlsrpt, err, errlen);
+    }
     if (st == STS_OK)
         st = sts_probe_ctx_new(cfg->ca_file, NULL, &rt->probe_ctx, err, errlen);
     if (st == STS_OK) {
@@ -157,9 +222,11 @@ void sts_engine_free(struct sts_engine *rt)
 {
     if (rt == NULL)
         return;
-    sts_cache_free(rt->cache);
+    /* probes first: their on_probe reads the cache and feeds the collector */
     sts_probe_cache_free(rt->probes);
+    sts_cache_free(rt->cache);
     sts_probe_ctx_free(rt->probe_ctx);
+    sts_tlsrpt_collect_free(rt->tlsrpt); /* the last flush, before the store closes */
     sts_store_close(rt->store);
     sts_dane_free(rt->dane);
     sts_mx_cache_free(rt->mx);
@@ -248,6 +315,16 @@ struct sts_mx_cache *sts_engine_mx(const struct sts_engine *e)
 struct sts_dane *sts_engine_dane(const struct sts_engine *e)
 {
     return e->dane;
+}
+
+bool sts_engine_store_degraded(const struct sts_engine *e)
+{
+    return e->store_degraded;
+}
+
+struct sts_tlsrpt_collect *sts_engine_tlsrpt(const struct sts_engine *e)
+{
+    return e->tlsrpt;
 }
 
 struct sts_probe_cache *sts_engine_probes(const struct sts_engine *e)

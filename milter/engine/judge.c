@@ -45,7 +45,7 @@ static size_t gather_mx(struct sts_engine *rt, const char *domain, double deadli
  * the ones still pending are waited for within what is left of the
  * deadline.  Null MX entries are skipped (known = false, never judged).
  */
-static void gather_tls(struct sts_engine *rt, const char *const *mx, size_t n,
+static void gather_tls(struct sts_engine *rt, const char *domain, const char *const *mx, size_t n,
                        const struct sts_destination *d, enum sts_dnssec dnssec, bool require_dane,
                        bool mark_used, double deadline_ms, struct sts_tls_verdict *tls, bool *want)
 {
@@ -55,8 +55,8 @@ static void gather_tls(struct sts_engine *rt, const char *const *mx, size_t n,
         want[i] =
             mx[i][0] != '\0' && i < d->count && d->candidate[i] && d->req[i] != STS_REQUIRE_NONE;
         if (want[i])
-            sts_probe_cache_get(sts_engine_probes(rt), mx[i], dnssec, require_dane, 0, mark_used,
-                                &tls[i], NULL);
+            sts_probe_cache_get_for(sts_engine_probes(rt), domain, mx[i], dnssec, require_dane, 0,
+                                    mark_used, &tls[i], NULL);
     }
     for (size_t i = 0; i < n; i++) {
         double left = deadline_ms - mono_ms();
@@ -189,8 +189,8 @@ void sts_judge_rcpt(struct sts_engine *rt, const struct sts_snapshot *snap, cons
                              (in.policy != NULL && in.policy->mode == STS_MODE_ENFORCE) ||
                              d.ndane > 0;
             bool probed[JUDGE_MX_MAX];
-            gather_tls(rt, list, in.mx_count, &d, mx.dnssec, dane, enforcing, deadline, tls,
-                       probed);
+            gather_tls(rt, out->domain, list, in.mx_count, &d, mx.dnssec, dane, enforcing, deadline,
+                       tls, probed);
             in.mx_tls = tls;
             tls_summary(list, in.mx_count, tls, probed, out->tls, sizeof(out->tls));
         }
@@ -211,14 +211,15 @@ void sts_judge_log(const struct sts_snapshot *snap, const char *queue_id, const 
     sts_status_quote(rcpt ? rcpt : "", rcpt ? strlen(rcpt) : 0, shown, sizeof(shown));
     sts_log(v->would_fail ? LOG_WARNING : LOG_INFO,
             "%s: rcpt=%s domain=%s mode=%s policy=%s id=%s route=%s hop=%s lookup=%s source=%s "
-            "verdict=%s would_fail=%s reason=%s mx=%s tls=%s ms=%.3f",
+            "verdict=%s would_fail=%s reason=%s mx=%s tls=%s ms=%.3f require=%s",
             queue_id, shown, j->domain[0] ? j->domain : "-", sts_milter_mode_name(snap->cfg->mode),
             v->mode_known ? sts_mode_name(v->mode) : "-", v->policy_id[0] ? v->policy_id : "-",
             sts_route_kind_name(j->route.kind), j->route.hop[0] ? j->route.hop : "-",
             j->source == STS_SOURCE_NONE ? "-" : sts_lookup_outcome_name(j->lookup),
             sts_lookup_source_name(j->source), sts_action_name(v->action),
             v->would_fail ? "yes" : "no", sts_verdict_reason_name(v->reason),
-            v->mx[0] ? v->mx : "-", j->tls[0] ? j->tls : "-", j->ms);
+            v->mx[0] ? v->mx : "-", j->tls[0] ? j->tls : "-", j->ms,
+            sts_tls_requirement_name(v->require));
 }
 
 static unsigned ms_left(double deadline_ms)
@@ -246,28 +247,55 @@ size_t sts_judge_map_key(struct sts_engine *e, const struct sts_policy_map_optio
     if (info->kind != STS_POLICY_MAP_LOOKUP)
         return sts_policy_map_perm(info->word, out, outlen);
 
-    /* DANE first (RFC 8461 §2): where it governs, the MTA-STS policy is not looked at. */
-    char why[96];
+    /* The destination decision the RCPT judge makes (destination.h): the
+     * override, the MX RRset's DNSSEC and each host's DANE state first;
+     * the MTA-STS policy only where none of them decides (RFC 8461 §2). */
+    struct sts_snapshot snap;
+    sts_engine_acquire(e, &snap);
+    const struct sts_override *o = snap.ov ? sts_overrides_lookup(snap.ov, domain) : NULL;
+    struct sts_destination_input di = {.override = o != NULL ? o->kind : STS_OVERRIDE_NONE,
+                                       .patterns = o != NULL ? o->patterns : NULL,
+                                       .npatterns = o != NULL ? o->npatterns : 0};
     struct sts_mx_result mx;
-    sts_mx_cache_get(sts_engine_mx(e), domain, deadline_ms, &mx);
-    info->dane =
-        sts_dane_domain(sts_engine_dane(e), &mx, ms_left(deadline), NULL, why, sizeof(why));
+    const char *list[JUDGE_MX_MAX];
+    enum sts_dane_state states[JUDGE_MX_MAX];
+    if (di.override != STS_OVERRIDE_SKIP) {
+        di.mx_count = gather_mx(e, domain, deadline, &mx, list);
+        di.mx = list;
+        di.mx_dnssec = mx.dnssec;
+        di.mx_bogus = mx.dns_error && mx.dnssec == STS_DNSSEC_BOGUS;
+        di.dane = gather_dane(e, &mx, deadline, states);
+    }
+    struct sts_destination d;
+    sts_destination_decide(&di, &d);
+    info->dane = d.dane;
     struct sts_cache_result res = {.outcome = STS_LOOKUP_NO_POLICY};
-    bool dane = info->dane == STS_DANE_SUMMARY_ONLY || info->dane == STS_DANE_SUMMARY_SOME;
-    if (!dane)
+    bool sts = !d.skip && !d.dnssec_invalid && d.override == STS_OVERRIDE_NONE &&
+               d.dane == STS_DANE_SUMMARY_NONE;
+    if (sts)
         sts_cache_lookup(sts_engine_cache(e), domain, ms_left(deadline), &res);
-    if (!dane)
+    if (sts)
         sts_metrics_lookup(res.source, res.outcome);
     struct sts_policy_map_input in = {.domain = domain,
                                       .outcome = res.outcome,
                                       .policy = res.policy,
                                       .reason = res.reason,
                                       .fetch = res.fetch,
-                                      .dane = info->dane};
+                                      .dane = d.dane,
+                                      .dest = &d,
+                                      .patterns = di.patterns,
+                                      .npatterns = di.npatterns};
     size_t n = sts_policy_map_reply(opts, &in, out, outlen);
     info->outcome = res.outcome;
-    snprintf(info->word, sizeof(info->word), "%s",
-             dane ? sts_dane_summary_name(info->dane) : sts_lookup_outcome_name(res.outcome));
+    if (sts)
+        snprintf(info->word, sizeof(info->word), "%s", sts_lookup_outcome_name(res.outcome));
+    else if (d.dnssec_invalid)
+        snprintf(info->word, sizeof(info->word), "dnssec-invalid");
+    else if (d.dane != STS_DANE_SUMMARY_NONE)
+        snprintf(info->word, sizeof(info->word), "%s", sts_dane_summary_name(d.dane));
+    else
+        snprintf(info->word, sizeof(info->word), "override-%s", sts_override_kind_name(d.override));
+    sts_snapshot_release(&snap);
     sts_cache_result_clear(&res);
     sts_metrics_socketmap(info->kind, info->dane, res.outcome, (mono_ms() - t0) / 1e3);
     return n;

@@ -7,9 +7,9 @@
  * that drops queued jobs at stop.
  *
  * Locking protocol (see also probe_cache.h):
- *   - a shard mutex guards every field of its entries (job.inflight
- *     included); its condition variable is broadcast whenever a job on
- *     one of its entries ends;
+ *   - a shard mutex guards every field of its entries (the job's
+ *     inflight flag and run count included, lru_job.h); its condition
+ *     variable is broadcast whenever a job on one of its entries ends;
  *   - the pool's queue mutex may be taken while holding a shard mutex
  *     (scheduling), never the reverse;
  *   - no mutex is held across DNS, probes (mx_tls.c) or the store.
@@ -26,6 +26,7 @@
 
 #include "mtasts/clock.h"
 #include "mtasts/job_pool.h"
+#include "mtasts/lru_job.h"
 #include "mtasts/lru_map.h"
 #include "mtasts/metrics.h"
 #include "mx_tls.h"
@@ -34,13 +35,14 @@
 
 /* What is known of one (host, mx_secure): the value of an lru_map entry. */
 struct pentry {
-    struct sts_job job;         /* the probe job; job.inflight: queued or running */
+    struct sts_lru_job job;     /* the probe: job.job.inflight, job.runs */
     bool loaded;                /* the store has been consulted */
     bool used_dirty;            /* last_used not yet written to the store */
-    unsigned generation;        /* bumped at the end of every job */
     struct sts_tls_verdict tls; /* known: a verdict (it may have expired) */
     int64_t last_used;          /* marked used (refresher) */
     int64_t last_read;          /* any get (the refresher drops long unread entries) */
+    char *requester;            /* the domain whose get queued the job in flight (malloc()ed,
+                                   NULL: none or the refresher); handed to on_probe */
 };
 
 struct sts_probe_cache {
@@ -120,11 +122,16 @@ static void load_from_store(struct sts_probe_cache *pc, struct sts_lru_shard *s,
 
 /* ---- jobs ---- */
 
-/* Queue a probe unless one is in flight (shard locked); the job pins the entry. */
-static void schedule(struct sts_probe_cache *pc, struct pentry *e)
+/*
+ * Queue a probe unless one is in flight (shard locked); the job pins the
+ * entry and carries the requesting domain (NULL: the refresher) to
+ * on_probe.  A copy that cannot be made only loses the attribution.
+ */
+static void schedule(struct sts_probe_cache *pc, struct pentry *e, const char *requester)
 {
-    if (sts_job_pool_submit(pc->pool, &e->job) == STS_JOB_QUEUED)
-        sts_lru_pin(e);
+    if (sts_lru_job_submit(pc->pool, e, &e->job) == STS_JOB_QUEUED && requester != NULL &&
+        pc->cfg.on_probe != NULL)
+        e->requester = strdup(requester);
     /* dropped (queue full, stopping): the get reports pending; a later one retries */
 }
 
@@ -132,12 +139,14 @@ static void run_job(void *arg, struct sts_job *job, void *scratch)
 {
     (void)scratch;
     struct sts_probe_cache *pc = arg;
-    struct pentry *e = STS_JOB_OWNER(job, struct pentry, job);
+    struct pentry *e = STS_JOB_OWNER(job, struct pentry, job.job);
     struct sts_lru_shard *s = shard_of_entry(pc, e);
     const char *host = host_of(e);
     bool secure = secure_of(e);
     sts_lru_shard_lock(s);
     bool loaded = e->loaded;
+    char *requester = e->requester;
+    e->requester = NULL;
     sts_lru_shard_unlock(s);
     if (!loaded)
         load_from_store(pc, s, e);
@@ -161,6 +170,7 @@ static void run_job(void *arg, struct sts_job *job, void *scratch)
                    "probe host=%s addr=%s result=none dane=%s ms=%.0f detail=\"%s\" "
                    "action=not-cached",
                    host, v.addr[0] ? v.addr : "-", v.dane ? "yes" : "no", ms, detail);
+        free(requester);
         return;
     }
     int64_t now = now_s(pc);
@@ -185,20 +195,29 @@ static void run_job(void *arg, struct sts_job *job, void *scratch)
                "detail=\"%s\"",
                host, v.addr[0] ? v.addr : "-", sts_tls_result_name(v.result), v.dane ? "yes" : "no",
                secure ? "secure" : "insecure", ms, ttl, detail);
+    if (pc->cfg.on_probe != NULL)
+        pc->cfg.on_probe(pc->cfg.on_probe_arg, host, secure, &v, requester);
+    free(requester);
+}
+
+/* A queued probe dropped at stop: only its requester copy is to free. */
+static void drop_job(void *arg, struct sts_job *job)
+{
+    struct sts_probe_cache *pc = arg;
+    struct pentry *e = STS_JOB_OWNER(job, struct pentry, job.job);
+    struct sts_lru_shard *s = shard_of_entry(pc, e);
+    sts_lru_shard_lock(s);
+    free(e->requester);
+    e->requester = NULL;
+    sts_lru_shard_unlock(s);
 }
 
 /* After the pool counted the probe: the entry is free again, its waiters wake. */
 static void finish_job(void *arg, struct sts_job *job)
 {
     struct sts_probe_cache *pc = arg;
-    struct pentry *e = STS_JOB_OWNER(job, struct pentry, job);
-    struct sts_lru_shard *s = shard_of_entry(pc, e);
-    sts_lru_shard_lock(s);
-    e->job.inflight = false;
-    sts_lru_unpin(e);
-    e->generation++;
-    sts_lru_shard_broadcast(s);
-    sts_lru_shard_unlock(s);
+    struct pentry *e = STS_JOB_OWNER(job, struct pentry, job.job);
+    sts_lru_job_finish(shard_of_entry(pc, e), e, &e->job);
 }
 
 /* ---- background refresher ---- */
@@ -253,9 +272,9 @@ static void refresh_shard(struct sts_probe_cache *pc, struct sts_lru_shard *s, i
             continue; /* not pinned, unused, unread: the store keeps the row */
         if (e->used_dirty)
             collect_touch(e, touches, nt, cap);
-        if (used && e->loaded && !e->job.inflight &&
+        if (used && e->loaded && !e->job.job.inflight &&
             (!e->tls.known || e->tls.expires_at - now <= margin))
-            schedule(pc, e);
+            schedule(pc, e, NULL);
     }
     sts_lru_shard_unlock(s);
 }
@@ -385,6 +404,7 @@ enum sts_status sts_probe_cache_new(const struct sts_probe_cache_config *cfg,
         .stop = STS_JOB_POOL_DROP, /* queued probes are dropped at stop */
         .run = run_job,
         .finish = finish_job,
+        .drop = drop_job,
         .arg = pc,
         .refresh_interval_ms = pc->cfg.refresh_interval_s * 1000u,
         .refresh = refresh_pass,
@@ -436,6 +456,15 @@ void sts_probe_cache_get(struct sts_probe_cache *pc, const char *mx_host, enum s
                          bool require_dane, unsigned wait_ms, bool mark_used,
                          struct sts_tls_verdict *out, enum sts_mx_tls_source *source)
 {
+    sts_probe_cache_get_for(pc, NULL, mx_host, mx_dnssec, require_dane, wait_ms, mark_used, out,
+                            source);
+}
+
+void sts_probe_cache_get_for(struct sts_probe_cache *pc, const char *requester, const char *mx_host,
+                             enum sts_dnssec mx_dnssec, bool require_dane, unsigned wait_ms,
+                             bool mark_used, struct sts_tls_verdict *out,
+                             enum sts_mx_tls_source *source)
+{
     enum sts_mx_tls_source unused;
     if (source == NULL)
         source = &unused;
@@ -483,19 +512,13 @@ void sts_probe_cache_get(struct sts_probe_cache *pc, const char *mx_host, enum s
     }
 
     /* Missing or expired: probe, sharing a job in flight, waiting up to wait_ms. */
-    schedule(pc, e);
-    const char *why = e->job.inflight ? "probe pending" : "probe not started (queue full)";
-    if (wait_ms > 0 && e->job.inflight) {
-        struct sts_deadline d = sts_deadline_in(wait_ms);
-        unsigned gen = e->generation;
-        bool woken = true;
-        sts_lru_pin(e);
-        while (e->generation == gen && woken)
-            woken = sts_lru_shard_wait(s, d);
-        sts_lru_unpin(e);
-        if (e->generation != gen && answer_from(e, now_s(pc), require_dane, out))
+    schedule(pc, e, requester);
+    const char *why = e->job.job.inflight ? "probe pending" : "probe not started (queue full)";
+    if (wait_ms > 0 && e->job.job.inflight) {
+        bool ended = sts_lru_job_wait(s, e, &e->job, sts_deadline_in(wait_ms));
+        if (ended && answer_from(e, now_s(pc), require_dane, out))
             *source = STS_MX_TLS_PROBE;
-        else if (e->generation != gen)
+        else if (ended)
             why = "probe gave no verdict (local failure, see the log)";
     }
     if (!out->known)

@@ -1,6 +1,10 @@
 /*
- * store.c - the persistent policy cache, on SQLite: the one file that
- * includes <sqlite3.h>.
+ * store.c - the persistent store (store.h), on SQLite: the connection
+ * pool, the schema and its migrations, opening and closing, and the
+ * statement helpers the other files of the module use (store_int.h).
+ * The rows live beside it: store_policy.c (policies, negative cache,
+ * fetch back-off) and store_probe.c (STARTTLS probe results).  Only
+ * store*.c include <sqlite3.h>.
  *
  * Locking protocol (see store.h): the store's mutex guards only the pool
  * bookkeeping (the idle list and the count of open connections).  An
@@ -15,10 +19,10 @@
  * so no transaction has to upgrade a read lock (the case SQLite refuses
  * without waiting).
  */
-#include "mtasts/metrics.h"
 #include "mtasts/store.h"
 #include "store_int.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -29,10 +33,8 @@
 #include <strings.h>
 #include <time.h>
 
-#define STORE_POOL_SIZE 4      /* connections, opened on demand */
-#define STORE_BUSY_MS 5000     /* busy_timeout, and the retry deadline */
-#define STORE_FOREACH_BATCH 64 /* rows read per borrowed connection */
-#define STORE_REASON_MAX 255   /* bytes of a reason kept in the database */
+#define STORE_POOL_SIZE 4  /* connections, opened on demand */
+#define STORE_BUSY_MS 5000 /* busy_timeout, and the retry deadline */
 
 /*
  * The schema, as migrations: step i takes PRAGMA user_version from i to
@@ -108,81 +110,12 @@ static const char *const store_migrations[] = {
 
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
-/* The prepared statements of every connection. */
-enum store_stmt {
-    ST_BEGIN,
-    ST_COMMIT,
-    ST_ROLLBACK,
-    ST_GET,
-    ST_LIST,
-    ST_PUT,
-    ST_REFRESH,
-    ST_TOUCH,
-    ST_DEL_POLICY,
-    ST_DEL_NEGATIVE,
-    ST_DEL_BACKOFF,
-    ST_DEL_BACKOFF_ID,
-    ST_DEL_ALL_POLICIES,
-    ST_DEL_ALL_NEGATIVE,
-    ST_DEL_ALL_BACKOFF,
-    ST_NEG_GET,
-    ST_NEG_PUT,
-    ST_BACKOFF_GET,
-    ST_BACKOFF_PUT,
-    ST_COUNT
-};
-
-/* ST_GET and ST_LIST return the columns row_to_entry() reads, in order. */
-#define ENTRY_COLUMNS "domain, id, body, fetched_at, expires_at, checked_at, last_used"
-
-static const char *const store_sql[ST_COUNT] = {
-    [ST_BEGIN] = "BEGIN IMMEDIATE",
-    [ST_COMMIT] = "COMMIT",
-    [ST_ROLLBACK] = "ROLLBACK",
-    [ST_GET] = "SELECT " ENTRY_COLUMNS " FROM policies WHERE domain = ?1",
-    [ST_LIST] = "SELECT " ENTRY_COLUMNS " FROM policies WHERE domain > ?1"
-                " ORDER BY domain LIMIT ?2",
-    [ST_PUT] = "INSERT OR REPLACE INTO policies (domain, id, body, mode, max_age,"
-               " fetched_at, expires_at, checked_at, last_used)"
-               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    [ST_REFRESH] = "UPDATE policies SET checked_at = ?2, expires_at = ?3 WHERE domain = ?1",
-    [ST_TOUCH] = "UPDATE policies SET last_used = max(last_used, ?2) WHERE domain = ?1",
-    [ST_DEL_POLICY] = "DELETE FROM policies WHERE domain = ?1",
-    [ST_DEL_NEGATIVE] = "DELETE FROM negative WHERE domain = ?1",
-    [ST_DEL_BACKOFF] = "DELETE FROM backoff WHERE domain = ?1",
-    [ST_DEL_BACKOFF_ID] = "DELETE FROM backoff WHERE domain = ?1 AND id = ?2",
-    [ST_DEL_ALL_POLICIES] = "DELETE FROM policies",
-    [ST_DEL_ALL_NEGATIVE] = "DELETE FROM negative",
-    [ST_DEL_ALL_BACKOFF] = "DELETE FROM backoff",
-    [ST_NEG_GET] = "SELECT until, reason FROM negative WHERE domain = ?1 AND until > ?2",
-    [ST_NEG_PUT] = "INSERT OR REPLACE INTO negative (domain, until, reason) VALUES (?1, ?2, ?3)",
-    [ST_BACKOFF_GET] = "SELECT until FROM backoff WHERE domain = ?1 AND id = ?2 AND until > ?3",
-    [ST_BACKOFF_PUT] = ("INSERT OR REPLACE INTO backoff (domain, id, until, reason)"
-                        " VALUES (?1, ?2, ?3, ?4)"),
-};
-
-struct store_conn {
-    sqlite3 *db;
-    sqlite3_stmt *st[ST_COUNT];
-    struct store_conn *next; /* in the idle list */
-};
-
 struct sts_store {
     char *path;
     pthread_mutex_t mu; /* guards idle and nopen, held only for hand-over */
     pthread_cond_t cv;  /* signalled when a connection or a slot frees */
     struct store_conn *idle;
     size_t nopen; /* connections open or being opened, <= STORE_POOL_SIZE */
-};
-
-/* One operation: a borrowed connection and where its errors go. */
-struct store_op {
-    struct sts_store *store;
-    struct store_conn *c;
-    const char *what;   /* "get", "put", ... */
-    const char *domain; /* for messages; may be "" */
-    char *err;
-    size_t errlen;
 };
 
 int sts_store_schema_version(void)
@@ -245,7 +178,7 @@ static int store_exec(sqlite3 *db, const char *sql)
     return rc;
 }
 
-static void store_stmt_done(sqlite3_stmt *st)
+void sts_store_stmt_done(sqlite3_stmt *st)
 {
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -254,7 +187,7 @@ static void store_stmt_done(sqlite3_stmt *st)
 /*
  * Bind ?1, ?2, ... from types: 't' a const char * (NULL binds ""), 'i' an
  * int64_t.  Text is bound SQLITE_STATIC: it must outlive the statement's
- * use, which ends with store_stmt_done().
+ * use, which ends with sts_store_stmt_done().
  */
 static int store_bind(sqlite3_stmt *st, const char *types, va_list ap)
 {
@@ -272,7 +205,7 @@ static int store_bind(sqlite3_stmt *st, const char *types, va_list ap)
 }
 
 /* Report a failed SQLite call of op, with SQLite's reason. */
-static enum sts_status store_fail(const struct store_op *op, int rc)
+enum sts_status sts_store_fail(const struct store_op *op, int rc)
 {
     const char *why = op->c != NULL ? sqlite3_errmsg(op->c->db) : sqlite3_errstr(rc);
     return sts_status_set(store_status(rc), op->err, op->errlen, "store %s%s%s: %s", op->what,
@@ -283,8 +216,8 @@ static enum sts_status store_fail(const struct store_op *op, int rc)
  * Bind a statement, step it once, reset it.  For statements that return
  * no rows; *changes (if not NULL) receives the rows it changed.
  */
-static enum sts_status store_run(const struct store_op *op, enum store_stmt id, int *changes,
-                                 const char *types, ...)
+enum sts_status sts_store_run(const struct store_op *op, enum store_stmt id, int *changes,
+                              const char *types, ...)
 {
     sqlite3_stmt *st = op->c->st[id];
     enum sts_status status = STS_OK;
@@ -297,15 +230,15 @@ static enum sts_status store_run(const struct store_op *op, enum store_stmt id, 
     if (rc == SQLITE_OK)
         rc = store_step_first(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        status = store_fail(op, rc);
+        status = sts_store_fail(op, rc);
     else if (changes != NULL)
         *changes = sqlite3_changes(op->c->db);
-    store_stmt_done(st);
+    sts_store_stmt_done(st);
     return status;
 }
 
 /* Bind a query and fetch its first row: SQLITE_ROW, SQLITE_DONE or an error. */
-static int store_query(const struct store_op *op, enum store_stmt id, const char *types, ...)
+int sts_store_query(const struct store_op *op, enum store_stmt id, const char *types, ...)
 {
     va_list ap;
     int rc;
@@ -317,14 +250,14 @@ static int store_query(const struct store_op *op, enum store_stmt id, const char
 }
 
 /* The status of a single-row lookup: a row, none (STS_ENOTFOUND) or an error. */
-static enum sts_status store_found(const struct store_op *op, int rc)
+enum sts_status sts_store_found(const struct store_op *op, int rc)
 {
     if (rc == SQLITE_ROW)
         return STS_OK;
     if (rc == SQLITE_DONE)
         return sts_status_set(STS_ENOTFOUND, op->err, op->errlen, "store %s %s: not found",
                               op->what, op->domain);
-    return store_fail(op, rc);
+    return sts_store_fail(op, rc);
 }
 
 static void store_conn_close(struct store_conn *c)
@@ -398,8 +331,8 @@ fail:
 }
 
 /* Open one connection: pragmas, schema check (or migration), statements. */
-static enum sts_status store_conn_open(const char *path, struct store_conn **out, char *err,
-                                       size_t errlen)
+static enum sts_status store_conn_open(const char *path, struct store_conn **out, int *rc_out,
+                                       char *err, size_t errlen)
 {
     const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     struct store_conn *c = calloc(1, sizeof(*c));
@@ -414,7 +347,20 @@ static enum sts_status store_conn_open(const char *path, struct store_conn **out
         sqlite3_extended_result_codes(c->db, 1);
         rc = sqlite3_busy_timeout(c->db, STORE_BUSY_MS);
     }
-    /* journal_mode first: on a file that is no database it is what fails. */
+    /* A newer schema is refused before anything is written (journal_mode
+       rewrites the header): a downgrade never touches what a newer
+       version wrote.  On a file that is no database this read is what fails. */
+    int version = 0;
+    if (rc == SQLITE_OK)
+        rc = store_user_version(c->db, &version);
+    if (rc == SQLITE_OK && (version < 0 || version > STORE_SCHEMA_VERSION)) {
+        status = sts_status_set(STS_EIO, err, errlen,
+                                "store %s has schema version %d, which this build (version %d) "
+                                "does not know: it was written by a newer mtasts-milter",
+                                path, version, STORE_SCHEMA_VERSION);
+        store_conn_close(c);
+        return status;
+    }
     if (rc == SQLITE_OK)
         rc = store_exec(c->db, "PRAGMA journal_mode = WAL");
     if (rc == SQLITE_OK)
@@ -422,13 +368,24 @@ static enum sts_status store_conn_open(const char *path, struct store_conn **out
     if (rc != SQLITE_OK) {
         status = sts_status_set(store_status(rc), err, errlen, "store %s: cannot open: %s", path,
                                 c->db != NULL ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        if (rc_out != NULL)
+            *rc_out = rc;
         store_conn_close(c);
         return status;
     }
+    /* a file the OS lets us read only is opened read-only, silently: say so */
+    if (sqlite3_db_readonly(c->db, "main") == 1) {
+        if (rc_out != NULL)
+            *rc_out = SQLITE_READONLY;
+        store_conn_close(c);
+        return sts_status_set(STS_EIO, err, errlen, "store %s: the file is read-only", path);
+    }
     status = store_migrate(c->db, path, err, errlen);
+    if (status != STS_OK && rc_out != NULL)
+        *rc_out = sqlite3_extended_errcode(c->db);
     for (int i = 0; i < ST_COUNT && status == STS_OK; i++) {
-        rc =
-            sqlite3_prepare_v3(c->db, store_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &c->st[i], NULL);
+        rc = sqlite3_prepare_v3(c->db, sts_store_policy_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                &c->st[i], NULL);
         if (rc != SQLITE_OK)
             status = sts_status_set(store_status(rc), err, errlen,
                                     "store %s: cannot prepare statement %d: %s", path, i,
@@ -463,7 +420,7 @@ static enum sts_status store_borrow(struct sts_store *s, struct store_conn **out
         *out = c;
         return STS_OK;
     }
-    status = store_conn_open(s->path, out, err, errlen);
+    status = store_conn_open(s->path, out, NULL, err, errlen);
     if (status != STS_OK) {
         pthread_mutex_lock(&s->mu);
         s->nopen--;
@@ -528,9 +485,8 @@ static enum sts_status store_check_key(const char *what, const char *kind, const
  * Start an operation: check its keys (domain unless NULL, id unless NULL),
  * then borrow a connection.
  */
-static enum sts_status store_op_begin(struct store_op *op, struct sts_store *store,
-                                      const char *what, const char *domain, const char *id,
-                                      char *err, size_t errlen)
+enum sts_status sts_store_op_begin(struct store_op *op, struct sts_store *store, const char *what,
+                                   const char *domain, const char *id, char *err, size_t errlen)
 {
     enum sts_status status = STS_OK;
 
@@ -546,7 +502,7 @@ static enum sts_status store_op_begin(struct store_op *op, struct sts_store *sto
     return status;
 }
 
-static void store_op_end(struct store_op *op)
+void sts_store_op_end(struct store_op *op)
 {
     if (op->c != NULL)
         store_return(op->store, op->c);
@@ -557,60 +513,15 @@ static void store_op_end(struct store_op *op)
  * End a write transaction (begun with ST_BEGIN): COMMIT if all went well,
  * else ROLLBACK, keeping the first error in err.
  */
-static enum sts_status store_txn_end(const struct store_op *op, enum sts_status status)
+enum sts_status sts_store_txn_end(const struct store_op *op, enum sts_status status)
 {
     if (status == STS_OK)
-        status = store_run(op, ST_COMMIT, NULL, "");
+        status = sts_store_run(op, ST_COMMIT, NULL, "");
     if (status != STS_OK && !sqlite3_get_autocommit(op->c->db)) {
         store_step_first(op->c->st[ST_ROLLBACK]);
-        store_stmt_done(op->c->st[ST_ROLLBACK]);
+        sts_store_stmt_done(op->c->st[ST_ROLLBACK]);
     }
     return status;
-}
-
-/* Copy a text column into a buffer of size cap; false if absent or too long. */
-static bool store_column_copy(sqlite3_stmt *st, int col, char *buf, size_t cap)
-{
-    const unsigned char *text = sqlite3_column_text(st, col);
-    size_t len = (size_t)sqlite3_column_bytes(st, col);
-
-    if (text == NULL || len == 0 || len >= cap || memchr(text, '\0', len) != NULL)
-        return false;
-    memcpy(buf, text, len);
-    buf[len] = '\0';
-    return true;
-}
-
-/*
- * Decode a policies row (ENTRY_COLUMNS) into e, which must be zeroed.
- * @return STS_OK, STS_ENOMEM, or STS_EINVAL for a row that cannot be read
- *         back (a body that no longer parses, an over-long key)
- */
-static enum sts_status row_to_entry(sqlite3_stmt *st, struct sts_store_entry *e, char *err,
-                                    size_t errlen)
-{
-    const char *body;
-    size_t len;
-    char perr[160] = "";
-    enum sts_status status;
-
-    if (!store_column_copy(st, 0, e->domain, sizeof(e->domain)) ||
-        !store_column_copy(st, 1, e->id, sizeof(e->id)))
-        return sts_status_set(STS_EINVAL, err, errlen, "bad domain or id column");
-    body = (const char *)sqlite3_column_text(st, 2);
-    len = (size_t)sqlite3_column_bytes(st, 2);
-    if (body == NULL)
-        return sts_status_set(STS_EINVAL, err, errlen, "no body");
-    status = sts_policy_parse(body, len, &e->policy, perr, sizeof(perr));
-    if (status == STS_ENOMEM)
-        return sts_status_set(STS_ENOMEM, err, errlen, "out of memory");
-    if (status != STS_OK)
-        return sts_status_set(STS_EINVAL, err, errlen, "body does not parse: %s", perr);
-    e->fetched_at = sqlite3_column_int64(st, 3);
-    e->expires_at = sqlite3_column_int64(st, 4);
-    e->checked_at = sqlite3_column_int64(st, 5);
-    e->last_used = sqlite3_column_int64(st, 6);
-    return STS_OK;
 }
 
 /*
@@ -648,15 +559,113 @@ static enum sts_status store_parse_spec(const char *spec, const char **path, cha
     return STS_OK;
 }
 
+/*
+ * Is the file shorter than its own header says (a truncated copy)?  The
+ * header's page count (offset 28) is valid when its change counter
+ * (offset 24) equals "version-valid-for" (offset 92); the page size is
+ * at offset 16 (1 meaning 65536).  A file too short for a header, or
+ * that cannot be read, is left to SQLite.
+ */
+static bool store_truncated(const char *path)
+{
+    unsigned char h[100];
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return false;
+    size_t n = fread(h, 1, sizeof(h), f);
+    bool cut = false;
+    if (n == sizeof(h) && memcmp(h, "SQLite format 3", 16) == 0 && memcmp(h + 24, h + 92, 4) == 0 &&
+        fseek(f, 0, SEEK_END) == 0) {
+        unsigned page = (unsigned)h[16] << 8 | h[17];
+        uint64_t pages =
+            (uint64_t)h[28] << 24 | (uint64_t)h[29] << 16 | (uint64_t)h[30] << 8 | h[31];
+        long size = ftell(f);
+        if (page == 1)
+            page = 65536;
+        cut = size >= 0 && pages > 0 && (uint64_t)size < pages * page;
+    }
+    fclose(f);
+    return cut;
+}
+
+/* What a failed first open means (struct sts_store_open_info). */
+static void store_classify(int rc, struct sts_store_open_info *info)
+{
+    switch (rc & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        info->damaged = true;
+        break;
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_PERM:
+        info->unwritable = true;
+        break;
+    default:
+        break;
+    }
+}
+
+/* Move the damaged file (and its -wal/-shm) aside as PATH.corrupt-UNIXTIME. */
+static enum sts_status store_quarantine(const char *path, struct sts_store_open_info *info,
+                                        char *err, size_t errlen)
+{
+    char side[4200];
+    snprintf(info->moved_to, sizeof(info->moved_to), "%s.corrupt-%lld", path,
+             (long long)time(NULL));
+    if (rename(path, info->moved_to) != 0)
+        return sts_status_set(STS_EIO, err, errlen,
+                              "store %s is damaged and cannot be moved to %s: %s", path,
+                              info->moved_to, strerror(errno));
+    const char *suffix[] = {"-wal", "-shm"};
+    for (size_t i = 0; i < 2; i++) {
+        char moved[4300];
+        snprintf(side, sizeof(side), "%s%s", path, suffix[i]);
+        snprintf(moved, sizeof(moved), "%s%s", info->moved_to, suffix[i]);
+        (void)rename(side, moved); /* absent is fine */
+    }
+    info->quarantined = true;
+    return STS_OK;
+}
+
+enum sts_status sts_store_files(const char *spec, void (*fn)(const char *path, void *arg),
+                                void *arg, char *err, size_t errlen)
+{
+    static const char *const sides[] = {"", "-wal", "-shm"}; /* WAL mode's files */
+    const char *path = NULL;
+    char fixed[4096], name[4096 + 8];
+    enum sts_status status = store_parse_spec(spec, &path, fixed, sizeof(fixed), err, errlen);
+    if (status != STS_OK)
+        return status;
+    for (size_t i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
+        if ((size_t)snprintf(name, sizeof(name), "%s%s", path, sides[i]) >= sizeof(name))
+            return sts_status_set(STS_EINVAL, err, errlen, "store: path too long");
+        fn(name, arg);
+    }
+    return STS_OK;
+}
+
 enum sts_status sts_store_open(const char *spec, struct sts_store **out, char *err, size_t errlen)
 {
+    return sts_store_open2(spec, false, out, NULL, err, errlen);
+}
+
+enum sts_status sts_store_open2(const char *spec, bool repair, struct sts_store **out,
+                                struct sts_store_open_info *info, char *err, size_t errlen)
+{
     struct sts_store *s;
-    struct store_conn *c;
+    struct store_conn *c = NULL;
     const char *path = NULL;
     char fixed[4096];
     enum sts_status status;
+    struct sts_store_open_info scratch;
 
     *out = NULL;
+    if (info == NULL)
+        info = &scratch;
+    memset(info, 0, sizeof(*info));
     status = store_parse_spec(spec, &path, fixed, sizeof(fixed), err, errlen);
     if (status != STS_OK)
         return status;
@@ -670,11 +679,27 @@ enum sts_status sts_store_open(const char *spec, struct sts_store **out, char *e
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     /* The first connection creates or migrates the schema, and proves the file. */
-    status = store_borrow(s, &c, err, errlen);
-    if (status != STS_OK) {
-        sts_store_close(s);
-        return status;
+    for (int attempt = 0;; attempt++) {
+        int rc = SQLITE_OK;
+        if (store_truncated(path)) {
+            rc = SQLITE_CORRUPT;
+            status = sts_status_set(STS_EIO, err, errlen,
+                                    "store %s is shorter than its header says (truncated)", path);
+        } else {
+            status = store_conn_open(path, &c, &rc, err, errlen);
+        }
+        if (status == STS_OK)
+            break;
+        store_classify(rc, info);
+        snprintf(info->why, sizeof(info->why), "%s", err != NULL ? err : "");
+        if (!(repair && info->damaged && attempt == 0) ||
+            store_quarantine(path, info, err, errlen) != STS_OK) {
+            sts_store_close(s);
+            return status;
+        }
+        info->damaged = false; /* the next attempt is a fresh file */
     }
+    s->nopen = 1;
     store_return(s, c);
     *out = s;
     return STS_OK;
@@ -693,367 +718,4 @@ void sts_store_close(struct sts_store *store)
     pthread_mutex_destroy(&store->mu);
     free(store->path);
     free(store);
-}
-
-enum sts_status sts_store_get(struct sts_store *store, const char *domain,
-                              struct sts_store_entry *out, char *err, size_t errlen)
-{
-    struct store_op op;
-    enum sts_status status;
-    char why[256];
-
-    memset(out, 0, sizeof(*out));
-    status = store_op_begin(&op, store, "get", domain, NULL, err, errlen);
-    if (status != STS_OK)
-        return status;
-    status = store_found(&op, store_query(&op, ST_GET, "t", domain));
-    if (status == STS_OK) {
-        status = row_to_entry(op.c->st[ST_GET], out, why, sizeof(why));
-        if (status != STS_OK) {
-            sts_store_entry_clear(out);
-            if (status == STS_EINVAL) /* unreadable: absent, so a fetch replaces it */
-                status = STS_ENOTFOUND;
-            sts_status_set(status, err, errlen, "store get %s: stored policy unreadable: %s",
-                           domain, why);
-        }
-    }
-    store_stmt_done(op.c->st[ST_GET]);
-    store_op_end(&op);
-    sts_metrics_store(STS_METRICS_STORE_GET, status);
-    return status;
-}
-
-/* The canonical body of a policy, checked to read back; caller frees *body. */
-static enum sts_status store_format(const struct sts_store_entry *e, char **body, char *err,
-                                    size_t errlen)
-{
-    size_t len = sts_policy_format(e->policy, NULL, 0);
-    struct sts_policy *back = NULL;
-    char perr[160] = "";
-    enum sts_status status;
-
-    *body = malloc(len + 1);
-    if (*body == NULL)
-        return sts_status_set(STS_ENOMEM, err, errlen, "store put %s: out of memory", e->domain);
-    sts_policy_format(e->policy, *body, len + 1);
-    status = sts_policy_parse(*body, len, &back, perr, sizeof(perr));
-    sts_policy_free(back);
-    if (status == STS_OK)
-        return STS_OK;
-    free(*body);
-    *body = NULL;
-    if (status == STS_ENOMEM)
-        return sts_status_set(STS_ENOMEM, err, errlen, "store put %s: out of memory", e->domain);
-    return sts_status_set(STS_EINVAL, err, errlen, "store put %s: policy does not read back: %s",
-                          e->domain, perr);
-}
-
-enum sts_status sts_store_put(struct sts_store *store, const struct sts_store_entry *entry,
-                              char *err, size_t errlen)
-{
-    struct store_op op;
-    enum sts_status status;
-    char *body = NULL;
-
-    if (entry->policy == NULL)
-        return sts_status_set(STS_EINVAL, err, errlen, "store put: no policy");
-    status = store_format(entry, &body, err, errlen);
-    if (status == STS_OK)
-        status = store_op_begin(&op, store, "put", entry->domain, entry->id, err, errlen);
-    if (status != STS_OK) {
-        free(body);
-        return status;
-    }
-    status = store_run(&op, ST_BEGIN, NULL, "");
-    if (status == STS_OK) {
-        status =
-            store_run(&op, ST_PUT, NULL, "ttttiiiii", entry->domain, entry->id, body,
-                      sts_mode_name(entry->policy->mode), (int64_t)entry->policy->max_age,
-                      entry->fetched_at, entry->expires_at, entry->checked_at, entry->last_used);
-        if (status == STS_OK)
-            status = store_run(&op, ST_DEL_NEGATIVE, NULL, "t", entry->domain);
-        if (status == STS_OK) /* a fetch of this id worked: its back-off is moot */
-            status = store_run(&op, ST_DEL_BACKOFF_ID, NULL, "tt", entry->domain, entry->id);
-        status = store_txn_end(&op, status);
-    }
-    store_op_end(&op);
-    free(body);
-    sts_metrics_store(STS_METRICS_STORE_PUT, status);
-    return status;
-}
-
-/* One UPDATE of one domain's row; STS_ENOTFOUND when it has none. */
-static enum sts_status store_update(struct sts_store *store, const char *what, enum store_stmt id,
-                                    const char *domain, int64_t a, int64_t b, bool two, char *err,
-                                    size_t errlen)
-{
-    struct store_op op;
-    enum sts_status status;
-    int changes = 0;
-
-    status = store_op_begin(&op, store, what, domain, NULL, err, errlen);
-    if (status != STS_OK)
-        return status;
-    if (two)
-        status = store_run(&op, id, &changes, "tii", domain, a, b);
-    else
-        status = store_run(&op, id, &changes, "ti", domain, a);
-    store_op_end(&op);
-    if (status == STS_OK && changes == 0)
-        status = sts_status_set(STS_ENOTFOUND, err, errlen, "store %s %s: no policy", what, domain);
-    sts_metrics_store(id == ST_REFRESH ? STS_METRICS_STORE_REFRESH : STS_METRICS_STORE_TOUCH,
-                      status);
-    return status;
-}
-
-enum sts_status sts_store_refresh(struct sts_store *store, const char *domain, int64_t checked_at,
-                                  int64_t expires_at, char *err, size_t errlen)
-{
-    return store_update(store, "refresh", ST_REFRESH, domain, checked_at, expires_at, true, err,
-                        errlen);
-}
-
-enum sts_status sts_store_touch(struct sts_store *store, const char *domain, int64_t now, char *err,
-                                size_t errlen)
-{
-    return store_update(store, "touch", ST_TOUCH, domain, now, 0, false, err, errlen);
-}
-
-/*
- * Three deletes in one transaction, bound to domain unless it is NULL;
- * changes[i] receives the rows removed by the i-th.
- */
-static enum sts_status store_delete3(struct store_op *op, const enum store_stmt ids[3],
-                                     const char *domain, int changes[3])
-{
-    enum sts_status status = store_run(op, ST_BEGIN, NULL, "");
-
-    if (status != STS_OK)
-        return status;
-    for (int i = 0; i < 3 && status == STS_OK; i++)
-        status = domain != NULL ? store_run(op, ids[i], &changes[i], "t", domain)
-                                : store_run(op, ids[i], &changes[i], "");
-    return store_txn_end(op, status);
-}
-
-enum sts_status sts_store_delete(struct sts_store *store, const char *domain, char *err,
-                                 size_t errlen)
-{
-    static const enum store_stmt ids[3] = {ST_DEL_POLICY, ST_DEL_NEGATIVE, ST_DEL_BACKOFF};
-    struct store_op op;
-    enum sts_status status;
-    int changes[3] = {0, 0, 0};
-
-    status = store_op_begin(&op, store, "delete", domain, NULL, err, errlen);
-    if (status != STS_OK)
-        return status;
-    status = store_delete3(&op, ids, domain, changes);
-    store_op_end(&op);
-    if (status == STS_OK && changes[0] + changes[1] + changes[2] == 0)
-        status =
-            sts_status_set(STS_ENOTFOUND, err, errlen, "store delete %s: nothing stored", domain);
-    sts_metrics_store(STS_METRICS_STORE_DELETE, status);
-    return status;
-}
-
-enum sts_status sts_store_delete_all(struct sts_store *store, size_t *count, char *err,
-                                     size_t errlen)
-{
-    static const enum store_stmt ids[3] = {ST_DEL_ALL_POLICIES, ST_DEL_ALL_NEGATIVE,
-                                           ST_DEL_ALL_BACKOFF};
-    struct store_op op;
-    enum sts_status status;
-    int changes[3] = {0, 0, 0};
-
-    if (count != NULL)
-        *count = 0;
-    status = store_op_begin(&op, store, "delete-all", NULL, NULL, err, errlen);
-    if (status != STS_OK)
-        return status;
-    status = store_delete3(&op, ids, NULL, changes);
-    store_op_end(&op);
-    if (status == STS_OK && count != NULL)
-        *count = (size_t)changes[0];
-    sts_metrics_store(STS_METRICS_STORE_DELETE, status);
-    return status;
-}
-
-/*
- * Read up to STORE_FOREACH_BATCH readable rows after the key *after into
- * batch; *after moves to the last row read, readable or not.
- */
-static enum sts_status store_read_batch(struct sts_store *store, char **after,
-                                        struct sts_store_entry *batch, size_t *n, size_t *rows,
-                                        char *err, size_t errlen)
-{
-    struct store_op op;
-    sqlite3_stmt *st;
-    enum sts_status status;
-    char why[256];
-    int rc;
-
-    *n = *rows = 0;
-    status = store_op_begin(&op, store, "foreach", NULL, NULL, err, errlen);
-    if (status != STS_OK)
-        return status;
-    st = op.c->st[ST_LIST];
-    rc = store_query(&op, ST_LIST, "ti", *after, (int64_t)STORE_FOREACH_BATCH);
-    while (rc == SQLITE_ROW) {
-        const unsigned char *key = sqlite3_column_text(st, 0);
-        char *copy = key != NULL ? strdup((const char *)key) : NULL;
-
-        if (copy == NULL) {
-            status = sts_status_set(STS_ENOMEM, err, errlen, "store foreach: out of memory");
-            break;
-        }
-        free(*after);
-        *after = copy;
-        (*rows)++;
-        status = row_to_entry(st, &batch[*n], why, sizeof(why));
-        if (status == STS_ENOMEM) {
-            sts_store_entry_clear(&batch[*n]);
-            sts_status_set(status, err, errlen, "store foreach: out of memory");
-            break;
-        }
-        if (status == STS_OK)
-            (*n)++;
-        else
-            sts_store_entry_clear(&batch[*n]); /* unreadable row: skipped */
-        status = STS_OK;
-        rc = sqlite3_step(st);
-    }
-    if (status == STS_OK && rc != SQLITE_DONE)
-        status = store_fail(&op, rc);
-    store_stmt_done(st);
-    store_op_end(&op);
-    return status;
-}
-
-enum sts_status sts_store_foreach(struct sts_store *store,
-                                  int (*fn)(const struct sts_store_entry *entry, void *arg),
-                                  void *arg, char *err, size_t errlen)
-{
-    struct sts_store_entry *batch = calloc(STORE_FOREACH_BATCH, sizeof(*batch));
-    char *after = strdup("");
-    enum sts_status status = STS_OK;
-    size_t n = 0, rows = STORE_FOREACH_BATCH;
-    int stop = 0;
-
-    if (fn == NULL)
-        status = sts_status_set(STS_EINVAL, err, errlen, "store foreach: no function");
-    else if (batch == NULL || after == NULL)
-        status = sts_status_set(STS_ENOMEM, err, errlen, "store foreach: out of memory");
-    /* No connection is held while fn runs: it may use the store. */
-    while (status == STS_OK && stop == 0 && rows == STORE_FOREACH_BATCH) {
-        status = store_read_batch(store, &after, batch, &n, &rows, err, errlen);
-        for (size_t i = 0; i < n; i++) {
-            if (status == STS_OK && stop == 0)
-                stop = fn(&batch[i], arg);
-            sts_store_entry_clear(&batch[i]);
-        }
-    }
-    free(after);
-    free(batch);
-    sts_metrics_store(STS_METRICS_STORE_LIST, status);
-    return status;
-}
-
-enum sts_status sts_store_negative_get(struct sts_store *store, const char *domain, int64_t now,
-                                       struct sts_store_negative *out, char *err, size_t errlen)
-{
-    struct store_op op;
-    enum sts_status status;
-
-    if (out != NULL)
-        memset(out, 0, sizeof(*out));
-    status = store_op_begin(&op, store, "negative-get", domain, NULL, err, errlen);
-    if (status != STS_OK)
-        return status;
-    status = store_found(&op, store_query(&op, ST_NEG_GET, "ti", domain, now));
-    if (status == STS_OK && out != NULL) {
-        const unsigned char *reason = sqlite3_column_text(op.c->st[ST_NEG_GET], 1);
-        snprintf(out->domain, sizeof(out->domain), "%s", domain);
-        out->until = sqlite3_column_int64(op.c->st[ST_NEG_GET], 0);
-        snprintf(out->reason, sizeof(out->reason), "%s",
-                 reason != NULL ? (const char *)reason : "");
-    }
-    store_stmt_done(op.c->st[ST_NEG_GET]);
-    store_op_end(&op);
-    sts_metrics_store(STS_METRICS_STORE_NEGATIVE_GET, status);
-    return status;
-}
-
-/* A reason as stored: at most STORE_REASON_MAX bytes of src[0..cap). */
-static void store_reason(char *dst, const char *src, size_t cap)
-{
-    size_t len = src != NULL ? strnlen(src, cap) : 0;
-
-    if (len > STORE_REASON_MAX)
-        len = STORE_REASON_MAX;
-    if (len > 0)
-        memcpy(dst, src, len);
-    dst[len] = '\0';
-}
-
-enum sts_status sts_store_negative_put(struct sts_store *store,
-                                       const struct sts_store_negative *neg, char *err,
-                                       size_t errlen)
-{
-    struct store_op op;
-    enum sts_status status;
-    char reason[STORE_REASON_MAX + 1];
-
-    status = store_op_begin(&op, store, "negative-put", neg->domain, NULL, err, errlen);
-    if (status != STS_OK)
-        return status;
-    store_reason(reason, neg->reason, sizeof(neg->reason));
-    status = store_run(&op, ST_NEG_PUT, NULL, "tit", neg->domain, neg->until, reason);
-    store_op_end(&op);
-    sts_metrics_store(STS_METRICS_STORE_NEGATIVE_PUT, status);
-    return status;
-}
-
-enum sts_status sts_store_backoff_get(struct sts_store *store, const char *domain, const char *id,
-                                      int64_t now, int64_t *until, char *err, size_t errlen)
-{
-    struct store_op op;
-    enum sts_status status;
-
-    if (until != NULL)
-        *until = 0;
-    status = store_op_begin(&op, store, "backoff-get", domain, id != NULL ? id : "", err, errlen);
-    if (status != STS_OK)
-        return status;
-    status = store_found(&op, store_query(&op, ST_BACKOFF_GET, "tti", domain, id, now));
-    if (status == STS_OK && until != NULL)
-        *until = sqlite3_column_int64(op.c->st[ST_BACKOFF_GET], 0);
-    store_stmt_done(op.c->st[ST_BACKOFF_GET]);
-    store_op_end(&op);
-    sts_metrics_store(STS_METRICS_STORE_BACKOFF_GET, status);
-    return status;
-}
-
-enum sts_status sts_store_backoff_put(struct sts_store *store, const char *domain, const char *id,
-                                      int64_t until, const char *reason, char *err, size_t errlen)
-{
-    struct store_op op;
-    enum sts_status status;
-    char why[STORE_REASON_MAX + 1];
-
-    status = store_op_begin(&op, store, "backoff-put", domain, id != NULL ? id : "", err, errlen);
-    if (status != STS_OK)
-        return status;
-    store_reason(why, reason, STORE_REASON_MAX);
-    status = store_run(&op, ST_BACKOFF_PUT, NULL, "ttit", domain, id, until, why);
-    store_op_end(&op);
-    sts_metrics_store(STS_METRICS_STORE_BACKOFF_PUT, status);
-    return status;
-}
-
-void sts_store_entry_clear(struct sts_store_entry *entry)
-{
-    if (entry == NULL)
-        return;
-    sts_policy_free(entry->policy);
-    memset(entry, 0, sizeof(*entry));
 }

@@ -3,12 +3,12 @@
  * verdict per MX host, kept across restarts so that a fresh milter does
  * not re-probe every MX it already knows.
  *
- * The second file of the store module: it borrows connections from
- * store.c's pool (store_int.h) and, unlike store.c, prepares its
+ * A file of the store module: it borrows connections from
+ * store.c's pool (store_int.h) and, unlike store_policy.c, prepares its
  * statements per call: these functions run on the probe cache's workers,
  * its refresher and the CLI, never once per recipient (the probe cache's
  * memory front answers those), so a few microseconds of sqlite3_prepare
- * buy not having to extend store.c's per-connection statement set.
+ * buy not having to extend the per-connection statement set.
  *
  * Locking: none of its own; see store.h.
  */

@@ -1,6 +1,6 @@
 #!/bin/sh
 # config_docs.sh - the configuration documentation keeps up with the key
-# table: every key of the table (milter/core/config.c) is described in
+# table: every key of the table (milter/core/config_keys.c) is described in
 # mtasts-milter.conf(5) with its default and its reloadability, and listed
 # in contrib/mtasts-milter.conf as "#Name default" (marked "(reload)" when
 # reloadable); neither document names a key the table does not have; the
@@ -19,8 +19,9 @@ set -u
 # shellcheck source=tests/lib/common.sh
 . "${srcdir:-.}/tests/lib/common.sh"
 need_bin MTASTS_MILTER milter/mtasts-milter
-man="$srcdir/docs/mtasts-milter.conf.5"
-sample="$srcdir/contrib/mtasts-milter.conf"
+# Both are made by make from their .in with configure's paths.
+man="${top_builddir:-.}/docs/mtasts-milter.conf.5"
+sample="${top_builddir:-.}/contrib/mtasts-milter.conf"
 
 # "Name|default|reloadable" (or "restart"), one line per key, in table order;
 # "|" and not a tab, which read would merge when a default is empty.

@@ -6,7 +6,7 @@ set -u
 # shellcheck source=tests/lib/common.sh
 . "${srcdir:-.}/tests/lib/common.sh"
 need_bin MTASTS milter/mtasts
-man="$srcdir/docs/mtasts.1"
+man="${top_builddir:-.}/docs/mtasts.1" # made from docs/mtasts.1.in by make
 
 # The COMMANDS section, with roff's escaped hyphens made plain.
 commands=$(sed -n '/^\.SH COMMANDS/,/^\.SH /p' "$man" | sed 's/\\-/-/g')

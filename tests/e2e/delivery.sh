@@ -18,6 +18,18 @@
 #                 certificate comes from a CA nobody trusts, is delivered
 # and a domain without a policy (nopolicy.test's MX is not listening: only
 # the answer is checked) gets "NOTFOUND".
+#   issue 13      the site's forced-TLS levels (OverridesFile), each passing
+#                 and failing under Postfix as under the milter
+#                 (tests/milter/agreement.sh): encrypt -> "OK encrypt
+#                 protocols=>=TLSv1.2" (a self-signed certificate is sent,
+#                 a host without STARTTLS deferred), verify -> "OK verify
+#                 match=hostname" (a wildcard certificate sent, an expired
+#                 one deferred), secure PATTERN -> "OK secure match=..."
+#                 (the named host sent, another host deferred), dane ->
+#                 "OK dane-only" (DANE-TA sent, a host without TLSA
+#                 deferred); DANE-only destinations without MTA-STS
+#                 (RFC 7672 section 2.2): DANE-EE sent, TLSA on a host
+#                 without STARTTLS deferred; a bogus MX RRset "TEMP".
 #
 # The sending Postfix is a private instance (own config_directory,
 # queue_directory, maillog_file; never /etc/postfix) that runs inside a
@@ -90,9 +102,21 @@ ProbeTimeout        5s
 RefreshInterval     0
 SocketMap           inet:$SMAP_PORT@$SMAP_ADDR
 SocketMapDeadline   5s
+OverridesFile       $mdir/overrides
 Syslog              no
 LogFile             $mlog
 LogLevel            debug
+EOF
+cat >"$mdir/overrides" <<EOF
+# forced TLS levels (tests/e2e/delivery.sh), each passing and failing
+mxselfsigned.test     encrypt
+mxnotls.test          encrypt
+mxwild.test           verify
+mxexpired.test        verify
+notlsa.dane.test      secure mx1.notlsa.dane.test
+patternmiss.dane.test secure mx1.other.dane.test
+ta.dane.test          dane
+plain.dane.test       dane
 EOF
 t_milter=$(now_ms)
 "$MTASTS_MILTER" -f -c "$mdir/milter.conf" </dev/null >"$mdir/milter.out" 2>&1 &
@@ -256,6 +280,42 @@ timed "u@badtlsa.dane.test: socketmap 'OK dane...', TLSA of another key: deferre
 # No policy: NOTFOUND (Postfix then uses smtp_tls_security_level = may).
 answer_is nopolicy.test 'NOTFOUND'
 timed "nopolicy.test (no _mta-sts TXT): socketmap 'NOTFOUND'"
+
+# ---- forced TLS levels (OverridesFile) and DANE-only destinations ----
+# level DOMAIN ANSWER sent|deferred TLS-LINE: the socketmap's answer byte
+# for byte, then Postfix's outcome and its TLS line for the message.
+level() {
+    _a=$(smap "$1")
+    [ "$_a" = "$2" ] || fail "socketmap answer for $1: want '$2', got '$_a'"
+    deliver "u@$1"
+    lines_have "to=<u@$1>, relay=[^ ]*, .*status=$3"
+    [ -z "$4" ] || lines_have "$4"
+    if [ "$3" = sent ]; then
+        grep -q "to=<u@$1>, relay=none.*status=sent (world-mx)" "$WORLD_MX_LOG" ||
+            fail "the MX did not receive the message"
+    else
+        grep -q "to=<u@$1>" "$WORLD_MX_LOG" && fail "the MX must not have received the message"
+    fi
+    timed "u@$1: socketmap '$2', Postfix: $3"
+}
+ENC='OK encrypt protocols=>=TLSv1.2'
+level mxselfsigned.test "$ENC" sent 'TLS connection established to mx1\.mxselfsigned\.test'
+level mxnotls.test "$ENC" deferred 'TLS is required, but was not offered'
+level mxwild.test 'OK verify match=hostname' sent \
+    'Verified TLS connection established to mx1\.mxwild\.test'
+level mxexpired.test 'OK verify match=hostname' deferred 'certificate verification failed'
+level notlsa.dane.test 'OK secure match=mx1.notlsa.dane.test servername=hostname' sent \
+    'Verified TLS connection established to mx1\.notlsa\.dane\.test'
+level patternmiss.dane.test 'OK secure match=mx1.other.dane.test servername=hostname' deferred \
+    'Server certificate not verified'
+level ta.dane.test 'OK dane-only' sent 'Verified TLS connection established to mx1\.ta\.dane\.test'
+level plain.dane.test 'OK dane-only' deferred 'status=deferred \(no TLSA records found\)'
+level daneonly.dane.test 'OK dane-only' sent \
+    'Verified TLS connection established to mx1\.good\.dane\.test'
+level danenotls.dane.test 'OK dane-only' deferred 'TLS is required, but was not offered by host mx1\.danenotls'
+_a=$(smap bogus.test)
+[ "$_a" = 'TEMP dnssec-invalid' ] || fail "socketmap answer for bogus.test: want 'TEMP dnssec-invalid', got '$_a'"
+timed "bogus.test (MX RRset bogus): socketmap 'TEMP dnssec-invalid'"
 
 # ---- stop ----
 milter_stop

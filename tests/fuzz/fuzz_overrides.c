@@ -35,15 +35,15 @@ static void check_rule(const struct sts_overrides *ov, const char *domain)
         __builtin_trap();
     }
     switch (r->kind) {
-    case STS_OVERRIDE_KIND_ENFORCE:
+    case STS_OVERRIDE_ENFORCE:
         if (r->npatterns == 0)
             __builtin_trap();
         for (size_t i = 0; i < r->npatterns; i++)
             if (sts_mx_match_check_pattern(r->patterns[i], NULL, 0) != STS_OK)
                 __builtin_trap();
         break;
-    case STS_OVERRIDE_KIND_SKIP:
-    case STS_OVERRIDE_KIND_DANE:
+    case STS_OVERRIDE_SKIP:
+    case STS_OVERRIDE_DANE:
         if (r->npatterns != 0)
             __builtin_trap();
         break;

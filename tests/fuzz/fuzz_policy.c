@@ -24,7 +24,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < p->mx_count; i++) {
         if (sts_mx_match_check_pattern(p->mx[i], NULL, 0) != STS_OK)
             __builtin_trap(); /* stored patterns are always valid */
-        (void)sts_policy_permits_mx(p, p->mx[i]);
+        /* each check scans every pattern: a few suffice, and a body at the
+           64 KiB cap (2,700 mx lines) stays fast instead of quadratic */
+        if (i < 8 || i + 1 == p->mx_count)
+            (void)sts_policy_permits_mx(p, p->mx[i]);
     }
     sts_policy_free(p);
     return 0;

@@ -336,7 +336,7 @@ START_TEST(test_sample)
     snprintf(path, sizeof(path), "%s/contrib/overrides.sample", srcdir ? srcdir : ".");
 
     ck_assert_msg(sts_overrides_load(path, &ov, err, sizeof(err)) == STS_OK, "%s", err);
-    ck_assert_uint_eq(sts_overrides_count(ov), 5);
+    ck_assert_uint_eq(sts_overrides_count(ov), 8);
     const struct sts_override *r = sts_overrides_lookup(ov, "partner.example");
     ck_assert_msg(r != NULL && r->kind == STS_OVERRIDE_ENFORCE && r->npatterns == 2,
                   "partner.example");
@@ -348,6 +348,13 @@ START_TEST(test_sample)
     ck_assert_msg(r != NULL && r->kind == STS_OVERRIDE_SKIP, "legacy.corp.example");
     r = sts_overrides_lookup(ov, "broken-policy.example");
     ck_assert_msg(r != NULL && r->kind == STS_OVERRIDE_SKIP, "broken-policy.example");
+    /* one example of each forced-TLS level */
+    r = sts_overrides_lookup(ov, "supplier.example");
+    ck_assert_msg(r != NULL && r->kind == STS_OVERRIDE_ENCRYPT, "supplier.example encrypt");
+    r = sts_overrides_lookup(ov, "bank.example");
+    ck_assert_msg(r != NULL && r->kind == STS_OVERRIDE_VERIFY, "bank.example verify");
+    r = sts_overrides_lookup(ov, "agency.example");
+    ck_assert_msg(r != NULL && r->kind == STS_OVERRIDE_DANE, "agency.example dane");
     sts_overrides_free(ov);
 }
 END_TEST

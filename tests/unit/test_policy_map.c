@@ -8,7 +8,13 @@
  * failure with nothing cached "TEMP", keys that are not domains
  * ([host]:port, IP literals, ".parent") "NOTFOUND ", malformed requests
  * "PERM"; the TLSRPT attributes only behind their switch; the DANE hook
- * (RFC 8461 §2: DANE wins).
+ * (RFC 8461 §2: DANE wins).  With the destination decision
+ * (destination.h, issue 13): override skip "NOTFOUND ", a bogus MX RRset
+ * "TEMP dnssec-invalid" (RFC 7672 §2.1.1), DANE-governed hosts "OK
+ * dane-only"/"OK dane", the forced-TLS levels as Postfix names them
+ * (dane -> "dane-only", secure -> "secure match=...", verify -> "verify
+ * match=hostname", encrypt -> "encrypt protocols=>=TLSv1.2"), each above
+ * the published MTA-STS policy.
  *
  * Table-driven: each row is one TAP test point; a failure reads
  * "case NAME: got X, want Y".
@@ -158,6 +164,72 @@ START_TEST(test_reply)
 }
 END_TEST
 
+/* The destination decision (destination.h) decides before MTA-STS. */
+struct dest_case {
+    const char *name;
+    enum sts_override_kind override;
+    bool mx_bogus;
+    enum sts_dane_state dane1, dane2; /* of mx1, mx2 */
+    const char *want;
+};
+
+static const char *const dest_patterns[] = {"mx1.example.test", "*.example.net",
+                                            "mx1.example.test"};
+
+static const struct dest_case dest_cases[] = {
+    {"none_sts", STS_OVERRIDE_NONE, false, STS_DANE_NONE, STS_DANE_NONE,
+     "OK secure match=mx1.good.test servername=hostname"},
+    {"skip", STS_OVERRIDE_SKIP, false, STS_DANE_USABLE, STS_DANE_USABLE, "NOTFOUND "},
+    {"bogus_mx", STS_OVERRIDE_NONE, true, STS_DANE_NONE, STS_DANE_NONE, "TEMP dnssec-invalid"},
+    {"bogus_mx_beats_encrypt", STS_OVERRIDE_ENCRYPT, true, STS_DANE_NONE, STS_DANE_NONE,
+     "TEMP dnssec-invalid"},
+    {"dane_all", STS_OVERRIDE_NONE, false, STS_DANE_USABLE, STS_DANE_BOGUS, "OK dane-only"},
+    {"dane_some", STS_OVERRIDE_NONE, false, STS_DANE_USABLE, STS_DANE_NONE, "OK dane"},
+    {"dane_unusable_is_sts", STS_OVERRIDE_NONE, false, STS_DANE_UNUSABLE, STS_DANE_NONE,
+     "OK secure match=mx1.good.test servername=hostname"},
+    {"override_dane", STS_OVERRIDE_DANE, false, STS_DANE_NONE, STS_DANE_NONE, "OK dane-only"},
+    {"override_secure", STS_OVERRIDE_ENFORCE, false, STS_DANE_NONE, STS_DANE_NONE,
+     "OK secure match=mx1.example.test:.example.net servername=hostname"},
+    {"override_verify", STS_OVERRIDE_VERIFY, false, STS_DANE_NONE, STS_DANE_NONE,
+     "OK verify match=hostname"},
+    {"override_encrypt", STS_OVERRIDE_ENCRYPT, false, STS_DANE_NONE, STS_DANE_NONE,
+     "OK encrypt protocols=>=TLSv1.2"},
+    {"dane_beats_verify", STS_OVERRIDE_VERIFY, false, STS_DANE_USABLE, STS_DANE_USABLE,
+     "OK dane-only"},
+};
+
+START_TEST(test_reply_destination)
+{
+    const struct dest_case *tc = &dest_cases[_i];
+    const char *mx[] = {"mx1.good.test", "mx2.good.test"};
+    enum sts_dane_state dane[] = {tc->dane1, tc->dane2};
+    struct sts_destination_input di = {
+        .override = tc->override,
+        .patterns = tc->override == STS_OVERRIDE_ENFORCE ? dest_patterns : NULL,
+        .npatterns = tc->override == STS_OVERRIDE_ENFORCE ? 3 : 0,
+        .mx_bogus = tc->mx_bogus,
+        .mx_dnssec = tc->mx_bogus ? STS_DNSSEC_BOGUS : STS_DNSSEC_SECURE,
+        .mx = mx,
+        .mx_count = 2,
+        .dane = dane,
+    };
+    struct sts_destination d;
+    sts_destination_decide(&di, &d);
+    struct sts_policy_map_options opts = {0};
+    struct sts_policy_map_input in = {.domain = "good.test",
+                                      .outcome = STS_LOOKUP_POLICY,
+                                      .policy = &p_enforce,
+                                      .dest = &d,
+                                      .patterns = di.patterns,
+                                      .npatterns = di.npatterns};
+    char out[512];
+    size_t n = sts_policy_map_reply(&opts, &in, out, sizeof(out));
+    ck_assert_msg(strcmp(out, tc->want) == 0, "case %s: got \"%s\", want \"%s\"", tc->name, out,
+                  tc->want);
+    ck_assert_msg(n == strlen(tc->want), "case %s: got length %zu", tc->name, n);
+}
+END_TEST
+
 /* A reply that does not fit the buffer (or 100000 bytes) fails closed. */
 START_TEST(test_reply_too_long)
 {
@@ -190,6 +262,7 @@ static Suite *policy_map_suite(void)
     TCase *tc = tcase_create("map");
     tcase_add_loop_test(tc, test_parse, 0, sizeof(parse_cases) / sizeof(parse_cases[0]));
     tcase_add_loop_test(tc, test_reply, 0, sizeof(reply_cases) / sizeof(reply_cases[0]));
+    tcase_add_loop_test(tc, test_reply_destination, 0, sizeof(dest_cases) / sizeof(dest_cases[0]));
     tcase_add_test(tc, test_reply_too_long);
     tcase_add_test(tc, test_perm);
     suite_add_tcase(s, tc);

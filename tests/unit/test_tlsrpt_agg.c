@@ -198,6 +198,33 @@ START_TEST(test_text_cut)
 }
 END_TEST
 
+/* A session with several details (a Postfix datagram): the first counts the
+ * session, DETAIL_ONLY adds a detail only, NO_DETAIL a failure without one. */
+START_TEST(test_flags)
+{
+    struct sts_tlsrpt_agg *a = sts_tlsrpt_agg_new(0);
+    struct sts_tlsrpt_session f =
+        fail_session("example.com", T0, STS_TLSRPT_CERTIFICATE_EXPIRED, "192.0.2.1");
+    ck_assert_int_eq(sts_tlsrpt_agg_add(a, &f), STS_OK);
+    f.result = STS_TLSRPT_CERTIFICATE_HOST_MISMATCH;
+    f.flags = STS_TLSRPT_SESSION_DETAIL_ONLY;
+    ck_assert_int_eq(sts_tlsrpt_agg_add(a, &f), STS_OK);
+    f.flags = STS_TLSRPT_SESSION_NO_DETAIL;
+    ck_assert_int_eq(sts_tlsrpt_agg_add(a, &f), STS_OK);
+    struct sts_tlsrpt_batch b = {0};
+    sts_tlsrpt_agg_drain(a, &b);
+    ck_assert_uint_eq(b.count, 3);
+    const struct sts_tlsrpt_row *p = find_row(&b, "2026-08-03", "example.com", false, NULL);
+    ck_assert_uint_eq(p->fail, 2);
+    uint64_t details = 0;
+    for (size_t i = 0; i < b.count; i++)
+        details += b.rows[i].detail ? b.rows[i].count : 0;
+    ck_assert_uint_eq(details, 2);
+    sts_tlsrpt_batch_clear(&b);
+    sts_tlsrpt_agg_free(a);
+}
+END_TEST
+
 struct worker_arg {
     struct sts_tlsrpt_agg *a;
     int id;
@@ -378,6 +405,7 @@ static Suite *tlsrpt_agg_suite(void)
     tcase_add_test(tc, test_invalid);
     tcase_add_test(tc, test_cap);
     tcase_add_test(tc, test_text_cut);
+    tcase_add_test(tc, test_flags);
     tcase_add_test(tc, test_threads);
     tcase_add_test(tc, test_assemble);
     tcase_add_test(tc, test_assemble_detail_only);

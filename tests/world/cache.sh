@@ -4,7 +4,8 @@
 # fetch failure and when the TXT record vanishes, a 5-minute back-off,
 # "mode: none" replacing at once) and section 3.3 (fetch failures treated
 # as no policy), plus single flight, the lookup deadline, negative caching,
-# persistence in SQLite and the background refresher, against the local
+# persistence in SQLite, the background refresher and (issue 18) a store
+# that cannot be read getting OnStoreError, against the local
 # test world.  The TAP comes from tests/world/test_cache.
 #
 # Usage (from the build directory): srcdir=SRCDIR sh SRCDIR/tests/world/cache.sh

@@ -8,7 +8,9 @@
 # validation-failure, tlsa-invalid, dnssec-invalid), RFC 7672 (DANE-EE and
 # DANE-TA authenticate a certificate from an unknown CA; a failing DANE
 # result is a failure although MTA-STS alone would pass; a bogus TLSA or MX
-# RRset is dnssec-invalid), the version scan (each of TLS 1.0 to 1.3 tried
+# RRset is dnssec-invalid; issue 13: a DANE-only domain without _mta-sts gets
+# its MX, DANE and TLS sections, the _smtp._tls record parsed (RFC 8460
+# section 3), the override that applies and the socketmap's answer), the version scan (each of TLS 1.0 to 1.3 tried
 # with its own handshake, compared with openssl s_client), a silent MX
 # costing at most the timeout, --json carrying the same fields, --no-tls,
 # --port, and the exit statuses (0 pass, 1 failures, 2 usage).
@@ -245,7 +247,7 @@ want_field result '^pass$'
 ok "check notlsa.dane.test: no TLSA (secure NODATA), MTA-STS pass"
 
 tls_fail tlsabogus.dane.test dnssec-invalid
-want_field DANE '^bogus: '
+want_field DANE 'DNSSEC-bogus: '
 ok "check tlsabogus.dane.test: a bogus TLSA RRset is dnssec-invalid"
 # shellcheck disable=SC2086
 run check $NET --json tlsabogus.dane.test
@@ -265,6 +267,58 @@ want_rc 1
 want_json 'd["mx_dnssec"] == "bogus"' 'd["mx"] == []' 'd["result"] == "fail"' \
     '"dnssec-invalid" in d["summary"]'
 ok "check --json bogus.test: mx_dnssec bogus"
+
+# --- DANE-only destinations, no _mta-sts (RFC 7672; issue 13 item 5)
+# shellcheck disable=SC2086
+run check $NET daneonly.dane.test
+want_rc 0
+want_line '^WARN txt: .*DANE protects every MX host'
+want_line '^OK   mx: mx1\.good\.dane\.test \(preference 10\), MX records DNSSEC secure$'
+want_line '^OK   tls: mx1\.good\.dane\.test: pass by DANE \(DANE-EE\)'
+want_field DANE '^1 usable TLSA record at _25\._tcp\.mx1\.good\.dane\.test \(secure\)$'
+want_field 'DANE probe' '^pass: matched a DANE-EE\(3\) record$'
+want_field SNI '^mx1\.good\.dane\.test \(the TLSA base name\)$'
+want_field addresses "^$WORLD_NET\\.40 \\(DNSSEC: secure\\)$"
+want_line '^OK   tlsrpt: _smtp\._tls\.daneonly\.dane\.test: reports go to mailto:tlsrpt@daneonly\.dane\.test, https://reports\.daneonly\.dane\.test/v1$'
+want_line '^OK   delivery: .* is told "OK dane-only"$'
+want_field policy '^none \(no MTA-STS policy'
+want_line '^verdict: PASS: no MTA-STS policy, DANE for 1/1 MX hosts, 1/1 pass TLS checks'
+ok "check daneonly.dane.test: no _mta-sts, full DANE and TLS section, TLS-RPT parsed, dane-only"
+# shellcheck disable=SC2086
+run check $NET --json daneonly.dane.test
+want_rc 0
+want_json 'd["tls_checked"] is True' 'd["mx"][0]["dane"]["status"] == "usable"' \
+    'd["mx"][0]["dane"]["result"] == "pass"' 'd["policy"] is None' \
+    'd["delivery"] == "OK dane-only"' 'd["mx"][0]["dane"]["sni"] == "mx1.good.dane.test"' \
+    'd["tlsrpt_rua"] == "mailto:tlsrpt@daneonly.dane.test, https://reports.daneonly.dane.test/v1"' \
+    'd["summary"].startswith("PASS: no MTA-STS policy, DANE for 1/1")'
+ok "check --json daneonly.dane.test: the same facts"
+# shellcheck disable=SC2086
+run check $NET danenotls.dane.test
+want_rc 1
+want_line '^WARN txt: '
+want_line '^FAIL tls: mx1\.danenotls\.dane\.test: starttls-not-supported: '
+want_last 'verdict: FAIL: starttls-not-supported on mx1.danenotls.dane.test (the only permitted MX)'
+ok "check danenotls.dane.test: secure TLSA on a host without STARTTLS fails"
+# shellcheck disable=SC2086
+run check $NET plain.dane.test
+want_rc 1
+want_line '^FAIL txt: '
+want_field DANE '^none: no TLSA records at _25\._tcp\.mx1\.notlsa\.dane\.test \(secure\)$'
+want_line '^OK   delivery: .* is told "NOTFOUND "$'
+ok "check plain.dane.test: no MTA-STS, no DANE: said, NOTFOUND"
+# the override that applies (mtasts-milter.conf OverridesFile, -c)
+printf 'plain.dane.test verify\n.dane.test encrypt\n' >"$tmp/overrides"
+printf 'OverridesFile %s\n' "$tmp/overrides" >"$tmp/milter.conf"
+# shellcheck disable=SC2086
+run check -c "$tmp/milter.conf" $NET plain.dane.test
+want_line "^OK   override: $tmp/overrides line 1: plain\\.dane\\.test verify "
+want_line '^OK   delivery: .* is told "OK verify match=hostname"$'
+ok "check plain.dane.test with an override: the level and its socketmap answer"
+# shellcheck disable=SC2086
+run check -c "$tmp/milter.conf" $NET --json notlsa.dane.test
+want_json 'd["override"] == "encrypt"' 'd["delivery"] == "OK encrypt protocols=>=TLSv1.2"'
+ok "check --json notlsa.dane.test: the .dane.test subdomain override applies"
 
 # Without validation there is no DANE: good.dane.test's certificate from an
 # unknown CA is then just not trusted.

@@ -10,6 +10,7 @@
  * The cache's clock is a variable of this program, so max_age, re-check
  * grace and back-off are crossed without waiting.
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../lib/tap.h"
 #include "mtasts/cache.h"
@@ -95,6 +97,7 @@ struct world_cache {
     struct sts_cache *cache;
 };
 
+/* store_name NULL: use the store already in w->store (shared with another cache). */
 static void open_cache(struct world_cache *w, const char *fwd, const char *store_name,
                        unsigned refresh_s, unsigned fetch_timeout_ms)
 {
@@ -104,8 +107,8 @@ static void open_cache(struct world_cache *w, const char *fwd, const char *store
         printf("Bail out! resolver: %s\n", err);
         exit(1);
     }
-    snprintf(spec, sizeof(spec), "sqlite:%s/%s", scratch, store_name);
-    if (sts_store_open(spec, &w->store, err, sizeof(err)) != STS_OK) {
+    snprintf(spec, sizeof(spec), "sqlite:%s/%s", scratch, store_name != NULL ? store_name : "");
+    if (store_name != NULL && sts_store_open(spec, &w->store, err, sizeof(err)) != STS_OK) {
         printf("Bail out! store: %s\n", err);
         exit(1);
     }
@@ -444,6 +447,94 @@ static void test_refresher(void)
     close_cache(&w4);
 }
 
+/*
+ * Damage a store file in place under the open store: every page after
+ * the first (the header and the schema, which the open connection has
+ * read already) is overwritten, so the next read of a table fails the
+ * way a damaged disk does ("database disk image is malformed").
+ */
+static bool damage_store(const char *store_name)
+{
+    char path[512];
+    unsigned char hdr[100], junk[4096];
+    snprintf(path, sizeof(path), "%s/%s", scratch, store_name);
+    int fd = open(path, O_RDWR);
+    if (fd < 0 || pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr)) {
+        perror(path);
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    unsigned page = (unsigned)hdr[16] << 8 | hdr[17];
+    if (page == 1)
+        page = 65536;
+    off_t end = lseek(fd, 0, SEEK_END);
+    memset(junk, 0xa5, sizeof(junk));
+    bool ok_ = end > (off_t)page;
+    for (off_t at = page; ok_ && at < end; at += (off_t)sizeof(junk))
+        ok_ = pwrite(fd, junk, sizeof(junk), at) == (ssize_t)sizeof(junk);
+    printf("# %s: page size %u, %lld bytes, overwritten from %u\n", path, page, (long long)end,
+           page);
+    return close(fd) == 0 && ok_;
+}
+
+/*
+ * Regression, issue 18 finding "OnStoreError is not applied when a store
+ * read fails": a domain with a stored enforce policy whose store read
+ * fails fell back to discovery, DNS failed, and the recipient was
+ * accepted as dns-error even with OnStoreError tempfail.  Now the lookup
+ * answers error/store-error (the verdict's OnStoreError), and a policy
+ * the cache holds in memory is still served while the store cannot be
+ * read.  Real SQLite store, damaged on disk while it is open.
+ */
+static void test_store_unreadable(void)
+{
+    struct world_cache w5;
+    char err[256];
+    open_cache(&w5, "127.0.0.1@9", "unreadable.db", 0, 2000); /* the resolver never answers */
+    struct sts_store_entry e = {.fetched_at = atomic_load(&fake_now),
+                                .checked_at = atomic_load(&fake_now),
+                                .expires_at = atomic_load(&fake_now) + 86400,
+                                .last_used = atomic_load(&fake_now)};
+    snprintf(e.domain, sizeof(e.domain), "stored.test");
+    snprintf(e.id, sizeof(e.id), "s1");
+    int put = sts_policy_parse(POLICY_ENFORCE, strlen(POLICY_ENFORCE), &e.policy, err,
+                               sizeof(err)) == STS_OK &&
+              sts_store_put(w5.store, &e, err, sizeof(err)) == STS_OK;
+    sts_store_entry_clear(&e);
+    ok(put, "an enforce policy for stored.test is in the store");
+    close_cache(&w5);
+
+    open_cache(&w5, "127.0.0.1@9", "unreadable.db", 0, 2000);
+    ok(damage_store("unreadable.db"), "the store file is damaged under the open store");
+    struct seen s = lookup(&w5, "stored.test", 5000);
+    ok(s.outcome == STS_LOOKUP_ERROR && strcmp(s.reason, "store-error") == 0,
+       "store unreadable, DNS failing: error/store-error, not a DNS failure (got %s/%s)",
+       sts_lookup_outcome_name(s.outcome), s.reason);
+    s = lookup(&w5, "stored.test", 5000);
+    ok(s.outcome == STS_LOOKUP_ERROR && strcmp(s.reason, "store-error") == 0,
+       "the next lookup too: the failed discovery does not replace the stored policy (got %s/%s)",
+       sts_lookup_outcome_name(s.outcome), s.reason);
+
+    /* A second cache over the same damaged store, with a working resolver. */
+    struct world_cache w6 = {.store = w5.store};
+    open_cache(&w6, forwarder, NULL, 0, 5000);
+    s = lookup(&w6, "good.test", 8000);
+    ok(s.outcome == STS_LOOKUP_POLICY,
+       "store unreadable: discovery still finds good.test's policy");
+    s = lookup(&w6, "good.test", 5000);
+    ok(s.outcome == STS_LOOKUP_POLICY && s.source == STS_SOURCE_FRONT,
+       "the policy in memory is served although the store still cannot be read (got %s from %s)",
+       sts_lookup_outcome_name(s.outcome), sts_lookup_source_name(s.source));
+    s = lookup(&w6, "nopolicy.test", 5000);
+    ok(s.outcome == STS_LOOKUP_ERROR && strcmp(s.reason, "store-error") == 0,
+       "no TXT record but the store unreadable: error/store-error, not no-policy (got %s/%s)",
+       sts_lookup_outcome_name(s.outcome), s.reason);
+    sts_cache_free(w6.cache);
+    sts_dns_free(w6.dns);
+    close_cache(&w5);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4) {
@@ -472,5 +563,6 @@ int main(int argc, char **argv)
     test_store_reload();
     test_dns_failure();
     test_refresher();
+    test_store_unreadable();
     return done_testing();
 }

@@ -8,6 +8,13 @@
  * a scratch directory.  The real modules run here (resolver, store, cache,
  * socketmap listener on a loopback port); the client below speaks
  * netstrings over TCP and checks every reply byte for byte.
+ *
+ * Issue 13: the site's overrides (OverridesFile) come before the
+ * published policy, named as Postfix names its TLS levels: verify "OK
+ * verify match=hostname", encrypt "OK encrypt protocols=>=TLSv1.2",
+ * secure "OK secure match=... servername=hostname", dane "OK dane-only",
+ * skip "NOTFOUND "; ".parent" rules answer for the names below as
+ * Postfix's own tables do, and an exact rule beats them.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -49,8 +56,8 @@ static void open_world(struct world *w, const char *fwd, const char *db, unsigne
                        "Resolver %s\nCAFile %s\nStore sqlite:%s/%s\nAllowPrivateTargets yes\n"
                        "DNSTimeout %ums\nFetchConnectTimeout 2s\nFetchTimeout 10s\n"
                        "NegativeCacheTTL 600\nRecheckInterval 600\nFetchBackoff 300\n"
-                       "MaxConcurrentFetches 4\n",
-                       fwd, ca_file, scratch, db, dns_ms);
+                       "MaxConcurrentFetches 4\nOverridesFile %s/overrides\n",
+                       fwd, ca_file, scratch, db, dns_ms, scratch);
     struct sts_config *cfg;
     if (sts_config_parse(text, (size_t)len, "test_socketmap", &cfg, err, sizeof(err)) != STS_OK) {
         printf("Bail out! config: %s\n", err);
@@ -204,6 +211,32 @@ static void test_replies(unsigned port)
     /* a well-framed request without a key: PERM, and the connection stays usable */
     ask(fd, "good.test", "PERM malformed-request");
     ask(fd, "postfix good.test", SECURE_GOOD);
+    close(fd);
+}
+
+static const char overrides[] = "# test_socketmap: the forced-TLS levels\n"
+                                "twotxt.test verify\n"
+                                "badtxt.test dane\n"
+                                "nosuch2.test secure mx1.nosuch2.test *.mail.nosuch2.test\n"
+                                "nosuch3.test enforce mx1.nosuch3.test\n"
+                                ".good.test encrypt\n"
+                                "deep.good.test skip\n"
+                                "wrongname.test skip\n";
+
+static void test_overrides(unsigned port)
+{
+    int fd = dial(port);
+    rb.len = 0;
+    ask(fd, "postfix twotxt.test", "OK verify match=hostname");
+    ask(fd, "postfix badtxt.test", "OK dane-only");
+    ask(fd, "postfix nosuch2.test",
+        "OK secure match=mx1.nosuch2.test:.mail.nosuch2.test servername=hostname");
+    ask(fd, "postfix nosuch3.test", "OK secure match=mx1.nosuch3.test servername=hostname");
+    ask(fd, "postfix a.good.test", "OK encrypt protocols=>=TLSv1.2");   /* ".good.test" */
+    ask(fd, "postfix a.b.good.test", "OK encrypt protocols=>=TLSv1.2"); /* any depth */
+    ask(fd, "postfix deep.good.test", "NOTFOUND ");                     /* exact beats parent */
+    ask(fd, "postfix good.test", SECURE_GOOD); /* ".good.test" is not good.test itself */
+    ask(fd, "postfix wrongname.test", "NOTFOUND ");
     close(fd);
 }
 
@@ -375,6 +408,13 @@ int main(int argc, char **argv)
     }
     ca_file = argv[2];
     scratch = argv[3];
+    char path[600];
+    snprintf(path, sizeof(path), "%s/overrides", scratch);
+    FILE *f = fopen(path, "w");
+    if (f == NULL || fputs(overrides, f) < 0 || fclose(f) != 0) {
+        printf("Bail out! cannot write %s\n", path);
+        return 1;
+    }
     char err[256];
     /* the engine's lines (discovery, fetches) as diagnostics on stderr */
     if (sts_log_open("test_socketmap", "-", LOG_MAIL, LOG_DEBUG, err, sizeof(err)) != STS_OK) {
@@ -387,6 +427,7 @@ int main(int argc, char **argv)
     unsigned port = sts_socketmap_port(sm);
     ok(port != 0, "listening on 127.0.0.1 port %u", port);
     test_replies(port);
+    test_overrides(port);
     test_pipelined(port);
     test_malformed(port);
     sts_socketmap_stop(sm);

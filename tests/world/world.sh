@@ -130,6 +130,11 @@
 #   notlsa.dane.test   .43  world-CA certificate, secure NODATA for TLSA
 #   tlsabogus.dane.test .44 world-CA certificate, TLSA changed after signing
 #                           (bogus; its MX and A stay secure)
+# and three without _mta-sts (DANE-only destinations):
+#   daneonly.dane.test  MX mx1.good.dane.test (DANE-EE, second CA)
+#   danenotls.dane.test .35 (no STARTTLS), secure TLSA 3 1 1: dane-required
+#   plain.dane.test     MX mx1.notlsa.dane.test (no TLSA): opportunistic
+#   patternmiss.dane.test  the same MX, for a secure override naming another
 # Signed zone bogus.test. (bogus.zone.in): the apex MX RRset changed after
 # signing (bogus: SERVFAIL through a validator); mx1.bogus.test .45, a
 # world-CA certificate; mta-sts.bogus.test serves an enforce policy.
