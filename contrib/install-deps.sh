@@ -14,6 +14,8 @@ LIBS="libmilter-dev libssl-dev libunbound-dev libevent-dev libcurl4-openssl-dev 
 # systemd: systemd.pc (configure's unit, sysusers and tmpfiles directories) and
 # systemd-analyze/-sysusers/-tmpfiles for tests/cli/systemd_unit.sh (not as PID 1)
 TOOLS="groff-base man-db valgrind python3-jsonschema python3-dkim systemd"
+# tests/world/packages.txt (WORLD) includes python3-prometheus-client: the
+# Prometheus text-format parser of tests/milter/metrics.sh
 WORLD=$(grep -v '^#' "$here/tests/world/packages.txt" | tr '\n' ' ')
 E2E=$(grep -v '^#' "$here/tests/e2e/packages.txt" | tr '\n' ' ')
 BENCH=$(grep -v '^#' "$here/tests/bench/packages.txt" | tr '\n' ' ')

@@ -140,6 +140,8 @@ struct sts_config {
     bool socketmap_tlsrpt;          /* SocketMapTLSRPT */
     bool socketmap_strict_testing;  /* SocketMapStrictTesting */
     bool header_in_enforce;         /* HeaderInEnforce */
+    /* the metrics listener */
+    char *metrics; /* Metrics: unix:PATH | inet:PORT[@HOST] | inet6:...; NULL = off */
     /* TLS reporting (RFC 8460) */
     bool tlsrpt;               /* TLSRPT */
     char *tlsrpt_socket;       /* TLSRPTSocket; NULL = off */

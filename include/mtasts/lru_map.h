@@ -74,6 +74,7 @@ struct sts_lru_map_config {
     /* release what a value owns (not the value itself); NULL = nothing */
     void (*on_free)(void *arg, void *value);
     void *arg;
+    int metrics_front; /* an enum sts_metrics_front (metrics.h): counts entries, evictions */
 };
 
 struct sts_lru_map;

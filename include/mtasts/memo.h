@@ -51,6 +51,7 @@ struct sts_memo_config {
     size_t max_entries;     /* 0 = the lru_map default */
     unsigned shards;        /* 0 = the lru_map default */
     struct sts_clock clock; /* expiry clock (milliseconds); zero = CLOCK_MONOTONIC */
+    int metrics_front;      /* lru_map.h's metrics_front */
 };
 
 /** What a memo counted since creation. */

@@ -34,6 +34,9 @@ int cli_check(int argc, char **argv);
 int cli_cache(int argc, char **argv);
 /** "mtasts query KEY": what the socketmap server would answer (cli_query.c). */
 int cli_query(int argc, char **argv);
+/** "mtasts stats [SOCKET]": the daemon's metrics, scraped from its Metrics listener (cli_stats.c).
+ */
+int cli_stats(int argc, char **argv);
 /** "mtasts report show|build": the TLS-RPT results and reports (cli_report.c). */
 int cli_report(int argc, char **argv);
 

@@ -31,6 +31,7 @@ static const char usage_text[] =
     "       mtasts cache purge [-c FILE] [--store SPEC] [--probes] DOMAIN|HOST|--all\n"
     "       mtasts cache prewarm [-c FILE] [--store SPEC] [NETWORK-OPTIONS] [--json] FILE|-\n"
     "       mtasts query [-c FILE] [--store SPEC] [NETWORK-OPTIONS] KEY\n"
+    "       mtasts stats [-c FILE] [--json] [--all] [SOCKET]\n"
     "       mtasts report show [-c FILE] [--store SPEC] [--day DAY] [--domain DOMAIN] [--json]\n"
     "       mtasts report build [-c FILE] [--store SPEC] --day DAY [--domain DOMAIN] [--out DIR]\n"
     "       mtasts --version | --help\n"

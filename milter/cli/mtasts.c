@@ -35,6 +35,8 @@ int main(int argc, char **argv)
         return cli_cache(argc - 2, argv + 2);
     if (strcmp(cmd, "query") == 0)
         return cli_query(argc - 2, argv + 2);
+    if (strcmp(cmd, "stats") == 0)
+        return cli_stats(argc - 2, argv + 2);
     if (strcmp(cmd, "report") == 0)
         return cli_report(argc - 2, argv + 2);
     return cli_usage_error("unknown command \"%s\"", cmd);

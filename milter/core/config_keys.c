@@ -195,6 +195,10 @@ const struct sts_config_key sts_config_keys[] = {
     {.name = "SocketMapStrictTesting", .type = STS_CONFIG_BOOL, .def = "no",
      .offset_ = OFF(socketmap_strict_testing),
      .desc = "answer mode testing policies as enforce"},
+    /* the metrics listener */
+    {.name = "Metrics", .type = STS_CONFIG_STRING, .def = "",
+     .empty_ok = true, .check_ = check_socket, .offset_ = OFF(metrics),
+     .desc = "Prometheus /metrics over HTTP: inet:PORT[@HOST], unix:PATH; empty: off"},
     /* TLS reporting (RFC 8460) */
     {.name = "TLSRPT", .type = STS_CONFIG_BOOL, .def = "no",
      .offset_ = OFF(tlsrpt),

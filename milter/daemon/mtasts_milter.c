@@ -45,6 +45,8 @@
 #include "mtasts/store.h"
 #include "mlfi.h"
 #include "mtasts/engine.h"
+#include "metrics_http.h"
+#include "mtasts/metrics.h"
 #include "socketmap.h"
 #include "tlsrpt_socket.h"
 
@@ -294,6 +296,7 @@ static int drop_privileges(const struct sts_config *cfg, const char *socket)
     hand_over(sts_socket_spec_unix_path(cfg->socketmap), &o);
     if (cfg->tlsrpt && cfg->tlsrpt_socket != NULL && cfg->tlsrpt_socket[0] != '\0')
         hand_over(cfg->tlsrpt_socket, &o);
+    hand_over(sts_socket_spec_unix_path(cfg->metrics), &o);
     /* The fixed order: group first, then supplementary groups, then user. */
     if (setgid(o.gid) != 0 || setgroups(1, &o.gid) != 0 || setuid(o.uid) != 0) {
         sts_log(LOG_ERR, "event=start reason=\"cannot become %s: %s\"", cfg->user_id,
@@ -323,6 +326,7 @@ static void *reloader_main(void *arg)
         pthread_mutex_unlock(&reload_mu);
         char err[512];
         bool ok = sts_engine_reload(rt, err, sizeof(err)) == STS_OK;
+        sts_metrics_reload(ok);
         if (!ok)
             sts_log(LOG_ERR, "event=reload status=failed action=keep-old reason=\"%s\"", err);
         sts_sd_notify_ready(ok ? "running, configuration reloaded" : "running, reload failed");
@@ -464,6 +468,8 @@ int main(int argc, char **argv)
     pthread_t milter, reloader;
     bool milter_started = false, reloader_started = false;
     struct sts_socketmap *smap = NULL;
+    struct sts_metrics_http *metrics = NULL;
+    sts_metrics_init();
     struct sts_tlsrpt_socket *dgram = NULL;
     if (sts_mlfi_register(rt, socket, true, err, sizeof(err)) != STS_OK) {
         sts_log(LOG_ERR, "event=start status=failed reason=\"%s\"", err);
@@ -480,6 +486,14 @@ int main(int argc, char **argv)
             .log = sts_log_line,
         };
         if (sts_socketmap_start(&sc, &smap, err, sizeof(err)) != STS_OK) {
+            sts_log(LOG_ERR, "event=start status=failed reason=\"%s\"", err);
+            fprintf(stderr, "mtasts-milter: %s\n", err);
+            goto out;
+        }
+    }
+    if (keep->metrics != NULL && keep->metrics[0] != '\0') {
+        struct sts_metrics_http_config mc = {.socket = keep->metrics, .log = sts_log_line};
+        if (sts_metrics_http_start(&mc, &metrics, err, sizeof(err)) != STS_OK) {
             sts_log(LOG_ERR, "event=start status=failed reason=\"%s\"", err);
             fprintf(stderr, "mtasts-milter: %s\n", err);
             goto out;
@@ -540,6 +554,7 @@ out:
     }
     sts_socketmap_stop(smap);      /* before the cache it borrows goes */
     sts_tlsrpt_socket_stop(dgram); /* before the collector it feeds goes */
+    sts_metrics_http_stop(metrics);
     sts_engine_free(rt);
     if (pid_file != NULL && pid_file[0] != '\0')
         unlink(pid_file);

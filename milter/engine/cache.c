@@ -44,6 +44,7 @@
 #include "mtasts/job_pool.h"
 #include "mtasts/lru_job.h"
 #include "mtasts/lru_map.h"
+#include "mtasts/metrics.h"
 
 #define SHARDS 64
 #define FRONT_DEFAULT 65536 /* entries in memory, all shards together */
@@ -366,6 +367,7 @@ enum sts_status sts_cache_new(const struct sts_cache_config *cfg, struct sts_cac
         .shards = SHARDS,
         .max_entries = cfg->max_entries ? cfg->max_entries : FRONT_DEFAULT,
         .on_free = entry_free,
+        .metrics_front = STS_METRICS_FRONT_POLICY,
     };
     enum sts_status st = sts_lru_map_new(&mcfg, &c->map, err, errlen);
     if (st != STS_OK) {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "mtasts/memo.h"
+#include "mtasts/metrics.h"
 
 #define MAX_TTL_DEFAULT 3600
 #define FAILURE_TTL_DEFAULT 60
@@ -246,7 +247,9 @@ enum sts_status sts_dane_new(const struct sts_dane_config *cfg, struct sts_dane 
     if (d == NULL)
         return sts_status_set(STS_ENOMEM, err, errlen, "out of memory");
     d->cfg = *cfg;
-    struct sts_memo_config mc = {.max_entries = cfg->max_entries, .clock = cfg->clock};
+    struct sts_memo_config mc = {.max_entries = cfg->max_entries,
+                                 .clock = cfg->clock,
+                                 .metrics_front = STS_METRICS_FRONT_TLSA};
     enum sts_status st = sts_memo_new(&mc, &d->memo, err, errlen);
     if (st != STS_OK) {
         free(d);

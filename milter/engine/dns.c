@@ -29,6 +29,7 @@
  * network wait, and libunbound's calls are made with no lock of ours held.
  */
 #include "mtasts/dns.h"
+#include "mtasts/metrics.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -438,6 +439,8 @@ enum sts_status sts_dns_query_within(struct sts_dns *dns, const char *name, enum
         pthread_cond_broadcast(&dns->idle);
     pthread_mutex_unlock(&dns->mu);
     /* dns may be gone from here on */
+    if (st == STS_OK)
+        sts_metrics_dns(type, ans->result, ans->dnssec == STS_DNSSEC_BOGUS);
 
     if (st != STS_OK) {
         sts_dns_answer_free(ans);

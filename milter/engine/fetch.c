@@ -39,6 +39,7 @@
 
 #ifdef HAVE_CONFIG_H
 #include "build-config.h"
+#include "mtasts/metrics.h"
 #endif
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -605,6 +606,7 @@ enum sts_status sts_fetch_policy(const struct sts_fetch_config *cfg, struct sts_
 
 done:
     out->seconds = (sts_clock_mono_msf() - start_ms) / 1000.0;
+    sts_metrics_fetch(out->result, out->seconds);
     return st;
 }
 

@@ -11,6 +11,7 @@
 #include "mtasts/dane.h"
 #include "mtasts/destination.h"
 #include "mtasts/log.h"
+#include "mtasts/metrics.h"
 #include "mtasts/probe_cache.h"
 #include "judge_learn.h"
 
@@ -159,6 +160,7 @@ void sts_judge_rcpt(struct sts_engine *rt, const struct sts_snapshot *snap, cons
     struct sts_cache_result res = {0};
     if (have_domain && sts_verdict_needs_lookup(&in)) {
         sts_cache_lookup(sts_engine_cache(rt), out->domain, cfg->lookup_deadline_ms, &res);
+        sts_metrics_lookup(res.source, res.outcome);
         in.lookup = res.outcome;
         in.internal_error = in.internal_error || res.reason == STS_LOOKUP_REASON_OUT_OF_MEMORY;
         in.policy = res.policy;
@@ -222,6 +224,8 @@ void sts_judge_rcpt(struct sts_engine *rt, const struct sts_snapshot *snap, cons
     sts_verdict_decide(&in, &out->verdict);
     sts_cache_result_clear(&res);
     out->ms = mono_ms() - t0;
+    sts_metrics_rcpt(cfg->mode, out->verdict.action, out->verdict.would_fail, out->verdict.reason,
+                     out->ms / 1e3);
 }
 
 void sts_judge_log(const struct sts_snapshot *snap, const char *queue_id, const char *rcpt,
@@ -257,10 +261,12 @@ size_t sts_judge_map_key(struct sts_engine *e, const struct sts_policy_map_optio
     if (info == NULL)
         info = &scratch;
     memset(info, 0, sizeof(*info));
-    double deadline = mono_ms() + (double)deadline_ms;
+    double t0 = mono_ms(), deadline = t0 + (double)deadline_ms;
     char domain[STS_DOMAIN_MAX + 1];
     info->kind =
         sts_policy_map_parse(req, len, domain, sizeof(domain), info->word, sizeof(info->word));
+    if (info->kind != STS_POLICY_MAP_LOOKUP)
+        sts_metrics_socketmap(info->kind, STS_DANE_SUMMARY_NONE, 0, (mono_ms() - t0) / 1e3);
     if (info->kind == STS_POLICY_MAP_NOTFOUND)
         return (size_t)snprintf(out, outlen, "NOTFOUND ");
     if (info->kind != STS_POLICY_MAP_LOOKUP)
@@ -293,6 +299,8 @@ size_t sts_judge_map_key(struct sts_engine *e, const struct sts_policy_map_optio
                d.dane == STS_DANE_SUMMARY_NONE;
     if (sts)
         sts_cache_lookup(sts_engine_cache(e), domain, ms_left(deadline), &res);
+    if (sts)
+        sts_metrics_lookup(res.source, res.outcome);
     struct sts_policy_map_input in = {.domain = domain,
                                       .outcome = res.outcome,
                                       .policy = res.policy,
@@ -314,5 +322,6 @@ size_t sts_judge_map_key(struct sts_engine *e, const struct sts_policy_map_optio
         snprintf(info->word, sizeof(info->word), "override-%s", sts_override_kind_name(d.override));
     sts_snapshot_release(&snap);
     sts_cache_result_clear(&res);
+    sts_metrics_socketmap(info->kind, info->dane, res.outcome, (mono_ms() - t0) / 1e3);
     return n;
 }

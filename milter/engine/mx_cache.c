@@ -11,6 +11,7 @@
 
 #include "mtasts/clock.h"
 #include "mtasts/memo.h"
+#include "mtasts/metrics.h"
 
 #define MAX_TTL_DEFAULT 3600
 #define NEGATIVE_TTL_DEFAULT 60
@@ -206,7 +207,8 @@ enum sts_status sts_mx_cache_new(const struct sts_mx_cache_config *cfg, struct s
         return sts_status_set(STS_ENOMEM, err, errlen, "out of memory");
     mc->cfg = *cfg;
     mc->clock = (struct sts_clock){cfg->now_ms, cfg->now_arg};
-    struct sts_memo_config mcfg = {.max_entries = cfg->max_entries, .clock = mc->clock};
+    struct sts_memo_config mcfg = {
+        .max_entries = cfg->max_entries, .clock = mc->clock, .metrics_front = STS_METRICS_FRONT_MX};
     enum sts_status st = sts_memo_new(&mcfg, &mc->memo, err, errlen);
     if (st != STS_OK) {
         free(mc);

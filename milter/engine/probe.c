@@ -63,6 +63,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "mtasts/metrics.h"
 #include "probe_int.h"
 
 /* ----- the cipher list ----- */
@@ -643,6 +644,7 @@ done:
         out->dane_usage = -1;
     }
     out->ms = sts_clock_mono_msf() - p->start_msf;
+    sts_metrics_probe(out->result, out->dane_used, out->ms / 1e3);
     free(p);
     return st;
 }

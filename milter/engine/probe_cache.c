@@ -28,6 +28,7 @@
 #include "mtasts/job_pool.h"
 #include "mtasts/lru_job.h"
 #include "mtasts/lru_map.h"
+#include "mtasts/metrics.h"
 #include "mx_tls.h"
 
 #define SHARDS 32
@@ -379,8 +380,10 @@ enum sts_status sts_probe_cache_new(const struct sts_probe_cache_config *cfg,
         }
         pc->dane = pc->own_dane;
     }
-    struct sts_lru_map_config mcfg = {
-        .value_size = sizeof(struct pentry), .shards = SHARDS, .max_entries = pc->cfg.front_max};
+    struct sts_lru_map_config mcfg = {.value_size = sizeof(struct pentry),
+                                      .shards = SHARDS,
+                                      .max_entries = pc->cfg.front_max,
+                                      .metrics_front = STS_METRICS_FRONT_PROBE};
     enum sts_status st = sts_lru_map_new(&mcfg, &pc->map, err, errlen);
     if (st != STS_OK) {
         sts_dane_free(pc->own_dane);

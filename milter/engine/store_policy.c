@@ -9,6 +9,7 @@
  * Locking: none of its own; see store.h.
  */
 #include "mtasts/store.h"
+#include "mtasts/metrics.h"
 #include "store_int.h"
 
 #include <sqlite3.h>
@@ -118,6 +119,7 @@ enum sts_status sts_store_get(struct sts_store *store, const char *domain,
     }
     sts_store_stmt_done(op.c->st[ST_GET]);
     sts_store_op_end(&op);
+    sts_metrics_store(STS_METRICS_STORE_GET, status);
     return status;
 }
 
@@ -176,6 +178,7 @@ enum sts_status sts_store_put(struct sts_store *store, const struct sts_store_en
     }
     sts_store_op_end(&op);
     free(body);
+    sts_metrics_store(STS_METRICS_STORE_PUT, status);
     return status;
 }
 
@@ -198,6 +201,8 @@ static enum sts_status store_update(struct sts_store *store, const char *what, e
     sts_store_op_end(&op);
     if (status == STS_OK && changes == 0)
         status = sts_status_set(STS_ENOTFOUND, err, errlen, "store %s %s: no policy", what, domain);
+    sts_metrics_store(id == ST_REFRESH ? STS_METRICS_STORE_REFRESH : STS_METRICS_STORE_TOUCH,
+                      status);
     return status;
 }
 
@@ -247,6 +252,7 @@ enum sts_status sts_store_delete(struct sts_store *store, const char *domain, ch
     if (status == STS_OK && changes[0] + changes[1] + changes[2] == 0)
         status =
             sts_status_set(STS_ENOTFOUND, err, errlen, "store delete %s: nothing stored", domain);
+    sts_metrics_store(STS_METRICS_STORE_DELETE, status);
     return status;
 }
 
@@ -268,6 +274,7 @@ enum sts_status sts_store_delete_all(struct sts_store *store, size_t *count, cha
     sts_store_op_end(&op);
     if (status == STS_OK && count != NULL)
         *count = (size_t)changes[0];
+    sts_metrics_store(STS_METRICS_STORE_DELETE, status);
     return status;
 }
 
@@ -347,6 +354,7 @@ enum sts_status sts_store_foreach(struct sts_store *store,
     }
     free(after);
     free(batch);
+    sts_metrics_store(STS_METRICS_STORE_LIST, status);
     return status;
 }
 
@@ -371,6 +379,7 @@ enum sts_status sts_store_negative_get(struct sts_store *store, const char *doma
     }
     sts_store_stmt_done(op.c->st[ST_NEG_GET]);
     sts_store_op_end(&op);
+    sts_metrics_store(STS_METRICS_STORE_NEGATIVE_GET, status);
     return status;
 }
 
@@ -400,6 +409,7 @@ enum sts_status sts_store_negative_put(struct sts_store *store,
     store_reason(reason, neg->reason, sizeof(neg->reason));
     status = sts_store_run(&op, ST_NEG_PUT, NULL, "tit", neg->domain, neg->until, reason);
     sts_store_op_end(&op);
+    sts_metrics_store(STS_METRICS_STORE_NEGATIVE_PUT, status);
     return status;
 }
 
@@ -420,6 +430,7 @@ enum sts_status sts_store_backoff_get(struct sts_store *store, const char *domai
         *until = sqlite3_column_int64(op.c->st[ST_BACKOFF_GET], 0);
     sts_store_stmt_done(op.c->st[ST_BACKOFF_GET]);
     sts_store_op_end(&op);
+    sts_metrics_store(STS_METRICS_STORE_BACKOFF_GET, status);
     return status;
 }
 
@@ -437,6 +448,7 @@ enum sts_status sts_store_backoff_put(struct sts_store *store, const char *domai
     store_reason(why, reason, STORE_REASON_MAX);
     status = sts_store_run(&op, ST_BACKOFF_PUT, NULL, "ttit", domain, id, until, why);
     sts_store_op_end(&op);
+    sts_metrics_store(STS_METRICS_STORE_BACKOFF_PUT, status);
     return status;
 }
 

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mtasts/metrics.h"
 #include "mtasts/store.h"
 #include "store_int.h"
 
@@ -216,6 +217,7 @@ enum sts_status sts_store_probe_get(struct sts_store *store, const char *host, u
     else
         status = probe_fail(&op, rc);
     probe_op_end(&op);
+    sts_metrics_store(STS_METRICS_STORE_PROBE_GET, status);
     return status;
 }
 
@@ -267,6 +269,7 @@ enum sts_status sts_store_probe_put(struct sts_store *store, const struct sts_st
     if (rc != SQLITE_DONE)
         status = probe_fail(&op, rc);
     probe_op_end(&op);
+    sts_metrics_store(STS_METRICS_STORE_PROBE_PUT, status);
     return status;
 }
 
@@ -293,6 +296,7 @@ enum sts_status sts_store_probe_touch(struct sts_store *store, const char *host,
         status =
             sts_status_set(STS_ENOTFOUND, err, errlen, "store probe-touch %s: not found", host);
     probe_op_end(&op);
+    sts_metrics_store(STS_METRICS_STORE_PROBE_TOUCH, status);
     return status;
 }
 
@@ -318,6 +322,7 @@ static enum sts_status probe_delete(struct sts_store *store, const char *what, c
     else if (count != NULL)
         *count = (size_t)sqlite3_changes(op.db);
     probe_op_end(&op);
+    sts_metrics_store(STS_METRICS_STORE_PROBE_DELETE, status);
     return status;
 }
 
@@ -396,5 +401,6 @@ enum sts_status sts_store_probe_foreach(struct sts_store *store,
                 stop = fn(&batch[i], arg);
     }
     free(batch);
+    sts_metrics_store(STS_METRICS_STORE_PROBE_LIST, status);
     return status;
 }

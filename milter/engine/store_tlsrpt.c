@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mtasts/metrics.h"
 #include "mtasts/store.h"
 #include "store_int.h"
 
@@ -140,6 +141,7 @@ out:
     sqlite3_finalize(pol);
     sqlite3_finalize(det);
     sts_store_conn_return(store, conn);
+    sts_metrics_store(STS_METRICS_STORE_TLSRPT_ADD, status);
     return status;
 }
 
@@ -227,6 +229,7 @@ enum sts_status sts_store_tlsrpt_load(struct sts_store *store, const char *day, 
         sqlite3_finalize(st);
     }
     sts_store_conn_return(store, conn);
+    sts_metrics_store(STS_METRICS_STORE_TLSRPT_LOAD, status);
     return status;
 }
 
@@ -256,5 +259,6 @@ enum sts_status sts_store_tlsrpt_purge(struct sts_store *store, const char *befo
         sqlite3_finalize(st);
     }
     sts_store_conn_return(store, conn);
+    sts_metrics_store(STS_METRICS_STORE_TLSRPT_PURGE, status);
     return status;
 }

@@ -11,6 +11,7 @@
  * correct).  The LRU list is doubly linked, newest at the head.
  */
 #include "mtasts/lru_map.h"
+#include "mtasts/metrics.h"
 
 #include <pthread.h>
 #include <stdalign.h>
@@ -122,6 +123,7 @@ static void table_grow(struct sts_lru_shard *s)
 
 static void node_free(struct sts_lru_map *m, struct node *n)
 {
+    sts_metrics_front_add(m->cfg.metrics_front, -1);
     if (m->cfg.on_free != NULL)
         m->cfg.on_free(m->cfg.arg, value_of(n));
     free(n);
@@ -150,6 +152,7 @@ static void make_room(struct sts_lru_shard *s)
         if (n->pins == 0) {
             node_remove(s, n);
             s->evictions++;
+            sts_metrics_front_evicted(s->map->cfg.metrics_front);
         }
         n = newer;
     }
@@ -290,6 +293,7 @@ void *sts_lru_shard_insert(struct sts_lru_shard *s, uint32_t hash, const char *k
     lru_push(s, n);
     s->count++;
     s->inserts++;
+    sts_metrics_front_add(m->cfg.metrics_front, 1);
     return value_of(n);
 }
 

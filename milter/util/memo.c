@@ -65,7 +65,8 @@ enum sts_status sts_memo_new(const struct sts_memo_config *cfg, struct sts_memo 
     struct sts_lru_map_config mc = {.value_size = sizeof(struct entry),
                                     .shards = cfg->shards,
                                     .max_entries = cfg->max_entries,
-                                    .on_free = entry_free};
+                                    .on_free = entry_free,
+                                    .metrics_front = cfg->metrics_front};
     enum sts_status st = sts_lru_map_new(&mc, &m->map, err, errlen);
     if (st != STS_OK) {
         free(m);
