@@ -304,6 +304,8 @@ static void *stop_main(void *arg)
 
 void sts_mlfi_stop(void)
 {
+    if (atomic_load(&run_over))
+        return; /* libmilter stopped on its own (its signal thread took a signal) */
     pthread_t helper;
     if (!atomic_load(&running) || pthread_create(&helper, NULL, stop_main, NULL) != 0) {
         smfi_stop(); /* the slow way */

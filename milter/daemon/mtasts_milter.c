@@ -347,10 +347,21 @@ static void reloader_poke(bool quit)
     pthread_mutex_unlock(&reload_mu);
 }
 
+/*
+ * libmilter's own signal thread also sigwait()s for SIGTERM, SIGINT and
+ * SIGHUP; one it takes (a signal sent while the main thread is not in
+ * sigwait(), at start-up say) ends the accept loop behind the main
+ * thread's back.  So when the loop ends, the main thread is sent SIGTERM:
+ * it stops cleanly instead of waiting for a signal that was already spent.
+ * When the main thread asked for the stop, the signal stays pending, blocked.
+ */
+static pthread_t main_thread;
+
 static void *milter_main(void *arg)
 {
     (void)arg;
     intptr_t rc = sts_mlfi_run();
+    pthread_kill(main_thread, SIGTERM);
     return (void *)rc;
 }
 
@@ -447,6 +458,7 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+    main_thread = pthread_self();
     sigset_t wake; /* only the accept loop's thread takes it (sts_mlfi_stop()) */
     sigemptyset(&wake);
     sigaddset(&wake, SIGUSR2);

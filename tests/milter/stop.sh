@@ -6,7 +6,9 @@
 # after start (0.3 s, 1.5 s, 3 s: the old code then waited about 4.7, 3.5
 # and 2 s) with an idle socketmap client and an idle milter client
 # connected, and must take under 1 s (2.5 s in a sanitizer build), exit 0
-# and log its clean stop.
+# and log its clean stop.  Also guards a hang found on the way: a SIGTERM
+# taken by libmilter's own signal thread stopped the accept loop while the
+# daemon kept waiting for a signal (seen under valgrind, tests/milter/leaks.sh).
 #
 # Runs from the build directory with srcdir set (automake does both):
 #   MTASTS_MILTER  the daemon (default milter/mtasts-milter)
@@ -60,4 +62,29 @@ for after in 0.3 1.5 3; do
     check_eq "SIGTERM ${after}s after start: exit status 0" 0 "${milter_status:-?}"
 done
 check_eq "every stop logged event=stop status=ok" 3 "$(grep -c 'event=stop status=ok' "$log")"
+
+# A SIGTERM that libmilter's own signal thread takes (it sigwait()s for it
+# too: a signal sent while the main thread was busy, at start-up say) ended
+# the accept loop and left the daemon waiting for another signal, serving
+# nothing.  Send one to that thread alone (tgkill): the daemon must stop.
+milter_start "$dir/milter.conf" "$sock" "$dir/milter.stderr" || bail "the milter did not restart"
+other_sigwaiter() { # a thread of the daemon, not the main one, in sigwait
+    for t in /proc/"$milter_pid"/task/*; do
+        [ "${t##*/}" != "$milter_pid" ] && [ "$(cat "$t/wchan" 2>/dev/null)" = do_sigtimedwait.isra.0 ] &&
+            { echo "${t##*/}"; return 0; }
+    done
+    return 1
+}
+wait_until 5 other_sigwaiter >/dev/null
+tid=$(other_sigwaiter)
+if [ -n "$tid" ]; then
+    /usr/bin/python3 -c 'import ctypes, sys
+sys.exit(ctypes.CDLL(None, use_errno=True).syscall(234, int(sys.argv[1]), int(sys.argv[2]), 15))' \
+        "$milter_pid" "$tid"
+    okif "a SIGTERM taken by libmilter's signal thread ($tid) stops the daemon" \
+        "still running 5 s later" wait_until 5 _lib_none_alive "$milter_pid"
+    milter_stop
+else
+    skip "a SIGTERM taken by libmilter's signal thread stops the daemon" "no second thread in sigwait found"
+fi
 finish
