@@ -213,8 +213,13 @@ static bool put_destination(struct out *o, const struct sts_policy_map_input *in
         puts_(o, "OK encrypt protocols=>=TLSv1.2");
         return true;
     default:
-        return false;
+        break;
     }
+    if (d->learned) { /* LearnTLS: what the MX hosts have shown, verified TLS */
+        puts_(o, "OK verify match=hostname");
+        return true;
+    }
+    return false;
 }
 
 size_t sts_policy_map_reply(const struct sts_policy_map_options *opts,

@@ -301,6 +301,19 @@ size_t sts_judge_map_key(struct sts_engine *e, const struct sts_policy_map_optio
         sts_cache_lookup(sts_engine_cache(e), domain, ms_left(deadline), &res);
     if (sts)
         sts_metrics_lookup(res.source, res.outcome);
+    /* LearnTLS enforce: a learned domain without MTA-STS is delivered as
+       the RCPT judge accepts it, over verified TLS (learn.h) */
+    bool no_sts = res.outcome == STS_LOOKUP_NO_POLICY ||
+                  (res.outcome == STS_LOOKUP_POLICY && res.policy != NULL &&
+                   res.policy->mode == STS_MODE_NONE);
+    if (sts && no_sts && snap.cfg->learn_tls == STS_LEARN_ENFORCE) {
+        struct sts_learn_state ls = {0};
+        sts_judge_learn_read(e, domain, &ls);
+        di.learned =
+            sts_learn_is_learned(&ls, sts_engine_now_s(e), (int64_t)snap.cfg->learn_period_s);
+        if (di.learned)
+            sts_destination_decide(&di, &d);
+    }
     struct sts_policy_map_input in = {.domain = domain,
                                       .outcome = res.outcome,
                                       .policy = res.policy,
@@ -312,7 +325,9 @@ size_t sts_judge_map_key(struct sts_engine *e, const struct sts_policy_map_optio
                                       .npatterns = di.npatterns};
     size_t n = sts_policy_map_reply(opts, &in, out, outlen);
     info->outcome = res.outcome;
-    if (sts)
+    if (d.learned)
+        snprintf(info->word, sizeof(info->word), "learned-verify");
+    else if (sts)
         snprintf(info->word, sizeof(info->word), "%s", sts_lookup_outcome_name(res.outcome));
     else if (d.dnssec_invalid)
         snprintf(info->word, sizeof(info->word), "dnssec-invalid");

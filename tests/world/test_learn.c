@@ -159,6 +159,18 @@ int main(int argc, char **argv)
     judge_known(e, "mxgood.test", &j);
     ok(reason_is(&j, STS_REASON_LEARNED_MATCH), "after a restart: learned-tls-match (got %s)",
        sts_verdict_reason_name(j.verdict.reason));
+    /* delivery agrees with acceptance: the socketmap asks for verified TLS */
+    char ans[512];
+    struct sts_policy_map_options mo = {0};
+    sts_judge_map_key(e, &mo, 5000, "postfix mxgood.test", strlen("postfix mxgood.test"), ans,
+                      sizeof(ans), NULL);
+    ok(strcmp(ans, "OK verify match=hostname") == 0,
+       "LearnTLS enforce: the socketmap answers a learned domain \"OK verify match=hostname\" "
+       "(got \"%s\")",
+       ans);
+    sts_judge_map_key(e, &mo, 5000, "postfix mxnotls.test", strlen("postfix mxnotls.test"), ans,
+                      sizeof(ans), NULL);
+    ok(strcmp(ans, "NOTFOUND ") == 0, "a domain not learned yet: NOTFOUND (got \"%s\")", ans);
 
     /* a learned domain whose MX lost STARTTLS: the downgrade */
     char err[256];
@@ -184,6 +196,10 @@ int main(int argc, char **argv)
        "audit: learned-tls-downgrade reported, accepted (got %s %s would_fail=%d)",
        sts_verdict_reason_name(j.verdict.reason), sts_action_name(j.verdict.action),
        j.verdict.would_fail);
+    sts_judge_map_key(e, &(struct sts_policy_map_options){0}, 5000, "postfix mxgood.test",
+                      strlen("postfix mxgood.test"), ans, sizeof(ans), NULL);
+    ok(strcmp(ans, "NOTFOUND ") == 0,
+       "LearnTLS audit: the socketmap enforces nothing for a learned domain (got \"%s\")", ans);
     /* a domain with an MTA-STS policy is never learned */
     judge_known(e, "mxwild.test", &j);
     ok(!stored(e, "mxwild.test").present, "mxwild.test (MTA-STS enforce): not learned");
