@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -20,6 +21,7 @@
 #include "mtasts/dane.h"
 #include "mtasts/dns.h"
 #include "mtasts/judge.h"
+#include "mtasts/learn.h"
 #include "mtasts/overrides.h"
 #include "mtasts/tlsrpt_record.h"
 #include "mtasts/mx_match.h"
@@ -148,6 +150,7 @@ struct check {
     bool tls_checked;
     bool no_policy;      /* no MTA-STS policy: DANE and the override decide */
     char override[600];  /* the override's level and patterns, "" if none */
+    const char *learned; /* LearnTLS state: "learned", "learning", "none"; NULL: off */
     char tlsrpt[700];    /* the TLS-RPT destinations, "" if none */
     char delivery[4096]; /* the socketmap's answer, "" if not asked */
 };
@@ -356,6 +359,50 @@ static void check_override(struct check *c)
     sts_snapshot_release(&snap);
 }
 
+/*
+ * LearnTLS (learn.h): what this site's store has learned of the domain's
+ * MX hosts, the level a learned domain gets (verify).  Read from the
+ * daemon's store when it can be opened; mtasts check never writes it.
+ */
+static void check_learned(struct check *c)
+{
+    const struct sts_config *cfg = c->net.cfg;
+    /* as the RCPT judge: no MTA-STS policy means no valid indicator or none fetched */
+    bool sts = c->d.facts.txt == STS_DISCOVERY_TXT_RECORD && c->d.fetch.policy != NULL &&
+               c->d.fetch.policy->mode != STS_MODE_NONE;
+    if (cfg->learn_tls == STS_LEARN_OFF || c->override[0] != '\0' || sts)
+        return;
+    struct sts_store *store;
+    char err[256];
+    if (sts_store_open(cfg->store, &store, err, sizeof(err)) != STS_OK) {
+        report_add(&c->r, LVL_OK, "learned-tls", "LearnTLS %s: the store cannot be read (%s)",
+                   sts_learn_mode_name(cfg->learn_tls), err);
+        return;
+    }
+    struct sts_learn_state st = {0};
+    enum sts_status rs = sts_store_learn_get(store, c->d.domain, &st, err, sizeof(err));
+    sts_store_close(store);
+    int64_t now = (int64_t)time(NULL), period = (int64_t)cfg->learn_period_s;
+    if (rs == STS_OK && sts_learn_is_learned(&st, now, period)) {
+        c->learned = "learned";
+        report_add(&c->r, LVL_OK, "learned-tls",
+                   "learned: every MX host has passed verified TLS for %lld days; a failure is a "
+                   "probable downgrade (LearnTLS %s: %s)",
+                   (long long)((now - st.since) / 86400), sts_learn_mode_name(cfg->learn_tls),
+                   cfg->learn_tls == STS_LEARN_ENFORCE ? "tempfailed, delivery asks for verify"
+                                                       : "reported only");
+    } else if (rs == STS_OK && st.present) {
+        c->learned = "learning";
+        report_add(&c->r, LVL_OK, "learned-tls",
+                   "learning: verified TLS for %lld of %lld days so far",
+                   (long long)((now - st.since) / 86400), (long long)(period / 86400));
+    } else {
+        c->learned = "none";
+        report_add(&c->r, LVL_OK, "learned-tls", "not learned (LearnTLS %s)",
+                   sts_learn_mode_name(cfg->learn_tls));
+    }
+}
+
 /* The _smtp._tls record (RFC 8460 section 3): where reports would go. */
 static int check_tlsrpt(struct check *c)
 {
@@ -453,6 +500,7 @@ static int run_checks(struct check *c)
     if (sts && d->fetch.policy == NULL)
         return check_tlsrpt(c);
     c->no_policy = d->fetch.policy == NULL;
+    check_learned(c);
     if (check_mx(c) != 0)
         return -1;
     if (!c->no_tls && c->nhosts > 0 && check_tls(c) != 0)
@@ -573,6 +621,8 @@ static void print_json(struct check *c, const char *verdict, const char *line)
     json_object_object_add(obj, "tls_checked", json_object_new_boolean(c->tls_checked));
     json_object_object_add(obj, "override",
                            c->override[0] ? json_object_new_string(c->override) : NULL);
+    json_object_object_add(obj, "learned_tls",
+                           c->learned != NULL ? json_object_new_string(c->learned) : NULL);
     json_object_object_add(obj, "tlsrpt_rua",
                            c->tlsrpt[0] ? json_object_new_string(c->tlsrpt) : NULL);
     json_object_object_add(obj, "delivery",

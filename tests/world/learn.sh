@@ -65,4 +65,34 @@ check "after purge: mxgood.test gone" sh -c "! grep -q '^mxgood\\.test ' '$scrat
 check "after purge: mxnotls.test kept" grep -q '^mxnotls\.test learned-tls=' "$scratch/list2.txt"
 "$MTASTS" cache show --store "$store" mxgood.test >/dev/null 2>&1
 check "after purge: cache show mxgood.test exits 1" [ $? -eq 1 ]
+
+# --- mtasts check shows the learned level (issue 13 item 5), from the
+# daemon's store, on the real clock: a row learned 10 days ago
+cat >"$scratch/check.conf" <<EOF
+Resolver $WORLD_DNS
+CAFile $WORLD_CA
+AllowPrivateTargets yes
+Store sqlite:$scratch/check.db
+LearnTLS enforce
+LearnPeriod 30d
+EOF
+"$MTASTS" cache list -c "$scratch/check.conf" >/dev/null 2>&1 # creates the store
+now=$(date +%s)
+if command -v sqlite3 >/dev/null 2>&1; then
+    sqlite3 "$scratch/check.db" "INSERT INTO learned_tls VALUES ('mxgood.test',
+        $((now - 40 * 86400)), $((now - 3600)), $((now - 10 * 86400)), 0, 0)"
+    "$MTASTS" check -c "$scratch/check.conf" --no-tls mxgood.test >"$scratch/check.txt" 2>&1
+    sed 's/^/# /' "$scratch/check.txt"
+    check "check mxgood.test: the learned level (40 days, delivery asks for verify)" \
+        grep -q 'learned: every MX host has passed verified TLS for 40 days.*delivery asks for verify' \
+        "$scratch/check.txt"
+    "$MTASTS" check -c "$scratch/check.conf" --no-tls --json mxgood.test >"$scratch/check.json" 2>&1
+    check "check --json: learned_tls is \"learned\"" /usr/bin/python3 -c '
+import json, sys
+sys.exit(0 if json.load(open(sys.argv[1]))["learned_tls"] == "learned" else 1)' "$scratch/check.json"
+    "$MTASTS" check -c "$scratch/check.conf" --no-tls mxnotls.test >"$scratch/check2.txt" 2>&1
+    check "check mxnotls.test: not learned" grep -q 'not learned (LearnTLS enforce)' "$scratch/check2.txt"
+else
+    skip "check mxgood.test: the learned level" "no sqlite3"
+fi
 finish
