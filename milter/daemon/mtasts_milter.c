@@ -272,6 +272,13 @@ static bool check_for_daemon(const struct sts_config *cfg, const char *file, cha
                  relative ? "must be an absolute path (the daemon works from /)" : why);
         return false;
     }
+    /* A datagram socket of our own (not libmilter's): the kernel's limit. */
+    if (cfg->tlsrpt_socket != NULL &&
+        strlen(cfg->tlsrpt_socket) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+        snprintf(err, errlen, "%s: TLSRPTSocket: socket path over %zu bytes", file,
+                 sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+        return false;
+    }
     struct owner o;
     if (cfg->user_id != NULL && cfg->user_id[0] != '\0' &&
         !lookup_user(cfg->user_id, &o, why, sizeof(why))) {

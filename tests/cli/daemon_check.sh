@@ -8,7 +8,8 @@
 #   - a relative Store passed -n and the daemon then exited 1;
 #   - "SocketMap Unix:/path" passed -n and the socketmap then refused to
 #     start: one socket spec parser reads the scheme in any case;
-#   - an unknown UserID is refused by -n, not only at start;
+#   - an unknown UserID, and a TLSRPTSocket path the kernel cannot bind,
+#     are refused by -n, not only at start;
 #   - (root) a local: socket is handed to UserID like a unix: one, and
 #     the store's files too (the store names them, not the daemon).
 #
@@ -71,6 +72,12 @@ for store in rel.db sqlite:rel.db; do
     check_eq "Store $store: -n exits 78" 78 "$rc"
     check "Store $store: -n says it must be absolute" grep -q 'Store: .*must be an absolute path' "$tmp/err"
 done
+
+# TLSRPTSocket is our own datagram socket: the kernel's 107 bytes.
+conf dgram "TLSRPTSocket $p107/x"
+run_n dgram
+check_eq "TLSRPTSocket over 107 bytes: -n exits 78" 78 "$rc"
+check "TLSRPTSocket over 107 bytes: -n says why" grep -q 'TLSRPTSocket: socket path over 107 bytes' "$tmp/err"
 
 conf nouser "UserID no-such-user-mtasts"
 run_n nouser
