@@ -34,7 +34,8 @@ static sts_config_check_fn check_socket, check_store, check_resolver, check_path
 
 static const char *const mode_words[] = {"enforce", "audit", NULL};
 static const char *const action_words[] = {"accept", "tempfail", NULL};
-static const char *const learn_words[] = {"off", "audit", "enforce", NULL}; /* enum sts_learn_mode */
+static const char *const learn_words[] = {"off", "audit", "enforce",
+                                          NULL}; /* enum sts_learn_mode */
 static const char *const level_words[] = {"error", "warning", "info", "debug", NULL};
 static const int level_values[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 static const char *const facility_words[] = {"auth",   "authpriv", "cron",   "daemon", "ftp",

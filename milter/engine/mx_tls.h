@@ -40,5 +40,4 @@ struct mx_tls_params {
 bool mx_tls_judge(const struct mx_tls_params *p, const char *host, bool mx_secure,
                   struct sts_tls_verdict *out);
 
-
 #endif
