@@ -78,9 +78,10 @@ END_TEST
 
 START_TEST(unusable_addresses_fail_cleanly)
 {
-    static const char *const bad[] = {"relative/path", "@", "/", "vsock:2:1234",
-                                      "/a/path/much/longer/than/the/one/hundred/and/eight/bytes/of/"
-                                      "sun_path/in/struct/sockaddr_un/on/linux/xxxxxxxxxxxxxxxxx"};
+    static const char *const bad[] = {
+        "relative/path", "@", "/", "vsock:2:1234",
+        ("/a/path/much/longer/than/the/one/hundred/and/eight/bytes/of/"
+         "sun_path/in/struct/sockaddr_un/on/linux/xxxxxxxxxxxxxxxxx")};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         setenv("NOTIFY_SOCKET", bad[i], 1);
         errno = 0;
