@@ -68,7 +68,10 @@ if [ -n "${DEB_FILE-}" ]; then
 else
 jobs=${DEB_JOBS:-$(nproc 2>/dev/null || echo 2)}
 t0=$(now_ms)
-(cd "$src" && DEB_BUILD_OPTIONS="nocheck noddebs parallel=$jobs" \
+# built as Debian builds it: its compiler and flags, not the test build's
+# (a sanitizer build exports CC=clang, whose DWARF 5 Debian 12's dwz refuses)
+(cd "$src" && env -u CC -u CFLAGS -u CPPFLAGS -u LDFLAGS \
+    DEB_BUILD_OPTIONS="nocheck noddebs parallel=$jobs" \
     dpkg-buildpackage -us -uc -b >"$tmp/build.log" 2>&1)
 rc=$?
 diag "dpkg-buildpackage: $(($(now_ms) - t0)) ms"
