@@ -1,14 +1,14 @@
 /*
  * fuzz_overrides.c - libFuzzer harness for the overrides file parser
- * (overrides.h, OverridesFile: "DOMAIN enforce PATTERN...", "DOMAIN dane",
- * "DOMAIN skip").  Invariants:
+ * (overrides.h, OverridesFile: "DOMAIN secure|enforce PATTERN...", "DOMAIN
+ * dane|verify|encrypt|skip").  Invariants:
  *   - a refused file gives a NUL-terminated "NAME:LINE: reason";
  *   - an accepted one has at most one rule per line, and for the first word
  *     of every line (normalised as a domain, and a name one label below
  *     it) the rule the lookup returns obeys the precedence rules: an exact
  *     rule names the domain itself, a ".parent" rule a proper suffix of
  *     it; an enforce rule has at least one pattern, each a valid MX
- *     pattern; skip and dane rules have none.
+ *     pattern; skip, dane, verify and encrypt rules have none.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -44,6 +44,8 @@ static void check_rule(const struct sts_overrides *ov, const char *domain)
         break;
     case STS_OVERRIDE_SKIP:
     case STS_OVERRIDE_DANE:
+    case STS_OVERRIDE_ENCRYPT:
+    case STS_OVERRIDE_VERIFY:
         if (r->npatterns != 0)
             __builtin_trap();
         break;
