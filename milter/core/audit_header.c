@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mtasts/abnf.h"
+
 /* Room kept for a final ",<fold>omitted=N" (N up to 20 digits). */
 #define TRAILER_RESERVE (sizeof(",\r\n\tomitted=") - 1 + 20)
 
@@ -20,11 +22,6 @@ static bool is_tchar(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
            c == '.' || c == '_' || c == ':' || c == '[' || c == ']';
-}
-
-static bool is_wsp(char c)
-{
-    return c == ' ' || c == '\t';
 }
 
 static void copy_field(char *dst, size_t dstlen, const char *src)
@@ -277,7 +274,7 @@ static enum sts_status skip_fws(struct reader *r, char *err, size_t errlen)
 {
     while (r->pos < r->len) {
         char c = r->s[r->pos];
-        if (is_wsp(c)) {
+        if (sts_abnf_wsp(c)) {
             r->pos++;
             continue;
         }
@@ -290,7 +287,7 @@ static enum sts_status skip_fws(struct reader *r, char *err, size_t errlen)
             return sts_status_set(STS_EINVAL, err, errlen, "offset %zu: bare CR", r->pos);
         if (nl == 0)
             break;
-        if (r->pos + nl >= r->len || !is_wsp(r->s[r->pos + nl]))
+        if (r->pos + nl >= r->len || !sts_abnf_wsp(r->s[r->pos + nl]))
             return sts_status_set(STS_EINVAL, err, errlen,
                                   "offset %zu: line break not followed by white space", r->pos);
         r->pos += nl;

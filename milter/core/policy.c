@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mtasts/abnf.h"
 #include "mtasts/domain.h"
 #include "mtasts/mx_match.h"
 #include "mtasts/utf8.h"
@@ -28,16 +29,6 @@ struct parse_state {
     size_t mx_cap;
     bool have_version, have_mode, have_max_age;
 };
-
-static bool is_wsp(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static bool is_alnum(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
 
 static bool value_is(const char *v, size_t vlen, const char *word)
 {
@@ -176,19 +167,19 @@ static enum sts_status parse_line(struct parse_state *ps, const struct line *ln,
 {
     const char *colon = memchr(ln->p, ':', ln->len);
     size_t klen = colon ? (size_t)(colon - ln->p) : 0;
-    bool key_ok = colon != NULL && klen > 0 && klen <= POLICY_KEY_MAX && is_alnum(ln->p[0]);
+    bool key_ok = colon != NULL && klen > 0 && klen <= POLICY_KEY_MAX && sts_abnf_alnum(ln->p[0]);
     for (size_t i = 1; key_ok && i < klen; i++)
-        key_ok = is_alnum(ln->p[i]) || ln->p[i] == '_' || ln->p[i] == '-' || ln->p[i] == '.';
+        key_ok = sts_abnf_alnum(ln->p[i]) || ln->p[i] == '_' || ln->p[i] == '-' || ln->p[i] == '.';
     if (!key_ok)
         return sts_status_set(STS_EINVAL, err, errlen, "line %u: expected \"key: value\"", ln->no);
 
     const char *v = colon + 1;
     size_t vlen = ln->len - klen - 1;
-    while (vlen > 0 && is_wsp(*v)) {
+    while (vlen > 0 && sts_abnf_wsp(*v)) {
         v++;
         vlen--;
     }
-    while (vlen > 0 && is_wsp(v[vlen - 1]))
+    while (vlen > 0 && sts_abnf_wsp(v[vlen - 1]))
         vlen--;
 
     const char *key = ln->p;
@@ -230,7 +221,7 @@ static enum sts_status parse_line(struct parse_state *ps, const struct line *ln,
 static bool is_blank(const struct line *ln)
 {
     for (size_t i = 0; i < ln->len; i++)
-        if (!is_wsp(ln->p[i]))
+        if (!sts_abnf_wsp(ln->p[i]))
             return false;
     return true;
 }

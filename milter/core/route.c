@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mtasts/abnf.h"
+
 /* Mailers that never mean SMTP to a domain's MX hosts (see route.h). */
 /*
  * Mailers that deliver on this host, never by SMTP to an MX: Postfix's
@@ -34,11 +36,6 @@ static unsigned char lower(unsigned char c)
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
-static bool is_wsp(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
 static bool name_equal(const char *a, const char *b)
 {
     size_t alen = strlen(a), blen = strlen(b);
@@ -48,11 +45,11 @@ static bool name_equal(const char *a, const char *b)
 /* Trim white space around [*start, *start + *len). */
 static void trim(const char **start, size_t *len)
 {
-    while (*len > 0 && is_wsp((*start)[0])) {
+    while (*len > 0 && sts_abnf_wsp((*start)[0])) {
         (*start)++;
         (*len)--;
     }
-    while (*len > 0 && is_wsp((*start)[*len - 1]))
+    while (*len > 0 && sts_abnf_wsp((*start)[*len - 1]))
         (*len)--;
 }
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mtasts/abnf.h"
 #include "tlsrpt_uri.h"
 
 #define TLSRPT_VERSION_TAG "v=TLSRPTv1"
@@ -29,29 +30,12 @@ struct build {
     char first_skip_what[64];
 };
 
-static bool is_wsp(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static bool is_alnum(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-/* tlsrpt-ext-value: %x21-3A / %x3C / %x3E-7E, visible ASCII but ';' '='. */
-static bool is_ext_value_char(char c)
-{
-    unsigned char u = (unsigned char)c;
-    return u >= 0x21 && u <= 0x7e && c != ';' && c != '=';
-}
-
 static bool is_candidate(const char *rec, size_t len)
 {
     size_t tag = sizeof(TLSRPT_VERSION_TAG) - 1;
     if (rec == NULL || len < tag || memcmp(rec, TLSRPT_VERSION_TAG, tag) != 0)
         return false;
-    return len == tag || rec[tag] == ';' || is_wsp(rec[tag]);
+    return len == tag || rec[tag] == ';' || sts_abnf_wsp(rec[tag]);
 }
 
 const char *sts_tlsrpt_scheme_name(enum sts_tlsrpt_scheme scheme)
@@ -171,7 +155,7 @@ static enum sts_status parse_rua(struct build *b, const char *rec, size_t len, s
     const struct sts_tlsrpt_uri_sink sink = {sink_dest, sink_skip, b};
     for (;;) {
         size_t start = *i;
-        while (*i < len && rec[*i] != ',' && rec[*i] != ';' && !is_wsp(rec[*i]))
+        while (*i < len && rec[*i] != ',' && rec[*i] != ';' && !sts_abnf_wsp(rec[*i]))
             (*i)++;
         ++*uri_no;
         if (*i == start)
@@ -188,11 +172,11 @@ static enum sts_status parse_rua(struct build *b, const char *rec, size_t len, s
                                   sts_status_quote(b->uri, b->uri_len, shown, sizeof(shown)), why);
 
         size_t after = *i;
-        while (*i < len && is_wsp(rec[*i]))
+        while (*i < len && sts_abnf_wsp(rec[*i]))
             (*i)++;
         if (*i < len && rec[*i] == ',') {
             (*i)++;
-            while (*i < len && is_wsp(rec[*i]))
+            while (*i < len && sts_abnf_wsp(rec[*i]))
                 (*i)++;
             continue;
         }
@@ -217,9 +201,9 @@ static enum sts_status check_extension(const char *p, size_t n, char *err, size_
     const char *val = eq + 1;
     size_t vlen = n - nlen - 1;
 
-    bool name_ok = nlen > 0 && nlen <= STS_TLSRPT_EXTNAME_MAX && is_alnum(p[0]);
+    bool name_ok = nlen > 0 && nlen <= STS_TLSRPT_EXTNAME_MAX && sts_abnf_alnum(p[0]);
     for (size_t k = 1; name_ok && k < nlen; k++)
-        name_ok = is_alnum(p[k]) || p[k] == '_' || p[k] == '-' || p[k] == '.';
+        name_ok = sts_abnf_alnum(p[k]) || p[k] == '_' || p[k] == '-' || p[k] == '.';
     if (!name_ok)
         return sts_status_set(STS_EINVAL, err, errlen, "invalid field name \"%s\"",
                               sts_status_quote(p, nlen, shown, sizeof(shown)));
@@ -227,7 +211,7 @@ static enum sts_status check_extension(const char *p, size_t n, char *err, size_
         return sts_status_set(STS_EINVAL, err, errlen, "field \"%s\" has an empty value",
                               sts_status_quote(p, nlen, shown, sizeof(shown)));
     for (size_t k = 0; k < vlen; k++)
-        if (!is_ext_value_char(val[k]))
+        if (!sts_abnf_ext_value_char(val[k]))
             return sts_status_set(STS_EINVAL, err, errlen,
                                   "field \"%s\" has an invalid character in its value",
                                   sts_status_quote(p, nlen, shown, sizeof(shown)));
@@ -242,14 +226,14 @@ static enum sts_status parse_fields(struct build *b, const char *rec, size_t len
 
     /* Grammar: version 1*(delim field) [delim]; delim = *WSP ";" *WSP. */
     while (i < len) {
-        while (i < len && is_wsp(rec[i]))
+        while (i < len && sts_abnf_wsp(rec[i]))
             i++;
         if ((i == len || rec[i] != ';') && fields == 0)
             return sts_status_set(STS_EINVAL, err, errlen, "expected ';' after v=TLSRPTv1");
         if (i == len || rec[i] != ';')
             return sts_status_set(STS_EINVAL, err, errlen, "expected ';' at offset %zu", i);
         i++;
-        while (i < len && is_wsp(rec[i]))
+        while (i < len && sts_abnf_wsp(rec[i]))
             i++;
         if (i == len)
             break; /* the optional trailing delimiter */
@@ -261,7 +245,7 @@ static enum sts_status parse_fields(struct build *b, const char *rec, size_t len
             rua_fields++;
             st = parse_rua(b, rec, len, &i, &uri_no, err, errlen);
         } else {
-            while (i < len && rec[i] != ';' && !is_wsp(rec[i]))
+            while (i < len && rec[i] != ';' && !sts_abnf_wsp(rec[i]))
                 i++;
             if (i == start)
                 return sts_status_set(STS_EINVAL, err, errlen, "empty field at offset %zu", start);
@@ -358,7 +342,7 @@ size_t sts_tlsrpt_rua_format(const struct sts_tlsrpt_rua *rua, char *buf, size_t
          * leaves unencoded stay; everything else is percent-encoded. */
         for (; *t != '\0'; t++) {
             unsigned char c = (unsigned char)*t;
-            bool plain = is_alnum((char)c) || strchr("-._~@$'()*+:", c) != NULL;
+            bool plain = sts_abnf_alnum((char)c) || strchr("-._~@$'()*+:", c) != NULL;
             put_char(buf, len, &o, c, !plain || c == '\0');
         }
     } else {

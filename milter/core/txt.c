@@ -10,31 +10,16 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "mtasts/abnf.h"
+
 #define STS_VERSION_TAG "v=STSv1"
-
-static bool is_wsp(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static bool is_alnum(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-/* sts-ext-value: %x21-3A / %x3C / %x3E-7E, i.e. visible ASCII but ';' '='. */
-static bool is_ext_value_char(char c)
-{
-    unsigned char u = (unsigned char)c;
-    return u >= 0x21 && u <= 0x7e && c != ';' && c != '=';
-}
 
 static bool is_candidate(const char *rec, size_t len)
 {
     size_t tag = sizeof(STS_VERSION_TAG) - 1;
     if (len < tag || memcmp(rec, STS_VERSION_TAG, tag) != 0)
         return false;
-    return len == tag || rec[tag] == ';' || is_wsp(rec[tag]);
+    return len == tag || rec[tag] == ';' || sts_abnf_wsp(rec[tag]);
 }
 
 /*
@@ -58,7 +43,7 @@ static enum sts_status parse_field(const char *p, size_t n, bool *id_seen, struc
             return sts_status_set(STS_EINVAL, err, errlen, "id must be 1 to %d letters or digits",
                                   STS_TXT_ID_MAX);
         for (size_t i = 0; i < vlen; i++)
-            if (!is_alnum(val[i]))
+            if (!sts_abnf_alnum(val[i]))
                 return sts_status_set(STS_EINVAL, err, errlen,
                                       "id must be 1 to %d letters or digits", STS_TXT_ID_MAX);
         if (out != NULL) {
@@ -70,18 +55,18 @@ static enum sts_status parse_field(const char *p, size_t n, bool *id_seen, struc
     }
 
     /* sts-ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".") */
-    if (nlen == 0 || nlen > STS_TXT_EXTNAME_MAX || !is_alnum(p[0]))
+    if (nlen == 0 || nlen > STS_TXT_EXTNAME_MAX || !sts_abnf_alnum(p[0]))
         return sts_status_set(STS_EINVAL, err, errlen, "invalid field name \"%s\"",
                               sts_status_quote(p, nlen, shown, sizeof(shown)));
     for (size_t i = 1; i < nlen; i++)
-        if (!is_alnum(p[i]) && p[i] != '_' && p[i] != '-' && p[i] != '.')
+        if (!sts_abnf_alnum(p[i]) && p[i] != '_' && p[i] != '-' && p[i] != '.')
             return sts_status_set(STS_EINVAL, err, errlen, "invalid field name \"%s\"",
                                   sts_status_quote(p, nlen, shown, sizeof(shown)));
     if (vlen == 0)
         return sts_status_set(STS_EINVAL, err, errlen, "field \"%s\" has an empty value",
                               sts_status_quote(p, nlen, shown, sizeof(shown)));
     for (size_t i = 0; i < vlen; i++)
-        if (!is_ext_value_char(val[i]))
+        if (!sts_abnf_ext_value_char(val[i]))
             return sts_status_set(STS_EINVAL, err, errlen,
                                   "field \"%s\" has an invalid character in its value",
                                   sts_status_quote(p, nlen, shown, sizeof(shown)));
@@ -100,18 +85,18 @@ enum sts_status sts_txt_parse_record(const char *rec, size_t len, struct sts_txt
 
     /* Grammar: version 1*(delim field) [delim]; delim = *WSP ";" *WSP. */
     while (i < len) {
-        while (i < len && is_wsp(rec[i]))
+        while (i < len && sts_abnf_wsp(rec[i]))
             i++;
         if (i == len || rec[i] != ';')
             return sts_status_set(STS_EINVAL, err, errlen, "expected ';' at offset %zu", i);
         i++;
-        while (i < len && is_wsp(rec[i]))
+        while (i < len && sts_abnf_wsp(rec[i]))
             i++;
         if (i == len)
             break; /* the optional trailing delimiter */
 
         size_t start = i;
-        while (i < len && rec[i] != ';' && !is_wsp(rec[i]))
+        while (i < len && rec[i] != ';' && !sts_abnf_wsp(rec[i]))
             i++;
         if (i == start)
             return sts_status_set(STS_EINVAL, err, errlen, "empty field at offset %zu", start);
